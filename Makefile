@@ -1,0 +1,43 @@
+# The two commands that matter: `make demo` runs the product, `make test` runs every test.
+SHELL := /bin/bash
+UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+PYTEST_ARGS ?=
+
+.PHONY: help install demo test lint typecheck check bench clean
+
+help:
+	@echo "make demo   run the product on SQLite with demo data and the sandbox clock"
+	@echo "make test   run every test (SQLite and PostgreSQL at $(PG_URL))"
+	@echo "make check  lint and type-check"
+
+# uv is installed into the user's home if missing; it then creates .venv from uv.lock.
+$(UV):
+	python3 -m pip install --user --quiet uv || python3 -m pip install --quiet uv
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --all-groups
+	@touch $@
+
+install: .venv/.synced
+
+demo: install
+	.venv/bin/fairdeal demo
+
+test: install
+	FAIRDEAL_TEST_PG_URL="$(PG_URL)" .venv/bin/pytest -n 2 $(PYTEST_ARGS)
+
+lint: install
+	.venv/bin/ruff check src tests benchmarks
+	.venv/bin/ruff format --check src tests benchmarks
+
+typecheck: install
+	.venv/bin/mypy
+
+check: lint typecheck
+
+bench: install
+	.venv/bin/fairdeal bench all
+
+clean:
+	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,44 @@
+"""Engines for SQLite (the embedded default) and PostgreSQL, configured so that a write
+transaction takes its lock up front: on SQLite ``BEGIN IMMEDIATE`` (one writer at a time, no
+deadlock on lock upgrade), on PostgreSQL the default READ COMMITTED with row locks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import Connection
+from sqlalchemy.pool import NullPool
+
+
+def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, poolclass=NullPool if ":memory:" not in url else None)
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _: Any) -> None:
+        # Let SQLAlchemy's "begin" event below emit BEGIN instead of pysqlite's own guess.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: Connection) -> None:
+        write = connection.info.get("write", True)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def begin(engine: Engine, *, write: bool) -> Connection:
+    """A connection with its transaction begun; the caller commits or rolls back and closes."""
+    connection = engine.connect()
+    connection.info["write"] = write
+    connection.begin()
+    return connection

@@ -1,0 +1,53 @@
+"""Schema migrations (Alembic), driven from code: ``fairdeal db upgrade`` and ``db check``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+
+from fairdeal.adapters.db.tables import metadata
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    return config
+
+
+def upgrade(engine: Engine) -> None:
+    config = alembic_config(engine)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+
+
+def pending(engine: Engine) -> tuple[str | None, str | None]:
+    """(current revision, head revision) of the database."""
+    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+        conn.rollback()
+    return current, head
+
+
+def is_current(engine: Engine) -> bool:
+    current, head = pending(engine)
+    return current == head
+
+
+def drift(engine: Engine) -> list[object]:
+    """Differences between the models and the migrated database (empty when in step)."""
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        diffs = compare_metadata(context, metadata)
+        conn.rollback()
+    return list(diffs)

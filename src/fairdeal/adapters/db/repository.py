@@ -1,0 +1,429 @@
+"""SQL repositories and the unit of work, on SQLAlchemy Core (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Engine, func, insert, select, tuple_, union_all, update
+from sqlalchemy.engine import Connection
+
+from fairdeal.adapters.db import tables
+from fairdeal.adapters.db.codec import decode, encode
+from fairdeal.adapters.db.engine import begin
+from fairdeal.domain.dispute import Dispute
+from fairdeal.domain.errors import VersionConflict
+from fairdeal.domain.events import DomainEvent
+from fairdeal.domain.ledger import Account, LedgerTransaction, Movement, Posting
+from fairdeal.domain.money import Money
+from fairdeal.domain.order import Order
+from fairdeal.domain.policy import Policy
+from fairdeal.services.ports import (
+    DisputeFilter,
+    FileRecord,
+    OrderFilter,
+    StoredEvent,
+    User,
+)
+
+
+class _Tracked:
+    """What the unit of work saves: aggregates read or added, and the documents they were
+    read as (a document that did not change is not written)."""
+
+    def __init__(self) -> None:
+        self.disputes: dict[str, tuple[Dispute, Any]] = {}
+        self.orders: dict[str, tuple[Order, Any]] = {}
+
+
+class SqlUserRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, user: User) -> None:
+        self.conn.execute(insert(tables.users).values(**_user_row(user)))
+
+    def get(self, user_id: str) -> User | None:
+        return self._one(tables.users.c.id == user_id)
+
+    def by_token_hash(self, token_hash: str) -> User | None:
+        return self._one(tables.users.c.token_hash == token_hash)
+
+    def by_email(self, email: str) -> User | None:
+        return self._one(tables.users.c.email == email.lower())
+
+    def _one(self, condition: Any) -> User | None:
+        row = self.conn.execute(select(tables.users).where(condition).limit(1)).mappings().first()
+        return User(**row) if row else None
+
+
+def _user_row(user: User) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "role": user.role,
+        "name": user.name,
+        "email": user.email,
+        "external_id": user.external_id,
+        "country": user.country,
+        "language": user.language,
+        "password_hash": user.password_hash,
+        "token_hash": user.token_hash,
+        "disabled": user.disabled,
+        "created_at": user.created_at,
+    }
+
+
+class SqlFileRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, record: FileRecord) -> None:
+        self.conn.execute(
+            insert(tables.files).values(
+                id=record.id,
+                owner_id=record.owner_id,
+                filename=record.filename,
+                content_type=record.content_type,
+                size=record.size,
+                sha256=record.sha256,
+                storage_key=record.storage_key,
+                created_at=record.created_at,
+            )
+        )
+
+    def get(self, file_id: str) -> FileRecord | None:
+        row = (
+            self.conn.execute(select(tables.files).where(tables.files.c.id == file_id))
+            .mappings()
+            .first()
+        )
+        return FileRecord(**row) if row else None
+
+
+class SqlOrderRepository:
+    def __init__(self, conn: Connection, tracked: _Tracked, policies: Mapping[str, Policy]) -> None:
+        self.conn, self.tracked, self.policies = conn, tracked, policies
+
+    def add(self, order: Order) -> None:
+        self.tracked.orders[order.id] = (order, None)
+
+    def get(self, order_id: str) -> Order | None:
+        if order_id in self.tracked.orders:
+            return self.tracked.orders[order_id][0]
+        found = self.get_many([order_id])
+        return found[0] if found else None
+
+    def get_many(self, order_ids: Sequence[str]) -> list[Order]:
+        wanted = [i for i in order_ids if i not in self.tracked.orders]
+        if wanted:
+            t = tables.orders
+            rows = self.conn.execute(select(t.c.doc, t.c.version).where(t.c.id.in_(wanted)))
+            for doc, version in rows:
+                self._track(doc, version)
+        return [self.tracked.orders[i][0] for i in order_ids if i in self.tracked.orders]
+
+    def list(self, query: OrderFilter) -> list[Order]:
+        t = tables.orders
+        stmt = select(t.c.doc, t.c.version).order_by(t.c.id.desc()).limit(query.limit)
+        if query.buyer_id:
+            stmt = stmt.where(t.c.buyer_id == query.buyer_id)
+        if query.seller_id:
+            stmt = stmt.where(t.c.seller_id == query.seller_id)
+        if query.after:
+            stmt = stmt.where(t.c.id < query.after)
+        return [self._track(doc, version) for doc, version in self.conn.execute(stmt)]
+
+    def claim_due(self, now: datetime, limit: int) -> list[Order]:
+        t = tables.orders
+        stmt = (
+            select(t.c.doc, t.c.version)
+            .where(t.c.fire_at <= now)
+            .order_by(t.c.fire_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [self._track(doc, version) for doc, version in self.conn.execute(stmt)]
+
+    def _track(self, doc: Any, version: int) -> Order:
+        order = decode(Order, doc, self.policies)
+        order.version = version
+        self.tracked.orders[order.id] = (order, doc)
+        return order
+
+
+class SqlDisputeRepository:
+    def __init__(self, conn: Connection, tracked: _Tracked, policies: Mapping[str, Policy]) -> None:
+        self.conn, self.tracked, self.policies = conn, tracked, policies
+
+    def add(self, dispute: Dispute) -> None:
+        self.tracked.disputes[dispute.id] = (dispute, None)
+
+    def get(self, dispute_id: str) -> Dispute | None:
+        if dispute_id in self.tracked.disputes:
+            return self.tracked.disputes[dispute_id][0]
+        t = tables.disputes
+        row = self.conn.execute(select(t.c.doc, t.c.version).where(t.c.id == dispute_id)).first()
+        return self._track(row[0], row[1]) if row else None
+
+    def list(self, query: DisputeFilter) -> list[Dispute]:
+        t = tables.disputes
+        stmt = select(t.c.doc, t.c.version).limit(query.limit)
+        if query.buyer_id:
+            stmt = stmt.where(t.c.buyer_id == query.buyer_id)
+        if query.seller_id:
+            stmt = stmt.where(t.c.seller_id == query.seller_id)
+        if query.status:
+            stmt = stmt.where(t.c.status == query.status)
+        if query.mediator_queue:
+            # The queue: nearest deadline first; the cursor is the last dispute's id.
+            stmt = stmt.order_by(t.c.deadline_at, t.c.id)
+            if query.after:
+                last = select(t.c.deadline_at).where(t.c.id == query.after).scalar_subquery()
+                stmt = stmt.where(tuple_(t.c.deadline_at, t.c.id) > tuple_(last, query.after))
+        else:
+            stmt = stmt.order_by(t.c.id.desc())
+            if query.after:
+                stmt = stmt.where(t.c.id < query.after)
+        return [self._track(doc, version) for doc, version in self.conn.execute(stmt)]
+
+    def claim_due(self, now: datetime, limit: int) -> list[Dispute]:
+        t = tables.disputes
+        stmt = (
+            select(t.c.doc, t.c.version)
+            .where(t.c.fire_at <= now)
+            .order_by(t.c.fire_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [self._track(doc, version) for doc, version in self.conn.execute(stmt)]
+
+    def next_due(self, until: datetime) -> tuple[str, str, datetime] | None:
+        d, o = tables.disputes, tables.orders
+        both = union_all(
+            select(func.min(d.c.fire_at).label("at")).where(d.c.fire_at <= until),
+            select(func.min(o.c.fire_at).label("at")).where(o.c.fire_at <= until),
+        ).subquery()
+        earliest = self.conn.execute(select(func.min(both.c.at))).scalar()
+        if earliest is None:
+            return None
+        moment = tables.UTCDateTime().process_result_value(earliest, self.conn.dialect)
+        assert moment is not None
+        return ("any", "", moment)
+
+    def _track(self, doc: Any, version: int) -> Dispute:
+        dispute = decode(Dispute, doc, self.policies)
+        dispute.version = version
+        self.tracked.disputes[dispute.id] = (dispute, doc)
+        return dispute
+
+
+class SqlEventLog:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def after(self, seq: int, limit: int) -> list[StoredEvent]:
+        t = tables.events
+        rows = self.conn.execute(
+            select(t.c.seq, t.c.id, t.c.type, t.c.created_at, t.c.data)
+            .where(t.c.seq > seq)
+            .order_by(t.c.seq)
+            .limit(limit)
+        )
+        return [StoredEvent(*row) for row in rows]
+
+
+class SqlUnitOfWork:
+    def __init__(self, engine: Engine, policies: Mapping[str, Policy], *, write: bool) -> None:
+        self.engine, self.policies, self.write = engine, policies, write
+        self._published: list[DomainEvent] = []
+
+    def __enter__(self) -> SqlUnitOfWork:
+        self.conn = begin(self.engine, write=self.write)
+        self.tracked = _Tracked()
+        self.users = SqlUserRepository(self.conn)
+        self.files = SqlFileRepository(self.conn)
+        self.orders = SqlOrderRepository(self.conn, self.tracked, self.policies)
+        self.disputes = SqlDisputeRepository(self.conn, self.tracked, self.policies)
+        self.events = SqlEventLog(self.conn)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if self.conn.in_transaction():
+                self.conn.rollback()
+        finally:
+            self.conn.close()
+
+    def rollback(self) -> None:
+        self.conn.rollback()
+
+    def commit(self) -> None:
+        """Write changed aggregates (version-checked), their events and ledger transactions,
+        then commit: all of it or none."""
+        events: list[DomainEvent] = []
+        ledger: list[LedgerTransaction] = []
+        # Disputes before orders, always: every writer locks rows in the same order.
+        for dispute, loaded in self.tracked.disputes.values():
+            self._save_dispute(dispute, loaded)
+            events.extend(dispute.pending_events)
+        for order, loaded in self.tracked.orders.values():
+            self._save_order(order, loaded)
+            events.extend(order.pending_events)
+            ledger.extend(order.pending_ledger)
+        events.sort(key=lambda e: e.at)
+        if events:
+            self.conn.execute(
+                insert(tables.events),
+                [
+                    {
+                        "id": "evt_" + uuid.uuid4().hex,
+                        "type": e.type,
+                        "aggregate_id": e.aggregate_id,
+                        "created_at": e.at,
+                        "data": e.data,
+                    }
+                    for e in events
+                ],
+            )
+        if ledger:
+            self.conn.execute(
+                insert(tables.ledger_entries), [row for txn in ledger for row in _ledger_rows(txn)]
+            )
+        self.conn.commit()
+        for dispute, _ in self.tracked.disputes.values():
+            dispute.pending_events.clear()
+        for order, _ in self.tracked.orders.values():
+            order.pending_events.clear()
+            order.pending_ledger.clear()
+        self._published = events
+
+    def published(self) -> list[DomainEvent]:
+        return list(self._published)
+
+    def ledger(self, order_id: str) -> list[LedgerTransaction]:
+        t = tables.ledger_entries
+        rows = (
+            self.conn.execute(select(t).where(t.c.order_id == order_id).order_by(t.c.id))
+            .mappings()
+            .all()
+        )
+        by_txn: dict[str, list[Any]] = {}
+        for row in rows:
+            by_txn.setdefault(row["txn_id"], []).append(row)
+        result = []
+        for entries in by_txn.values():
+            first, second = entries
+            result.append(
+                LedgerTransaction(
+                    order_id=first["order_id"],
+                    movement=Movement(first["movement"]),
+                    postings=(
+                        Posting(
+                            Account(first["account"]),
+                            Money(first["amount_minor"], first["currency"]),
+                        ),
+                        Posting(
+                            Account(second["account"]),
+                            Money(second["amount_minor"], second["currency"]),
+                        ),
+                    ),
+                    at=first["created_at"],
+                    dispute_id=first["dispute_id"],
+                )
+            )
+        return result
+
+    def _save_dispute(self, dispute: Dispute, loaded: Any) -> None:
+        doc = encode(dispute)
+        if doc == loaded:
+            return
+        deadline = dispute.deadline
+        columns = {
+            "status": dispute.status.value,
+            "mediator_id": dispute.mediation.mediator_id if dispute.mediation else None,
+            "fire_at": dispute.fire_at,
+            "deadline_at": deadline.due_at if deadline else None,
+            "doc": doc,
+            "updated_at": dispute.updated_at,
+        }
+        t = tables.disputes
+        if loaded is None:
+            self.conn.execute(
+                insert(t).values(
+                    id=dispute.id,
+                    order_id=dispute.order_id,
+                    buyer_id=dispute.buyer_id,
+                    seller_id=dispute.seller_id,
+                    version=1,
+                    created_at=dispute.created_at,
+                    **columns,
+                )
+            )
+            dispute.version = 1
+            return
+        self._update(t, dispute.id, dispute.version, columns)
+        dispute.version += 1
+
+    def _save_order(self, order: Order, loaded: Any) -> None:
+        doc = encode(order)
+        if doc == loaded:
+            return
+        columns = {"status": order.status.value, "fire_at": order.fire_at, "doc": doc}
+        t = tables.orders
+        if loaded is None:
+            self.conn.execute(
+                insert(t).values(
+                    id=order.id,
+                    buyer_id=order.buyer_id,
+                    seller_id=order.seller_id,
+                    version=1,
+                    created_at=order.created_at,
+                    **columns,
+                )
+            )
+            order.version = 1
+            return
+        self._update(t, order.id, order.version, columns)
+        order.version += 1
+
+    def _update(self, table: Any, row_id: str, version: int, columns: dict[str, Any]) -> None:
+        result = self.conn.execute(
+            update(table)
+            .where(table.c.id == row_id, table.c.version == version)
+            .values(version=version + 1, **columns)
+        )
+        if result.rowcount != 1:
+            raise VersionConflict(f"{row_id} was changed by someone else; try again")
+
+
+def _ledger_rows(txn: LedgerTransaction) -> list[dict[str, Any]]:
+    txn_id = "txn_" + uuid.uuid4().hex
+    return [
+        {
+            "txn_id": txn_id,
+            "order_id": txn.order_id,
+            "dispute_id": txn.dispute_id,
+            "movement": txn.movement.value,
+            "account": posting.account.value,
+            "currency": posting.amount.currency,
+            "amount_minor": posting.amount.minor,
+            "created_at": txn.at,
+        }
+        for posting in txn.postings
+    ]
+
+
+class SqlUnitOfWorkFactory:
+    def __init__(self, engine: Engine, policies: Mapping[str, Policy]) -> None:
+        self.engine, self.policies = engine, policies
+
+    def __call__(self, *, write: bool = True) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, self.policies, write=write)

@@ -1,0 +1,170 @@
+"""The schema. Aggregates are stored as one JSON document per row (loaded in one query, written
+in one statement), with the columns that queries filter or sort on projected beside it and
+indexed. See docs/adr/0001-aggregate-documents.md."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps stored with time zone where the database has one, and always read back as
+    aware UTC (SQLite hands back naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Document: Any = JSON().with_variant(JSONB(), "postgresql")
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("role", String(20), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("email", String(320), nullable=False, index=True),
+    Column("external_id", String(255)),
+    Column("country", String(2)),
+    Column("language", String(16)),
+    Column("password_hash", String(255)),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("buyer_id", String(40), nullable=False, index=True),
+    Column("seller_id", String(40), nullable=False, index=True),
+    Column("status", String(32), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("fire_at", UTCDateTime),
+    Column("doc", Document, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_orders_fire_at", "fire_at"),
+)
+
+disputes = Table(
+    "disputes",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("order_id", String(40), nullable=False, index=True),
+    Column("buyer_id", String(40), nullable=False),
+    Column("seller_id", String(40), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("mediator_id", String(40)),
+    Column("version", Integer, nullable=False),
+    Column("fire_at", UTCDateTime),
+    Column("deadline_at", UTCDateTime),
+    Column("doc", Document, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_disputes_fire_at", "fire_at"),
+    Index("ix_disputes_buyer_id_created", "buyer_id", "id"),
+    Index("ix_disputes_seller_id_created", "seller_id", "id"),
+    Index("ix_disputes_status_deadline", "status", "deadline_at"),
+)
+
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("txn_id", String(40), nullable=False, index=True),
+    Column("order_id", String(40), nullable=False, index=True),
+    Column("dispute_id", String(40)),
+    Column("movement", String(16), nullable=False),
+    Column("account", String(32), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column(
+        "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("id", String(40), nullable=False, unique=True),
+    Column("type", String(64), nullable=False),
+    Column("aggregate_id", String(40), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("data", Document, nullable=False),
+)
+
+files = Table(
+    "files",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("owner_id", String(40), nullable=False, index=True),
+    Column("filename", String(255), nullable=False),
+    Column("content_type", String(100), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("storage_key", String(255), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+sandbox_clock = Table(
+    "sandbox_clock",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # The sandbox time is the real time plus this offset, so it keeps moving between advances.
+    Column("offset_seconds", BigInteger, nullable=False),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("user_id", String(40), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("status_code", Integer),
+    Column("response_body", Text),
+    Column("response_headers", Document),
+    Column("created_at", UTCDateTime, nullable=False, index=True),
+)

@@ -1,0 +1,27 @@
+"""Typed settings from FAIRDEAL_* environment variables, validated at start-up."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FAIRDEAL_", extra="ignore")
+
+    database_url: str = "sqlite:///fairdeal.db"
+    policy: str = "standard"
+    sandbox: bool = False
+    platform_token: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "Fairdeal <disputes@localhost>"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_tls: Literal["none", "starttls", "tls"] = "none"
+    webhook_allow_private: bool | None = None
+    storage_dir: str = "var/files"
+    worker_poll_seconds: float = Field(default=1.0, gt=0)
+    worker_batch_size: int = Field(default=200, ge=1, le=5000)

@@ -1,0 +1,201 @@
+"""Demo data: a few buyers and sellers, a mediator, orders, and disputes in every status --
+created through the same services a marketplace uses, with the clock moved as needed."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+from fairdeal.adapters.clock import FixedClock
+from fairdeal.bootstrap import App, bootstrap
+from fairdeal.config import Settings
+from fairdeal.domain.dispute import Actor, Role
+from fairdeal.domain.order import Payment
+from fairdeal.services import deadlines, disputes, orders, users
+from fairdeal.services.context import Context
+from fairdeal.services.ports import FileRecord
+
+
+@dataclass
+class DemoAccounts:
+    tokens: dict[str, str] = field(default_factory=dict)
+    actors: dict[str, Actor] = field(default_factory=dict)
+    dispute_ids: dict[str, str] = field(default_factory=dict)
+
+
+def seed(ctx: Context, *, password_hash: str | None = None) -> DemoAccounts:
+    """Create the demo world. Only ``ctx.clock.now()`` is read; deadlines are set in the past
+    where a status needs them to have run out, by opening those disputes at earlier times."""
+    accounts = DemoAccounts()
+    people = [
+        ("platform", "platform", "Demo Marketplace", "platform@demo.test"),
+        ("alice", "buyer", "Alice Buyer", "alice@demo.test"),
+        ("bob", "buyer", "Bob Buyer", "bob@demo.test"),
+        ("sam", "seller", "Sam's Gadgets", "sam@demo.test"),
+        ("sue", "seller", "Sue's Shoes", "sue@demo.test"),
+        ("maya", "mediator", "Maya Mediator", "maya@demo.test"),
+        ("ada", "admin", "Ada Admin", "ada@demo.test"),
+    ]
+    for handle, role, name, email in people:
+        created = users.create_user(
+            ctx, role=role, name=name, email=email, country="DE", password_hash=password_hash
+        )
+        accounts.tokens[handle] = created.api_token
+        accounts.actors[handle] = Actor(created.user.id, Role(role))
+    a = accounts.actors
+    platform, alice, sam, maya = a["platform"], a["alice"], a["sam"], a["maya"]
+
+    photo_ids = iter(range(1000))
+
+    def photo(owner: Actor) -> str:
+        file_id = f"file_demo_{owner.user_id}_{next(photo_ids)}"
+        with ctx.uow() as uow:
+            uow.files.add(
+                FileRecord(
+                    file_id,
+                    owner.user_id,
+                    "photo.jpg",
+                    "image/jpeg",
+                    0,
+                    "",
+                    f"demo/{file_id}",
+                    ctx.clock.now(),
+                )
+            )
+            uow.commit()
+        return file_id
+
+    def shipped_order(buyer: Actor, seller: Actor, title: str, price: str) -> str:
+        order = orders.register_order(
+            ctx,
+            platform,
+            buyer_id=buyer.user_id,
+            seller_id=seller.user_id,
+            currency="EUR",
+            items=[
+                orders.NewItem(
+                    sku=title.upper()[:8],
+                    title=title,
+                    quantity=1,
+                    unit_price=price,
+                    category="electronics",
+                )
+            ],
+            shipping_cost="4.90",
+            payment=Payment("card", f"pay_{title[:6]}", "DE"),
+        )
+        orders.ship_order(
+            ctx,
+            seller,
+            order.id,
+            carrier="DHL",
+            tracking_number=f"JD{abs(hash(title)) % 10**10:010d}",
+            protection_days=60,
+        )
+        return order.id
+
+    def dispute(
+        label: str,
+        buyer: Actor,
+        seller: Actor,
+        title: str,
+        price: str,
+        outcome: str = "refund_only",
+    ) -> str:
+        order_id = shipped_order(buyer, seller, title, price)
+        opened = disputes.open_dispute(
+            ctx,
+            buyer,
+            order_id=order_id,
+            item_ids=None,
+            reason="damaged",
+            desired_outcome=outcome,
+            amount=price,
+            description=f"The {title} arrived cracked.",
+            evidence_file_ids=[photo(buyer)],
+        )
+        accounts.dispute_ids[label] = opened.id
+        return opened.id
+
+    shipped_order(alice, sam, "Headphones", "59.00")  # an order with no dispute yet
+    dispute("awaiting_seller_response", alice, sam, "Phone case", "12.00")
+    negotiating = dispute("negotiating", alice, sam, "Smart watch", "89.00")
+    offer = disputes.propose_solution(
+        ctx,
+        sam,
+        negotiating,
+        kind="refund_only",
+        amount="20.00",
+        comment="Half the screen works; 20 EUR back?",
+    )
+    disputes.reject_solution(ctx, alice, negotiating, offer.id)
+    review = dispute("under_review", a["bob"], sam, "Tablet", "199.00")
+    disputes.propose_solution(
+        ctx, sam, review, kind="refund_only", amount="0.00", comment="It was fine when it left."
+    )
+    returning = dispute(
+        "awaiting_return", alice, a["sue"], "Running shoes", "75.00", outcome="return_and_refund"
+    )
+    buyer_solution = disputes.get_dispute(ctx, alice, returning).dispute.primary_solution
+    disputes.accept_solution(ctx, a["sue"], returning, buyer_solution.id)
+    closed = dispute("closed", a["bob"], a["sue"], "Sandals", "30.00")
+    disputes.accept_solution(
+        ctx,
+        a["sue"],
+        closed,
+        disputes.get_dispute(ctx, a["bob"], closed).dispute.primary_solution.id,
+    )
+    cancelled = dispute("cancelled", alice, sam, "Charger", "15.00")
+    disputes.cancel(ctx, alice, cancelled)
+    # The dispute under review reached mediation through the clock: move it past the
+    # negotiation window and let the engine escalate it, as it would in production.
+    if isinstance(ctx.clock, FixedClock):
+        ctx.clock.advance(days=7, minutes=1)
+        deadlines.run_until_idle(ctx)
+        disputes.assign(ctx, maya, review, mediator_id=None)
+    return accounts
+
+
+def run_scenario(out: TextIO) -> None:
+    """``fairdeal demo`` before the HTTP API: seed a fresh SQLite database, print each
+    dispute's status, next deadline and timeline."""
+    from fairdeal.adapters.db.migrate import upgrade
+
+    folder = Path(tempfile.mkdtemp(prefix="fairdeal-demo-"))
+
+    clock = FixedClock(datetime.now(UTC).replace(microsecond=0))
+    app: App = bootstrap(Settings(database_url=f"sqlite:///{folder / 'demo.db'}"), clock=clock)
+    upgrade(app.engine)
+    accounts = seed(app.ctx)
+    staff = accounts.actors["ada"]
+    for label, dispute_id in accounts.dispute_ids.items():
+        view = disputes.get_dispute(app.ctx, staff, dispute_id)
+        d = view.dispute
+        out.write(f"\n== {label}: {d.id} ({d.status.value})\n")
+        if d.deadline:
+            out.write(
+                f"   next deadline: {d.deadline.kind} at {d.deadline.due_at:%Y-%m-%d %H:%M}"
+                f" UTC ({d.deadline.party}) -- {d.deadline.explanation}\n"
+            )
+        if d.outcome:
+            out.write(
+                f"   outcome: {d.outcome.result.value}, refund {d.outcome.refund}, "
+                f"decided by {d.outcome.decided_by.value}: {d.outcome.explanation}\n"
+            )
+        for entry in d.timeline:
+            out.write(f"   {entry.at:%m-%d %H:%M} {entry.actor_role.value:<8} {entry.summary}\n")
+    clock.advance(days=30)
+    fired = deadlines.run_until_idle(app.ctx)
+    out.write(f"\nAfter 30 more days the clock fired {len(fired)} deadline(s):\n")
+    for item in fired:
+        out.write(f"   {item.due_at:%m-%d %H:%M} {item.aggregate} {item.id}: {item.kind}\n")
+    for label, dispute_id in accounts.dispute_ids.items():
+        d = disputes.get_dispute(app.ctx, staff, dispute_id).dispute
+        out.write(
+            f"   {label:<26} -> {d.status.value}"
+            f"{' (' + d.outcome.decided_by.value + ')' if d.outcome else ''}\n"
+        )
+    out.write(f"\nDatabase: {folder / 'demo.db'}\n")

@@ -1,0 +1,105 @@
+"""What every use case needs, and the one way to run a command against a dispute or an order:
+load, ask the domain, save, in one unit of work, retried a bounded number of times when
+someone else changed the same aggregate in between."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TypeVar
+
+from fairdeal.domain.dispute import Actor, Dispute, Role
+from fairdeal.domain.errors import NotFound, VersionConflict
+from fairdeal.domain.events import DomainEvent
+from fairdeal.domain.order import Order
+from fairdeal.domain.policy import Policy
+from fairdeal.services.ports import (
+    Clock,
+    HolidayCalendar,
+    IdGenerator,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+
+T = TypeVar("T")
+
+# A stale write is retried this many times before the caller sees a version conflict.
+MAX_ATTEMPTS = 4
+
+
+@dataclass
+class Context:
+    uow: UnitOfWorkFactory
+    clock: Clock
+    policy: Policy
+    policies: Mapping[str, Policy]
+    holidays: HolidayCalendar
+    ids: IdGenerator
+    # Called with the events each successful commit wrote (metrics, notifications hook).
+    on_commit: list[Callable[[list[DomainEvent]], None]] = field(default_factory=list)
+
+    def is_holiday_for(self, country: str) -> Callable[[date], bool]:
+        return lambda day: self.holidays.is_holiday(country, day)
+
+    def committed(self, uow: UnitOfWork) -> None:
+        events = uow.published()
+        for listener in self.on_commit:
+            listener(events)
+
+
+def can_see_order(actor: Actor, order: Order) -> bool:
+    if actor.role is Role.BUYER:
+        return order.buyer_id == actor.user_id
+    if actor.role is Role.SELLER:
+        return order.seller_id == actor.user_id
+    return actor.role in (Role.PLATFORM, Role.ADMIN, Role.MEDIATOR)
+
+
+def can_see_dispute(actor: Actor, dispute: Dispute) -> bool:
+    if actor.role is Role.BUYER:
+        return dispute.buyer_id == actor.user_id
+    if actor.role is Role.SELLER:
+        return dispute.seller_id == actor.user_id
+    return actor.role in (Role.PLATFORM, Role.ADMIN, Role.MEDIATOR)
+
+
+def load_order(uow: UnitOfWork, actor: Actor, order_id: str) -> Order:
+    """The order if the actor may see it; NotFound otherwise, so that a stranger cannot tell
+    an order that exists from one that does not."""
+    order = uow.orders.get(order_id)
+    if order is None or not can_see_order(actor, order):
+        raise NotFound(f"order {order_id} not found")
+    return order
+
+
+def load_dispute(uow: UnitOfWork, actor: Actor, dispute_id: str) -> Dispute:
+    dispute = uow.disputes.get(dispute_id)
+    if dispute is None or not can_see_dispute(actor, dispute):
+        raise NotFound(f"dispute {dispute_id} not found")
+    return dispute
+
+
+def retrying(action: Callable[[], T]) -> T:
+    """Run ``action`` (a whole unit of work) again when its optimistic write went stale."""
+    for attempt in range(MAX_ATTEMPTS):
+        try:
+            return action()
+        except VersionConflict:
+            if attempt == MAX_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def sync_order(dispute: Dispute, order: Order, now: datetime) -> None:
+    """Carry a dispute's change over to its order: which items are under dispute, and the money
+    its end moves (exactly once)."""
+    order.track_dispute(dispute.id, dispute.item_ids, dispute.item_state)
+    settlement = dispute.take_settlement()
+    if settlement is not None:
+        order.settle_dispute(
+            dispute_id=dispute.id,
+            amount_paid=settlement.amount_paid,
+            refund=settlement.refund,
+            now=now,
+        )

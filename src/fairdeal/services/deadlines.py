@@ -1,0 +1,112 @@
+"""The clock's side of the engine: fire every deadline that fell due, exactly once.
+
+A deadline is not a row of its own: it is derived from the aggregate (``Dispute.fire_at``,
+``Order.fire_at``) and stored beside it, indexed. Firing is a domain transition saved with the
+same optimistic version check as a party's action, so a deadline made moot by an action in the
+meantime simply no longer applies, and a worker killed mid-batch leaves the batch unfired (its
+transaction never committed) for the next run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from fairdeal.domain.dispute import Dispute
+from fairdeal.domain.errors import VersionConflict
+from fairdeal.domain.order import Order
+from fairdeal.services.context import Context, sync_order
+from fairdeal.services.ports import SettableClock
+
+BATCH_SIZE = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Fired:
+    aggregate: str  # dispute | order
+    id: str
+    kind: str
+    due_at: datetime
+
+
+def fire_due(ctx: Context, *, now: datetime | None = None, limit: int = BATCH_SIZE) -> list[Fired]:
+    """Claim and fire one batch of due deadlines in one transaction. Several workers may run
+    this at once: claims skip rows another transaction holds (PostgreSQL), or take turns
+    (SQLite's single writer)."""
+    moment = now or ctx.clock.now()
+    try:
+        return _fire_batch(ctx, moment, limit)
+    except VersionConflict:
+        # A party acted on one of these between our claim and our write. Fire one by one so
+        # that one contended aggregate does not hold back the rest.
+        fired: list[Fired] = []
+        for _ in range(limit):
+            try:
+                batch = _fire_batch(ctx, moment, 1)
+            except VersionConflict:
+                continue
+            if not batch:
+                break
+            fired.extend(batch)
+        return fired
+
+
+def _fire_batch(ctx: Context, now: datetime, limit: int) -> list[Fired]:
+    fired: list[Fired] = []
+    with ctx.uow() as uow:
+        disputes = uow.disputes.claim_due(now, limit)
+        orders = {o.id: o for o in uow.orders.get_many(sorted({d.order_id for d in disputes}))}
+        for dispute in disputes:
+            fired.extend(_fire_dispute(ctx, dispute, orders, now))
+        remaining = limit - len(disputes)
+        if remaining > 0:
+            for order in uow.orders.claim_due(now, remaining):
+                due = order.fire_at
+                if due is not None and order.fire_due(now=now):
+                    fired.append(Fired("order", order.id, "payout", due))
+        uow.commit()
+    ctx.committed(uow)
+    return fired
+
+
+def _fire_dispute(
+    ctx: Context, dispute: Dispute, orders: dict[str, Order], now: datetime
+) -> list[Fired]:
+    order = orders[dispute.order_id]
+    due = dispute.fire_at
+    kind = dispute.expire(now=now, is_holiday=ctx.is_holiday_for(dispute.payment_country))
+    if kind is None or due is None:
+        return []
+    sync_order(dispute, order, due)
+    return [Fired("dispute", dispute.id, kind, due)]
+
+
+def run_until_idle(ctx: Context, *, now: datetime | None = None) -> list[Fired]:
+    """Fire batches until nothing is due (what ``fairdeal worker --once`` does)."""
+    fired: list[Fired] = []
+    while True:
+        batch = fire_due(ctx, now=now)
+        if not batch:
+            return fired
+        fired.extend(batch)
+
+
+def advance_clock(ctx: Context, clock: SettableClock, *, to: datetime) -> list[Fired]:
+    """The sandbox clock moves to ``to`` and every deadline that falls due on the way fires in
+    due order, each at its own due time -- so a seller's silence closes the dispute, and the
+    return window that opens then can itself run out within the same advance."""
+    if to < clock.now():
+        raise ValueError("the sandbox clock only moves forward")
+    clock.advance_to(to)
+    fired: list[Fired] = []
+    while True:
+        with ctx.uow(write=False) as uow:
+            nxt = uow.disputes.next_due(to)
+        if nxt is None:
+            return fired
+        _, _, due_at = nxt
+        batch = fire_due(ctx, now=due_at, limit=1)
+        if not batch:
+            # Made moot between our look and our claim, or held by a worker right now: the
+            # worker fires it; looping here would spin.
+            return fired
+        fired.extend(batch)

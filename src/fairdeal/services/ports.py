@@ -1,0 +1,155 @@
+"""The ports the use cases depend on. Adapters implement them; tests use the fakes in
+``tests/fakes.py``. Nothing here knows about SQL, HTTP or files."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from types import TracebackType
+from typing import Protocol
+
+from fairdeal.domain.dispute import Dispute
+from fairdeal.domain.events import DomainEvent
+from fairdeal.domain.ledger import LedgerTransaction
+from fairdeal.domain.order import Order
+
+
+@dataclass(slots=True)
+class User:
+    id: str
+    role: str
+    name: str
+    email: str
+    created_at: datetime
+    external_id: str | None = None
+    country: str | None = None
+    language: str | None = None
+    password_hash: str | None = None
+    token_hash: str | None = None
+    disabled: bool = False
+
+
+@dataclass(slots=True)
+class FileRecord:
+    """An uploaded evidence file's metadata; the bytes live in the file storage."""
+
+    id: str
+    owner_id: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    storage_key: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DisputeFilter:
+    """A page of disputes visible to someone. ``party_id`` limits to one buyer's or seller's."""
+
+    buyer_id: str | None = None
+    seller_id: str | None = None
+    mediator_queue: bool = False
+    status: str | None = None
+    after: str | None = None
+    limit: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFilter:
+    buyer_id: str | None = None
+    seller_id: str | None = None
+    after: str | None = None
+    limit: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    seq: int
+    id: str
+    type: str
+    created_at: datetime
+    data: dict[str, object]
+
+
+class UserRepository(Protocol):
+    def add(self, user: User) -> None: ...
+    def get(self, user_id: str) -> User | None: ...
+    def by_token_hash(self, token_hash: str) -> User | None: ...
+    def by_email(self, email: str) -> User | None: ...
+
+
+class FileRepository(Protocol):
+    def add(self, record: FileRecord) -> None: ...
+    def get(self, file_id: str) -> FileRecord | None: ...
+
+
+class OrderRepository(Protocol):
+    def add(self, order: Order) -> None: ...
+    def get(self, order_id: str) -> Order | None: ...
+    def get_many(self, order_ids: Sequence[str]) -> list[Order]: ...
+    def list(self, query: OrderFilter) -> list[Order]: ...
+    def claim_due(self, now: datetime, limit: int) -> list[Order]: ...
+
+
+class DisputeRepository(Protocol):
+    def add(self, dispute: Dispute) -> None: ...
+    def get(self, dispute_id: str) -> Dispute | None: ...
+    def list(self, query: DisputeFilter) -> list[Dispute]: ...
+    def claim_due(self, now: datetime, limit: int) -> list[Dispute]: ...
+    def next_due(self, until: datetime) -> tuple[str, str, datetime] | None:
+        """The earliest (kind 'dispute'|'order', id, fire_at) due at or before ``until``."""
+        ...
+
+
+class EventLog(Protocol):
+    def after(self, seq: int, limit: int) -> list[StoredEvent]: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction. Aggregates read through it and changed are saved on ``commit`` with an
+    optimistic version check, together with their events and ledger transactions. Leaving the
+    block without committing rolls back."""
+
+    users: UserRepository
+    orders: OrderRepository
+    disputes: DisputeRepository
+    files: FileRepository
+    events: EventLog
+
+    def __enter__(self) -> UnitOfWork: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+    def ledger(self, order_id: str) -> list[LedgerTransaction]: ...
+    def published(self) -> list[DomainEvent]:
+        """The events the last commit wrote, in order (for metrics and notifications)."""
+        ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self, *, write: bool = True) -> UnitOfWork: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SettableClock(Clock, Protocol):
+    """The sandbox clock: stored so that every process sees the same time."""
+
+    def advance_to(self, moment: datetime) -> None: ...
+
+
+class HolidayCalendar(Protocol):
+    def is_holiday(self, country: str, day: date) -> bool: ...
+
+
+class IdGenerator(Protocol):
+    def new(self, prefix: str) -> str: ...

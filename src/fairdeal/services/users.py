@@ -1,0 +1,86 @@
+"""Users: created by the platform (or the CLI), authenticated by API token."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from fairdeal.domain.dispute import Actor, Role
+from fairdeal.domain.errors import Forbidden, ValidationError
+from fairdeal.services.context import Context
+from fairdeal.services.ports import User
+from fairdeal.services.security import hash_token, new_api_token
+
+CREATABLE_ROLES = {"buyer", "seller", "mediator", "admin", "platform"}
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+@dataclass(frozen=True, slots=True)
+class NewUser:
+    user: User
+    api_token: str
+
+
+def create_user(
+    ctx: Context,
+    *,
+    role: str,
+    name: str,
+    email: str,
+    external_id: str | None = None,
+    country: str | None = None,
+    language: str | None = None,
+    password_hash: str | None = None,
+    token: str | None = None,
+    allowed_roles: set[str] | None = None,
+) -> NewUser:
+    """Create a user and its API token (returned once, stored hashed)."""
+    roles = allowed_roles or CREATABLE_ROLES
+    if role not in roles:
+        raise ValidationError(f"role must be one of {', '.join(sorted(roles))}", field="role")
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise ValidationError("name is required (at most 200 characters)", field="name")
+    if not _EMAIL.fullmatch(email) or len(email) > 320:
+        raise ValidationError("email is not a valid address", field="email")
+    if country is not None and not re.fullmatch(r"[A-Z]{2}", country):
+        raise ValidationError(
+            "country must be an ISO 3166 alpha-2 code such as DE", field="country"
+        )
+    api_token = token or new_api_token()
+    with ctx.uow() as uow:
+        user = User(
+            id=ctx.ids.new("usr"),
+            role=role,
+            name=name,
+            email=email.lower(),
+            created_at=ctx.clock.now(),
+            external_id=external_id,
+            country=country,
+            language=language,
+            password_hash=password_hash,
+            token_hash=hash_token(api_token),
+        )
+        uow.users.add(user)
+        uow.commit()
+    return NewUser(user, api_token)
+
+
+def authenticate(ctx: Context, token: str) -> Actor | None:
+    """The actor behind an API token, or None."""
+    with ctx.uow(write=False) as uow:
+        user = uow.users.by_token_hash(hash_token(token))
+    if user is None or user.disabled:
+        return None
+    return Actor(user.id, Role(user.role))
+
+
+def get_user(ctx: Context, user_id: str) -> User | None:
+    with ctx.uow(write=False) as uow:
+        return uow.users.get(user_id)
+
+
+def require_role(actor: Actor, *roles: Role) -> None:
+    if actor.role not in roles:
+        names = " or ".join(r.value for r in roles)
+        raise Forbidden(f"only a {names} can do this")
