@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from fairdeal.domain.dispute import Actor, Dispute, Role
+import pytest
+
+from fairdeal.domain.dispute import (
+    Actor,
+    Decision,
+    Dispute,
+    ProposedSolution,
+    Role,
+    Solution,
+    SolutionKind,
+)
+from fairdeal.domain.errors import DomainError
 from fairdeal.domain.money import Money
 from fairdeal.domain.order import LineItem, Order, Payment
 from fairdeal.domain.policy import Policy
@@ -98,3 +112,107 @@ def open_dispute(
         now=now,
     )
     return dispute, order
+
+
+# --- helpers added for the domain unit tests -------------------------------------------------
+
+ADMIN = Actor("usr_admin", Role.ADMIN)
+VIDEO = [("file_video", "video/mp4")]
+
+
+def at(days: float = 0, hours: float = 0) -> datetime:
+    """A fixed moment relative to T0."""
+    return T0 + timedelta(days=days, hours=hours)
+
+
+def money(value: str, currency: str = "USD") -> Money:
+    return Money.parse(value, currency)
+
+
+def snapshot(*aggregates: object) -> list[object]:
+    """Codec-free copies to compare with after a refused action (dataclass equality ignores the
+    collected events and ledger, which are checked by length instead)."""
+    return [copy.deepcopy(aggregate) for aggregate in aggregates]
+
+
+def refuses(
+    error: type[DomainError], action: Callable[[], object], *aggregates: object
+) -> DomainError:
+    """Run an action that a rule must refuse: it raises exactly ``error`` and leaves every
+    aggregate as it was (fields, timeline, collected events and ledger)."""
+    before = snapshot(*aggregates)
+    counts = [_collected(aggregate) for aggregate in aggregates]
+    with pytest.raises(DomainError) as caught:
+        action()
+    assert type(caught.value) is error, f"expected {error.__name__}, got {caught.value!r}"
+    for aggregate, copied, count in zip(aggregates, before, counts, strict=True):
+        assert aggregate == copied, f"a refused action changed {type(aggregate).__name__}"
+        assert _collected(aggregate) == count
+    return caught.value
+
+
+def _collected(aggregate: object) -> tuple[int, int]:
+    events = getattr(aggregate, "pending_events", [])
+    ledger = getattr(aggregate, "pending_ledger", [])
+    return len(events), len(ledger)
+
+
+def seller_offer(
+    dispute: Dispute, *, kind: str = "refund_only", amount: str = "10.00", now: datetime | None = None
+) -> Solution:
+    return dispute.propose_solution(
+        SELLER,
+        kind=kind,
+        amount=Money.parse(amount, dispute.amount_paid.currency),
+        now=now or at(1),
+    )
+
+
+def escalate(dispute: Dispute, *, now: datetime | None = None) -> datetime:
+    """Bring a negotiating dispute to mediation the way its policy does it: the classic
+    "Escalate" button, or the standard negotiation clock running out. Returns when."""
+    if dispute.policy.mediation.manual_escalation:
+        moment = now or at(2)
+        dispute.escalate(BUYER, now=moment)
+        return moment
+    deadline = dispute.deadline
+    assert deadline is not None and deadline.kind == "negotiation"
+    assert dispute.expire(now=deadline.due_at, is_holiday=no_holiday) == "negotiation"
+    return deadline.due_at
+
+
+def under_review(
+    policy: Policy = STANDARD, *, assign: bool = True, **kwargs: Any
+) -> tuple[Dispute, Order, datetime]:
+    """A dispute in mediation (the seller answered with an offer first), assigned to MEDIATOR
+    unless told otherwise. Returns the dispute, its order and when it escalated."""
+    dispute, order = open_dispute(policy=policy, **kwargs)
+    seller_offer(dispute)
+    escalated_at = escalate(dispute)
+    if assign:
+        dispute.assign(MEDIATOR, mediator_id=MEDIATOR.user_id, now=escalated_at)
+    return dispute, order, escalated_at
+
+
+def awaiting_return(
+    policy: Policy = STANDARD, *, amount: str = "40.00", now: datetime | None = None
+) -> tuple[Dispute, Order]:
+    """The seller accepted the buyer's return-and-refund: the buyer now ships the item back."""
+    dispute, order = open_dispute(policy=policy, outcome="return_and_refund", amount=amount)
+    dispute.accept_solution(
+        SELLER, dispute.primary_solution.id, now=now or at(1), is_holiday=no_holiday
+    )
+    return dispute, order
+
+
+def decide(
+    dispute: Dispute, *amounts: str, kind: str = "refund_only", now: datetime | None = None
+) -> Decision:
+    """The assigned mediator proposes an interim decision of one or two solutions."""
+    currency = dispute.amount_paid.currency
+    return dispute.propose_decision(
+        MEDIATOR,
+        solutions=[ProposedSolution(SolutionKind(kind), Money.parse(a, currency)) for a in amounts],
+        rationale="The photos show transit damage.",
+        now=now or dispute.updated_at,
+    )

@@ -18,7 +18,12 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 
 
+def _quiet_libraries() -> None:
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
 def _app(settings: Settings | None = None) -> App:
+    _quiet_libraries()
     try:
         return bootstrap(settings)
     except PolicyError as error:
@@ -96,12 +101,77 @@ def worker(once: bool = typer.Option(False, help="fire what is due now, then exi
     typer.echo(f"fired {fired} deadline(s)")
 
 
-@app.command()
-def demo() -> None:
-    """Run the engine's demo scenario on a fresh SQLite database and print what happened."""
-    from fairdeal.demo import run_scenario
+def _serve(application: App, host: str, port: int, *, with_worker: bool = False) -> None:
+    import threading
 
-    run_scenario(sys.stdout)
+    import uvicorn
+
+    from fairdeal.entrypoints.api.app import create_app
+    from fairdeal.entrypoints.worker import run as run_worker
+
+    if with_worker:
+        threading.Thread(
+            target=run_worker, args=(application,), daemon=True, name="fairdeal-worker"
+        ).start()
+    uvicorn.run(create_app(application), host=host, port=port, log_level="info", access_log=False)
+
+
+def _prepare(application: App) -> None:
+    """Start-up: apply pending migrations, then make sure the platform user exists."""
+    from fairdeal.adapters.db.migrate import upgrade
+    from fairdeal.services.users import ensure_platform_user
+
+    upgrade(application.engine)
+    if application.settings.platform_token:
+        ensure_platform_user(application.ctx, application.settings.platform_token)
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, help="default: FAIRDEAL_HOST or 127.0.0.1"),
+    port: int = typer.Option(None, help="default: FAIRDEAL_PORT or 8000"),
+) -> None:
+    """Serve the HTTP API (applies pending migrations first)."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    application = _app()
+    _prepare(application)
+    _serve(application, host or application.settings.host, port or application.settings.port)
+
+
+@app.command()
+def demo(
+    host: str = typer.Option("127.0.0.1"),
+    port: int = typer.Option(8000),
+    database: str = typer.Option("var/demo.db", help="SQLite file, recreated on every start"),
+    print_only: bool = typer.Option(False, "--print", help="run the engine scenario, print it"),
+) -> None:
+    """The product on SQLite with demo data and the sandbox clock: API and worker in one
+    process. Prints the accounts to use."""
+    from pathlib import Path
+
+    from fairdeal.demo import print_accounts, seed_sandbox
+
+    if print_only:
+        from fairdeal.demo import run_scenario
+
+        run_scenario(sys.stdout)
+        return
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    path = Path(database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    settings = Settings(
+        database_url=f"sqlite:///{path}",
+        sandbox=True,
+        storage_dir=str(path.parent / "demo-files"),
+        rate_limit_writes_per_minute=600,
+    )
+    application = _app(settings)
+    _prepare(application)
+    accounts = seed_sandbox(application)
+    print_accounts(accounts, f"http://{host}:{port}", sys.stdout)
+    _serve(application, host, port, with_worker=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

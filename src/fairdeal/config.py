@@ -25,3 +25,7 @@ class Settings(BaseSettings):
     storage_dir: str = "var/files"
     worker_poll_seconds: float = Field(default=1.0, gt=0)
     worker_batch_size: int = Field(default=200, ge=1, le=5000)
+    # Writes (POST/PATCH/DELETE) per API token per minute, per API process; 0 turns it off.
+    rate_limit_writes_per_minute: int = Field(default=120, ge=0)
+    host: str = "127.0.0.1"
+    port: int = 8000

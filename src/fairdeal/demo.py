@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
@@ -16,7 +16,7 @@ from fairdeal.domain.dispute import Actor, Role
 from fairdeal.domain.order import Payment
 from fairdeal.services import deadlines, disputes, orders, users
 from fairdeal.services.context import Context
-from fairdeal.services.ports import FileRecord
+from fairdeal.services.ports import FileRecord, SettableClock
 
 
 @dataclass
@@ -26,9 +26,9 @@ class DemoAccounts:
     dispute_ids: dict[str, str] = field(default_factory=dict)
 
 
-def seed(ctx: Context, *, password_hash: str | None = None) -> DemoAccounts:
-    """Create the demo world. Only ``ctx.clock.now()`` is read; deadlines are set in the past
-    where a status needs them to have run out, by opening those disputes at earlier times."""
+def seed(ctx: Context, clock: SettableClock, *, password_hash: str | None = None) -> DemoAccounts:
+    """Create the demo world through the services, moving the (sandbox or test) clock where a
+    status needs time to have passed."""
     accounts = DemoAccounts()
     people = [
         ("platform", "platform", "Demo Marketplace", "platform@demo.test"),
@@ -120,6 +120,19 @@ def seed(ctx: Context, *, password_hash: str | None = None) -> DemoAccounts:
         accounts.dispute_ids[label] = opened.id
         return opened.id
 
+    # First the dispute that reaches mediation through the clock: open it, let the seller
+    # answer, then move past the negotiation window so the engine escalates it, as it would in
+    # production. The disputes opened after it are younger and keep their deadlines ahead.
+    review = dispute("under_review", a["bob"], sam, "Tablet", "199.00")
+    disputes.propose_solution(
+        ctx, sam, review, kind="refund_only", amount="0.00", comment="It was fine when it left."
+    )
+    negotiation_days = ctx.policy.deadlines.negotiation_days
+    deadlines.advance_clock(
+        ctx, clock, to=ctx.clock.now() + timedelta(days=negotiation_days, minutes=1)
+    )
+    disputes.assign(ctx, maya, review, mediator_id=None)
+
     shipped_order(alice, sam, "Headphones", "59.00")  # an order with no dispute yet
     dispute("awaiting_seller_response", alice, sam, "Phone case", "12.00")
     negotiating = dispute("negotiating", alice, sam, "Smart watch", "89.00")
@@ -131,31 +144,23 @@ def seed(ctx: Context, *, password_hash: str | None = None) -> DemoAccounts:
         amount="20.00",
         comment="Half the screen works; 20 EUR back?",
     )
-    disputes.reject_solution(ctx, alice, negotiating, offer.id)
-    review = dispute("under_review", a["bob"], sam, "Tablet", "199.00")
-    disputes.propose_solution(
-        ctx, sam, review, kind="refund_only", amount="0.00", comment="It was fine when it left."
+    disputes.reject_solution(ctx, alice, negotiating, offer.dispute.solutions[-1].id)
+    disputes.post_message(
+        ctx,
+        sam,
+        negotiating,
+        body="Close the dispute and I will send you a new one for free, I promise.",
     )
     returning = dispute(
         "awaiting_return", alice, a["sue"], "Running shoes", "75.00", outcome="return_and_refund"
     )
-    buyer_solution = disputes.get_dispute(ctx, alice, returning).dispute.primary_solution
-    disputes.accept_solution(ctx, a["sue"], returning, buyer_solution.id)
+    primary = disputes.get_dispute(ctx, alice, returning).dispute.primary_solution
+    disputes.accept_solution(ctx, a["sue"], returning, primary.id)
     closed = dispute("closed", a["bob"], a["sue"], "Sandals", "30.00")
-    disputes.accept_solution(
-        ctx,
-        a["sue"],
-        closed,
-        disputes.get_dispute(ctx, a["bob"], closed).dispute.primary_solution.id,
-    )
+    primary = disputes.get_dispute(ctx, a["bob"], closed).dispute.primary_solution
+    disputes.accept_solution(ctx, a["sue"], closed, primary.id)
     cancelled = dispute("cancelled", alice, sam, "Charger", "15.00")
     disputes.cancel(ctx, alice, cancelled)
-    # The dispute under review reached mediation through the clock: move it past the
-    # negotiation window and let the engine escalate it, as it would in production.
-    if isinstance(ctx.clock, FixedClock):
-        ctx.clock.advance(days=7, minutes=1)
-        deadlines.run_until_idle(ctx)
-        disputes.assign(ctx, maya, review, mediator_id=None)
     return accounts
 
 
@@ -169,7 +174,7 @@ def run_scenario(out: TextIO) -> None:
     clock = FixedClock(datetime.now(UTC).replace(microsecond=0))
     app: App = bootstrap(Settings(database_url=f"sqlite:///{folder / 'demo.db'}"), clock=clock)
     upgrade(app.engine)
-    accounts = seed(app.ctx)
+    accounts = seed(app.ctx, clock)
     staff = accounts.actors["ada"]
     for label, dispute_id in accounts.dispute_ids.items():
         view = disputes.get_dispute(app.ctx, staff, dispute_id)
@@ -199,3 +204,32 @@ def run_scenario(out: TextIO) -> None:
             f"{' (' + d.outcome.decided_by.value + ')' if d.outcome else ''}\n"
         )
     out.write(f"\nDatabase: {folder / 'demo.db'}\n")
+
+
+DEMO_PASSWORD = "fairdeal-demo"
+
+
+def seed_sandbox(app: App) -> DemoAccounts:
+    """Seed a sandbox server's database; every demo account logs in with DEMO_PASSWORD."""
+    from argon2 import PasswordHasher
+
+    clock = app.sandbox_clock
+    assert clock is not None, "the demo runs in sandbox mode"
+    return seed(app.ctx, clock, password_hash=PasswordHasher().hash(DEMO_PASSWORD))
+
+
+def print_accounts(accounts: DemoAccounts, base_url: str, out: TextIO) -> None:
+    out.write(f"\nFairdeal demo at {base_url}  (API docs: {base_url}/docs)\n")
+    out.write(f"Every account's web password: {DEMO_PASSWORD}\n\n")
+    out.write(f"{'account':<10} {'role':<9} {'email':<18} API token\n")
+    for handle, actor in accounts.actors.items():
+        out.write(
+            f"{handle:<10} {actor.role.value:<9} {handle + '@demo.test':<18} "
+            f"{accounts.tokens[handle]}\n"
+        )
+    out.write("\nDisputes: " + ", ".join(f"{k}={v}" for k, v in accounts.dispute_ids.items()))
+    out.write(
+        f"\nTry: curl -H 'Authorization: Bearer {accounts.tokens['alice']}' "
+        f"{base_url}/api/v1/disputes\n\n"
+    )
+    out.flush()

@@ -27,10 +27,15 @@ class SandboxClock:
         self.engine = engine
 
     def offset(self) -> timedelta:
-        with self.engine.connect() as conn:
+        # A read transaction: on SQLite a write one would queue behind the caller's own open
+        # unit of work, which asks for the time while holding the write lock.
+        conn = begin(self.engine, write=False)
+        try:
             seconds = conn.execute(
                 select(tables.sandbox_clock.c.offset_seconds).where(tables.sandbox_clock.c.id == 1)
             ).scalar()
+        finally:
+            conn.close()
         return timedelta(seconds=seconds or 0)
 
     def now(self) -> datetime:

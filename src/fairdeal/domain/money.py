@@ -62,8 +62,9 @@ MINOR_UNITS: dict[str, int] = {
 MINIMUM_CLAIM_MAJOR: dict[str, Decimal] = {"RUB": Decimal("1")}
 
 # A decimal string in major units: optional sign, digits, optional fraction. No exponents,
-# no spaces, no "NaN" or "Infinity": those are refused before Decimal ever sees them.
-_AMOUNT_TEXT = re.compile(r"-?\d{1,15}(\.\d{1,6})?")
+# no spaces, no "NaN" or "Infinity": those are refused before Decimal ever sees them. ASCII
+# digits only: ``\d`` would also let through full-width and other scripts' digits.
+_AMOUNT_TEXT = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,6})?")
 
 
 def minor_units(currency: str) -> int:
@@ -109,7 +110,9 @@ class Money:
             raise ValidationError(f"{field} {text!r} is not a number", field=field) from None
         exponent = minor_units(currency)
         scaled = amount.scaleb(exponent)
-        if scaled != scaled.to_integral_value():
+        # Counted as written: "12.500" has more decimals than USD has even though its value
+        # would fit, and API.md refuses it (it usually means the wrong currency was sent).
+        if len(text.partition(".")[2]) > exponent:
             raise ValidationError(
                 f"{field} {text} has more than {exponent} decimals for {currency}", field=field
             )

@@ -306,6 +306,15 @@ class Order:
     ) -> None:
         """Record the state of a dispute over these items (live, cancelled or closed)."""
         for item_id in self._disputed_items(item_ids):
+            current = self.item_disputes.get(item_id)
+            # A cancelled dispute's item may since have been taken by a new dispute: only a live
+            # dispute claims an item, or a payout could escape while the new one is open.
+            if (
+                current is not None
+                and current.dispute_id != dispute_id
+                and state is not ItemDisputeState.LIVE
+            ):
+                continue
             self.item_disputes[item_id] = ItemDispute(dispute_id, state)
         if dispute_id not in self.dispute_ids:
             self.dispute_ids.append(dispute_id)

@@ -14,15 +14,11 @@ from fairdeal.domain.dispute import (
     Decision,
     Dispute,
     Evidence,
-    EvidenceRequest,
-    Message,
-    Note,
     ProposedSolution,
     Role,
-    Solution,
     SolutionKind,
 )
-from fairdeal.domain.errors import DisputeExists, NotFound, ValidationError
+from fairdeal.domain.errors import DisputeExists, NotFound, ValidationError, VersionConflict
 from fairdeal.domain.money import Money
 from fairdeal.domain.order import Order
 from fairdeal.services.context import Context, load_dispute, load_order, retrying, sync_order
@@ -34,12 +30,14 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class DisputeView:
-    """A dispute as its caller sees it: the aggregate, the actions open to the caller, and the
-    order facts the page needs."""
+    """A dispute as its caller sees it: the aggregate, the actions open to the caller, the
+    order facts the page needs, and what the command just created (a solution, a message...)."""
 
     dispute: Dispute
     allowed_actions: list[Action]
     window_ends_at: datetime | None
+    now: datetime
+    created: object = None
 
 
 def open_dispute(
@@ -89,12 +87,16 @@ def get_dispute(ctx: Context, actor: Actor, dispute_id: str) -> DisputeView:
     return view_of(ctx, actor, dispute, order)
 
 
-def view_of(ctx: Context, actor: Actor, dispute: Dispute, order: Order) -> DisputeView:
-    window_open = order.window_open(ctx.clock.now())
+def view_of(
+    ctx: Context, actor: Actor, dispute: Dispute, order: Order, created: object = None
+) -> DisputeView:
+    now = ctx.clock.now()
     return DisputeView(
         dispute,
-        dispute.allowed_actions(actor, window_open=window_open),
+        dispute.allowed_actions(actor, window_open=order.window_open(now)),
         order.dispute_window_ends_at,
+        now,
+        created,
     )
 
 
@@ -124,19 +126,33 @@ def mediation_queue(ctx: Context, actor: Actor, *, after: str | None, limit: int
 
 
 def edit_dispute(
-    ctx: Context, actor: Actor, dispute_id: str, *, reason: str | None, description: str | None
+    ctx: Context,
+    actor: Actor,
+    dispute_id: str,
+    *,
+    reason: str | None,
+    description: str | None,
+    expected_version: int | None = None,
 ) -> DisputeView:
     return _change(
         ctx,
         actor,
         dispute_id,
         lambda d, o, now: d.edit(actor, now=now, reason=reason, description=description),
+        expected_version=expected_version,
     )
 
 
 def propose_solution(
-    ctx: Context, actor: Actor, dispute_id: str, *, kind: str, amount: object, comment: str = ""
-) -> Solution:
+    ctx: Context,
+    actor: Actor,
+    dispute_id: str,
+    *,
+    kind: str,
+    amount: object,
+    comment: str = "",
+    expected_version: int | None = None,
+) -> DisputeView:
     return _change(
         ctx,
         actor,
@@ -144,6 +160,7 @@ def propose_solution(
         lambda d, o, now: d.propose_solution(
             actor, kind=kind, amount=_money(amount, o.currency), comment=comment, now=now
         ),
+        expected_version=expected_version,
     )
 
 
@@ -156,7 +173,8 @@ def edit_solution(
     kind: str | None,
     amount: object | None,
     comment: str | None,
-) -> Solution:
+    expected_version: int | None = None,
+) -> DisputeView:
     return _change(
         ctx,
         actor,
@@ -169,10 +187,18 @@ def edit_solution(
             amount=None if amount is None else _money(amount, o.currency),
             comment=comment,
         ),
+        expected_version=expected_version,
     )
 
 
-def accept_solution(ctx: Context, actor: Actor, dispute_id: str, solution_id: str) -> DisputeView:
+def accept_solution(
+    ctx: Context,
+    actor: Actor,
+    dispute_id: str,
+    solution_id: str,
+    *,
+    expected_version: int | None = None,
+) -> DisputeView:
     return _change(
         ctx,
         actor,
@@ -180,53 +206,101 @@ def accept_solution(ctx: Context, actor: Actor, dispute_id: str, solution_id: st
         lambda d, o, now: d.accept_solution(
             actor, solution_id, now=now, is_holiday=ctx.is_holiday_for(d.payment_country)
         ),
+        expected_version=expected_version,
     )
 
 
-def reject_solution(ctx: Context, actor: Actor, dispute_id: str, solution_id: str) -> DisputeView:
+def reject_solution(
+    ctx: Context,
+    actor: Actor,
+    dispute_id: str,
+    solution_id: str,
+    *,
+    expected_version: int | None = None,
+) -> DisputeView:
     return _change(
-        ctx, actor, dispute_id, lambda d, o, now: d.reject_solution(actor, solution_id, now=now)
+        ctx,
+        actor,
+        dispute_id,
+        lambda d, o, now: d.reject_solution(actor, solution_id, now=now),
+        expected_version=expected_version,
     )
 
 
 def add_evidence(
-    ctx: Context, actor: Actor, dispute_id: str, *, file_id: str, description: str = ""
-) -> Evidence:
+    ctx: Context,
+    actor: Actor,
+    dispute_id: str,
+    *,
+    file_id: str,
+    description: str = "",
+    expected_version: int | None = None,
+) -> DisputeView:
     def act(d: Dispute, o: Order, now: datetime, uow: UnitOfWork) -> Evidence:
         [(file, content_type)] = _own_files(uow, actor, [file_id], field="file_id")
         return d.add_evidence(
             actor, file_id=file, content_type=content_type, description=description, now=now
         )
 
-    return _change(ctx, actor, dispute_id, act, needs_uow=True)
+    return _change(ctx, actor, dispute_id, act, needs_uow=True, expected_version=expected_version)
 
 
-def remove_evidence(ctx: Context, actor: Actor, dispute_id: str, evidence_id: str) -> DisputeView:
+def remove_evidence(
+    ctx: Context,
+    actor: Actor,
+    dispute_id: str,
+    evidence_id: str,
+    *,
+    expected_version: int | None = None,
+) -> DisputeView:
     return _change(
-        ctx, actor, dispute_id, lambda d, o, now: d.remove_evidence(actor, evidence_id, now=now)
+        ctx,
+        actor,
+        dispute_id,
+        lambda d, o, now: d.remove_evidence(actor, evidence_id, now=now),
+        expected_version=expected_version,
     )
 
 
-def post_message(ctx: Context, actor: Actor, dispute_id: str, *, body: str) -> Message:
+def post_message(
+    ctx: Context, actor: Actor, dispute_id: str, *, body: str, expected_version: int | None = None
+) -> DisputeView:
     return _change(
-        ctx, actor, dispute_id, lambda d, o, now: d.post_message(actor, body=body, now=now)
+        ctx,
+        actor,
+        dispute_id,
+        lambda d, o, now: d.post_message(actor, body=body, now=now),
+        expected_version=expected_version,
     )
 
 
-def escalate(ctx: Context, actor: Actor, dispute_id: str) -> DisputeView:
-    return _change(ctx, actor, dispute_id, lambda d, o, now: d.escalate(actor, now=now))
+def escalate(
+    ctx: Context, actor: Actor, dispute_id: str, *, expected_version: int | None = None
+) -> DisputeView:
+    return _change(
+        ctx,
+        actor,
+        dispute_id,
+        lambda d, o, now: d.escalate(actor, now=now),
+        expected_version=expected_version,
+    )
 
 
-def cancel(ctx: Context, actor: Actor, dispute_id: str) -> DisputeView:
+def cancel(
+    ctx: Context, actor: Actor, dispute_id: str, *, expected_version: int | None = None
+) -> DisputeView:
     return _change(
         ctx,
         actor,
         dispute_id,
         lambda d, o, now: d.cancel(actor, now=now, window_open=o.window_open(now)),
+        expected_version=expected_version,
     )
 
 
-def reopen(ctx: Context, actor: Actor, dispute_id: str) -> DisputeView:
+def reopen(
+    ctx: Context, actor: Actor, dispute_id: str, *, expected_version: int | None = None
+) -> DisputeView:
     def act(d: Dispute, o: Order, now: datetime) -> None:
         d.reopen(actor, now=now, window_open=o.window_open(now))
         # Another dispute may have taken these items while this one was cancelled.
@@ -235,11 +309,17 @@ def reopen(ctx: Context, actor: Actor, dispute_id: str) -> DisputeView:
             if other is not None and other.dispute_id != d.id and other.state.value != "cancelled":
                 raise DisputeExists(f"item {item_id} is under dispute {other.dispute_id}")
 
-    return _change(ctx, actor, dispute_id, act)
+    return _change(ctx, actor, dispute_id, act, expected_version=expected_version)
 
 
 def ship_return(
-    ctx: Context, actor: Actor, dispute_id: str, *, carrier: str, tracking_number: str
+    ctx: Context,
+    actor: Actor,
+    dispute_id: str,
+    *,
+    carrier: str,
+    tracking_number: str,
+    expected_version: int | None = None,
 ) -> DisputeView:
     return _change(
         ctx,
@@ -248,11 +328,18 @@ def ship_return(
         lambda d, o, now: d.ship_return(
             actor, carrier=carrier, tracking_number=tracking_number, now=now
         ),
+        expected_version=expected_version,
     )
 
 
 def confirm_return(
-    ctx: Context, actor: Actor, dispute_id: str, *, condition: str, note: str = ""
+    ctx: Context,
+    actor: Actor,
+    dispute_id: str,
+    *,
+    condition: str,
+    note: str = "",
+    expected_version: int | None = None,
 ) -> DisputeView:
     return _change(
         ctx,
@@ -265,10 +352,18 @@ def confirm_return(
             now=now,
             is_holiday=ctx.is_holiday_for(d.payment_country),
         ),
+        expected_version=expected_version,
     )
 
 
-def assign(ctx: Context, actor: Actor, dispute_id: str, *, mediator_id: str | None) -> DisputeView:
+def assign(
+    ctx: Context,
+    actor: Actor,
+    dispute_id: str,
+    *,
+    mediator_id: str | None,
+    expected_version: int | None = None,
+) -> DisputeView:
     def act(d: Dispute, o: Order, now: datetime, uow: UnitOfWork) -> None:
         target = mediator_id or actor.user_id
         user = uow.users.get(target)
@@ -276,12 +371,19 @@ def assign(ctx: Context, actor: Actor, dispute_id: str, *, mediator_id: str | No
             raise ValidationError("mediator_id must name a mediator", field="mediator_id")
         d.assign(actor, mediator_id=target, now=now)
 
-    return _change(ctx, actor, dispute_id, act, needs_uow=True)
+    return _change(ctx, actor, dispute_id, act, needs_uow=True, expected_version=expected_version)
 
 
 def request_evidence(
-    ctx: Context, actor: Actor, dispute_id: str, *, party: str, request: str, days: int | None
-) -> EvidenceRequest:
+    ctx: Context,
+    actor: Actor,
+    dispute_id: str,
+    *,
+    party: str,
+    request: str,
+    days: int | None,
+    expected_version: int | None = None,
+) -> DisputeView:
     return _change(
         ctx,
         actor,
@@ -289,6 +391,7 @@ def request_evidence(
         lambda d, o, now: d.request_evidence(
             actor, party=party, request=request, days=days, now=now
         ),
+        expected_version=expected_version,
     )
 
 
@@ -306,7 +409,8 @@ def propose_decision(
     *,
     solutions: list[DecisionInput],
     rationale: str,
-) -> Decision:
+    expected_version: int | None = None,
+) -> DisputeView:
     def act(d: Dispute, o: Order, now: datetime) -> Decision:
         proposed = [
             ProposedSolution(
@@ -318,11 +422,17 @@ def propose_decision(
         ]
         return d.propose_decision(actor, solutions=proposed, rationale=rationale, now=now)
 
-    return _change(ctx, actor, dispute_id, act)
+    return _change(ctx, actor, dispute_id, act, expected_version=expected_version)
 
 
 def accept_decision(
-    ctx: Context, actor: Actor, dispute_id: str, decision_id: str, *, solution_index: int | None
+    ctx: Context,
+    actor: Actor,
+    dispute_id: str,
+    decision_id: str,
+    *,
+    solution_index: int | None,
+    expected_version: int | None = None,
 ) -> DisputeView:
     return _change(
         ctx,
@@ -335,6 +445,7 @@ def accept_decision(
             now=now,
             is_holiday=ctx.is_holiday_for(d.payment_country),
         ),
+        expected_version=expected_version,
     )
 
 
@@ -346,16 +457,23 @@ def reject_decision(
     *,
     comment: str,
     evidence_file_ids: list[str],
+    expected_version: int | None = None,
 ) -> DisputeView:
     def act(d: Dispute, o: Order, now: datetime, uow: UnitOfWork) -> None:
         files = _own_files(uow, actor, evidence_file_ids)
         d.reject_decision(actor, decision_id, comment=comment, evidence=files, now=now)
 
-    return _change(ctx, actor, dispute_id, act, needs_uow=True)
+    return _change(ctx, actor, dispute_id, act, needs_uow=True, expected_version=expected_version)
 
 
 def finalize_decision(
-    ctx: Context, actor: Actor, dispute_id: str, decision_id: str, *, solution_index: int | None
+    ctx: Context,
+    actor: Actor,
+    dispute_id: str,
+    decision_id: str,
+    *,
+    solution_index: int | None,
+    expected_version: int | None = None,
 ) -> DisputeView:
     return _change(
         ctx,
@@ -368,11 +486,20 @@ def finalize_decision(
             now=now,
             is_holiday=ctx.is_holiday_for(d.payment_country),
         ),
+        expected_version=expected_version,
     )
 
 
-def add_note(ctx: Context, actor: Actor, dispute_id: str, *, body: str) -> Note:
-    return _change(ctx, actor, dispute_id, lambda d, o, now: d.add_note(actor, body=body, now=now))
+def add_note(
+    ctx: Context, actor: Actor, dispute_id: str, *, body: str, expected_version: int | None = None
+) -> DisputeView:
+    return _change(
+        ctx,
+        actor,
+        dispute_id,
+        lambda d, o, now: d.add_note(actor, body=body, now=now),
+        expected_version=expected_version,
+    )
 
 
 # --- the one way a command runs -------------------------------------------------------------
@@ -382,27 +509,34 @@ def _change(
     ctx: Context,
     actor: Actor,
     dispute_id: str,
-    act: Callable[..., T],
+    act: Callable[..., object],
     *,
+    expected_version: int | None = None,
     needs_uow: bool = False,
-) -> T:
-    """Load, act, carry over to the order, commit; retried on a stale write. Returns what the
-    action returned, or the caller's view of the dispute when the action returns nothing."""
+) -> DisputeView:
+    """Load, act, carry over to the order, commit; retried on a stale write. Returns the
+    caller's view of the dispute, with what the action created. ``expected_version`` (an
+    HTTP If-Match) refuses the command when the dispute changed since the caller read it."""
 
-    def attempt() -> T:
+    def attempt() -> DisputeView:
         with ctx.uow() as uow:
             dispute = load_dispute(uow, actor, dispute_id)
+            if expected_version is not None and dispute.version != expected_version:
+                raise VersionConflict(
+                    f"dispute {dispute_id} is at version {dispute.version}, not "
+                    f"{expected_version}; reload it and try again"
+                )
             order = uow.orders.get(dispute.order_id)
             assert order is not None, "a dispute's order always exists"
             now = ctx.clock.now()
-            result = act(dispute, order, now, uow) if needs_uow else act(dispute, order, now)
+            created = act(dispute, order, now, uow) if needs_uow else act(dispute, order, now)
             sync_order(dispute, order, now)
             uow.commit()
         ctx.committed(uow)
-        if result is None:
-            return view_of(ctx, actor, dispute, order)  # type: ignore[return-value]
-        return result
+        return view_of(ctx, actor, dispute, order, created)
 
+    if expected_version is not None:
+        return attempt()  # the caller asked for this exact version: no silent retry
     return retrying(attempt)
 
 

@@ -84,3 +84,14 @@ def require_role(actor: Actor, *roles: Role) -> None:
     if actor.role not in roles:
         names = " or ".join(r.value for r in roles)
         raise Forbidden(f"only a {names} can do this")
+
+
+def ensure_platform_user(ctx: Context, token: str) -> User:
+    """The platform user that FAIRDEAL_PLATFORM_TOKEN names, created on first start-up."""
+    with ctx.uow(write=False) as uow:
+        existing = uow.users.by_token_hash(hash_token(token))
+    if existing is not None:
+        return existing
+    return create_user(
+        ctx, role="platform", name="Marketplace", email="platform@fairdeal.invalid", token=token
+    ).user

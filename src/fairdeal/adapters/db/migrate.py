@@ -9,8 +9,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
+from fairdeal.adapters.db.engine import begin
 from fairdeal.adapters.db.tables import metadata
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -19,13 +20,20 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def alembic_config(engine: Engine) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    # Alembic's config is a ConfigParser, which reads "%" as interpolation: a URL with
+    # percent-encoding (a password, or ``options=-csearch_path%3D...``) must be escaped.
+    url = engine.url.render_as_string(hide_password=False)
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 
 
 def upgrade(engine: Engine) -> None:
+    """Apply pending migrations. On PostgreSQL an advisory lock makes concurrent start-ups of
+    several processes take turns instead of racing to create the same tables."""
     config = alembic_config(engine)
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(726201)"))
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
 
@@ -33,9 +41,8 @@ def upgrade(engine: Engine) -> None:
 def pending(engine: Engine) -> tuple[str | None, str | None]:
     """(current revision, head revision) of the database."""
     head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
-    with engine.connect() as conn:
+    with begin(engine, write=False) as conn:
         current = MigrationContext.configure(conn).get_current_revision()
-        conn.rollback()
     return current, head
 
 

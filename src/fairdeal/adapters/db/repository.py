@@ -200,6 +200,14 @@ class SqlDisputeRepository:
         )
         return [self._track(doc, version) for doc, version in self.conn.execute(stmt)]
 
+    def between(self, user_a: str, user_b: str) -> list[Dispute]:
+        t = tables.disputes
+        stmt = select(t.c.doc, t.c.version).where(
+            ((t.c.buyer_id == user_a) & (t.c.seller_id == user_b))
+            | ((t.c.buyer_id == user_b) & (t.c.seller_id == user_a))
+        )
+        return [self._track(doc, version) for doc, version in self.conn.execute(stmt)]
+
     def next_due(self, until: datetime) -> tuple[str, str, datetime] | None:
         d, o = tables.disputes, tables.orders
         both = union_all(

@@ -1,0 +1,100 @@
+"""What an uploaded file really is, read from its bytes (never its name), and the cleaned copy
+that is stored: images are decoded with Pillow (which refuses decompression bombs) and
+re-encoded, which drops metadata such as EXIF GPS positions."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+from PIL import Image
+
+from fairdeal.services.files import UnsupportedFileType
+
+# Refuse images that would decode to more than this many pixels (a decompression bomb).
+MAX_IMAGE_PIXELS = 40_000_000
+Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+
+MB = 1024 * 1024
+# Largest accepted upload per kind, in bytes (documented in docs/api.md).
+SIZE_LIMITS = {"image": 10 * MB, "application/pdf": 10 * MB, "video": 50 * MB}
+MAX_UPLOAD = max(SIZE_LIMITS.values())
+
+
+def sniff(head: bytes) -> str | None:
+    """The content type the first bytes announce, or None for anything not accepted."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head.startswith(b"%PDF-"):
+        return "application/pdf"
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        return "video/quicktime" if brand == b"qt  " else "video/mp4"
+    if head.startswith(b"\x1a\x45\xdf\xa3") and b"webm" in head[:64]:
+        return "video/webm"
+    return None
+
+
+def limit_for(content_type: str) -> int:
+    return SIZE_LIMITS.get(content_type, SIZE_LIMITS.get(content_type.split("/")[0], 0))
+
+
+_PIL_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/webp": "WEBP"}
+
+
+def clean_image(path: Path, content_type: str) -> None:
+    """Decode and re-encode an image in place, without its metadata. Raises
+    UnsupportedFileType when the bytes are not the image they claim to be."""
+    expected = _PIL_FORMATS[content_type]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as probe:
+                if probe.format != expected:
+                    raise UnsupportedFileType(f"the file is not a valid {expected} image")
+                probe.verify()
+            with Image.open(path) as image:
+                image.load()
+                frames = getattr(image, "n_frames", 1)
+                if frames > 1:
+                    # Animated images keep their frames; only the metadata blocks go.
+                    image.save(path, format=expected, save_all=True)
+                    return
+                clean = image.copy()
+                clean.info = {}
+                options: dict[str, object] = {}
+                if expected == "JPEG":
+                    options = {"quality": 92}
+                if image.mode == "P" and "transparency" in image.info:
+                    options["transparency"] = image.info["transparency"]
+                clean.save(path, format=expected, **options)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise UnsupportedFileType(
+            "the image is too large when decoded (decompression bomb)"
+        ) from None
+    except UnsupportedFileType:
+        raise
+    except Exception:
+        raise UnsupportedFileType(f"the file is not a valid {expected} image") from None
+
+
+class PillowInspector:
+    """The ContentInspector port: magic bytes, per-type limits, Pillow for images."""
+
+    max_upload = MAX_UPLOAD
+
+    def sniff(self, head: bytes) -> str | None:
+        return sniff(head)
+
+    def limit_for(self, content_type: str) -> int:
+        return limit_for(content_type)
+
+    def clean(self, path: Path, content_type: str) -> None:
+        if content_type.startswith("image/"):
+            clean_image(path, content_type)

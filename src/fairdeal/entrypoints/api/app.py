@@ -1,0 +1,41 @@
+"""The FastAPI application: routes, error handlers and middleware over one wired App."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI
+
+from fairdeal.adapters.storage.inspect import PillowInspector
+from fairdeal.adapters.storage.local import LocalFileStorage
+from fairdeal.bootstrap import App
+from fairdeal.entrypoints.api import errors
+from fairdeal.entrypoints.api.deps import TokenCache
+from fairdeal.entrypoints.api.idempotency import IdempotencyMiddleware
+from fairdeal.entrypoints.api.observability import Metrics, RequestLogMiddleware
+from fairdeal.entrypoints.api.ratelimit import RateLimitMiddleware
+from fairdeal.entrypoints.api.routes import disputes, files, mediation, ops, platform
+
+DESCRIPTION = """Buyer protection and dispute resolution. Errors are RFC 9457 problem+json with
+a stable `code`. Every POST accepts an `Idempotency-Key`. Disputes carry an `ETag`; send it
+back as `If-Match` to refuse a write on a dispute that changed since you read it."""
+
+
+def create_app(app: App) -> FastAPI:
+    api = FastAPI(title="Fairdeal API", version="1.0.0", description=DESCRIPTION)
+    metrics = Metrics()
+    api.state.fairdeal = app
+    api.state.token_cache = TokenCache()
+    api.state.metrics = metrics
+    api.state.storage = LocalFileStorage(app.settings.storage_dir)
+    api.state.inspector = PillowInspector()
+    app.ctx.on_commit.append(lambda events: None)
+    errors.install(api)
+    for router in (platform.router, files.router, disputes.router, mediation.router, ops.router):
+        api.include_router(router)
+    # Outermost first: logs see everything, then rate limits, then idempotency replays.
+    api.add_middleware(IdempotencyMiddleware, engine=app.engine)
+    api.add_middleware(RateLimitMiddleware, per_minute=app.settings.rate_limit_writes_per_minute)
+    api.add_middleware(RequestLogMiddleware, metrics=metrics)
+    logging.getLogger("fairdeal").setLevel(logging.INFO)
+    return api

@@ -1,0 +1,110 @@
+"""Request dependencies: the wired application, and the authenticated actor."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from fairdeal.bootstrap import App
+from fairdeal.domain.dispute import Actor, Role
+from fairdeal.entrypoints.api.errors import ApiError
+from fairdeal.services import users
+from fairdeal.services.context import Context
+
+# Token lookups are cached briefly: every request authenticates, and the token table only
+# changes when a user is created or disabled (a disabled user is locked out within this time).
+TOKEN_CACHE_SECONDS = 30.0
+
+
+def get_app(request: Request) -> App:
+    app: App = request.app.state.fairdeal
+    return app
+
+
+def get_ctx(request: Request) -> Context:
+    return get_app(request).ctx
+
+
+class TokenCache:
+    def __init__(self) -> None:
+        self.entries: dict[str, tuple[float, Actor]] = {}
+
+    def get(self, token: str) -> Actor | None:
+        hit = self.entries.get(token)
+        if hit is None or hit[0] < time.monotonic():
+            return None
+        return hit[1]
+
+    def put(self, token: str, actor: Actor) -> None:
+        if len(self.entries) > 10_000:
+            self.entries.clear()
+        self.entries[token] = (time.monotonic() + TOKEN_CACHE_SECONDS, actor)
+
+
+def current_actor(
+    request: Request,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Actor:
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise ApiError(
+            "unauthenticated",
+            "send your API token as 'Authorization: Bearer <token>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    token = authorization[7:].strip()
+    cache: TokenCache = request.app.state.token_cache
+    actor = cache.get(token)
+    if actor is None:
+        actor = users.authenticate(get_ctx(request), token)
+        if actor is None:
+            raise ApiError(
+                "unauthenticated",
+                "the API token is not valid",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        cache.put(token, actor)
+    request.state.actor = actor
+    return actor
+
+
+def require(*roles: Role):  # type: ignore[no-untyped-def]
+    """A dependency that lets only these roles through (403 for the others)."""
+
+    def check(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
+        if actor.role not in roles:
+            names = " or ".join(r.value for r in roles)
+            raise ApiError("forbidden", f"only a {names} can do this")
+        return actor
+
+    return check
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor)]
+Ctx = Annotated[Context, Depends(get_ctx)]
+PlatformActor = Annotated[Actor, Depends(require(Role.PLATFORM, Role.ADMIN))]
+
+
+def if_match(if_match: Annotated[str | None, Header(alias="If-Match")] = None) -> int | None:
+    """The version an If-Match header names ("3" or W/"3"), or None."""
+    if if_match is None:
+        return None
+    value = if_match.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise ApiError(
+            "validation_error", 'If-Match must be a dispute\'s ETag such as "3"', field="If-Match"
+        )
+    return int(value)
+
+
+IfMatch = Annotated[int | None, Depends(if_match)]
+
+
+def page_limit(limit: int = 50) -> int:
+    if not 1 <= limit <= 100:
+        raise ApiError("validation_error", "limit must be from 1 to 100", field="limit")
+    return limit
+
+
+Limit = Annotated[int, Depends(page_limit)]

@@ -1,0 +1,164 @@
+"""Every error as RFC 9457 problem+json with the stable codes of API.md. No stack trace ever
+reaches a client: unexpected errors are logged with the request id and answered as a plain
+500."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from fairdeal.domain.errors import DomainError
+
+log = logging.getLogger("fairdeal.api")
+
+STATUS = {
+    "validation_error": 422,
+    "unauthenticated": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "method_not_allowed": 405,
+    "invalid_transition": 409,
+    "not_eligible": 422,
+    "dispute_exists": 409,
+    "amount_out_of_range": 422,
+    "evidence_required": 422,
+    "reason_not_allowed": 422,
+    "idempotency_key_reused": 422,
+    "idempotency_key_in_use": 409,
+    "version_conflict": 412,
+    "file_too_large": 413,
+    "unsupported_file_type": 415,
+    "rate_limited": 429,
+    "internal_error": 500,
+    "service_unavailable": 503,
+}
+
+TITLES = {
+    "validation_error": "The request is not valid",
+    "unauthenticated": "Authentication required",
+    "forbidden": "Not allowed for your role",
+    "not_found": "Not found",
+    "method_not_allowed": "Method not allowed",
+    "invalid_transition": "Not allowed in the current status",
+    "not_eligible": "Not eligible",
+    "dispute_exists": "A dispute already exists",
+    "amount_out_of_range": "Amount out of range",
+    "evidence_required": "Evidence required",
+    "reason_not_allowed": "Reason not allowed",
+    "idempotency_key_reused": "Idempotency key reused with another request",
+    "idempotency_key_in_use": "Idempotency key in use",
+    "version_conflict": "The resource changed",
+    "file_too_large": "File too large",
+    "unsupported_file_type": "Unsupported file type",
+    "rate_limited": "Too many requests",
+    "internal_error": "Internal error",
+    "service_unavailable": "Service unavailable",
+}
+
+
+class ApiError(Exception):
+    """An error raised by the HTTP layer itself (auth, uploads, idempotency, rate limits)."""
+
+    def __init__(
+        self,
+        code: str,
+        detail: str,
+        *,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.code, self.detail, self.field, self.headers = code, detail, field, headers or {}
+
+
+def problem(
+    code: str,
+    detail: str,
+    *,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+    errors: list[dict[str, Any]] | None = None,
+) -> JSONResponse:
+    status = STATUS[code]
+    body: dict[str, Any] = {
+        "type": f"https://fairdeal.dev/problems/{code.replace('_', '-')}",
+        "title": TITLES[code],
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if field is not None:
+        body["field"] = field
+    if errors:
+        body["errors"] = errors
+    return JSONResponse(
+        body, status_code=status, headers=headers, media_type="application/problem+json"
+    )
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, error: DomainError) -> JSONResponse:
+        return problem(error.code, error.detail, field=error.field)
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, error: ApiError) -> JSONResponse:
+        return problem(error.code, error.detail, field=error.field, headers=error.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = []
+        for item in error.errors():
+            kind = item.get("type", "")
+            if kind == "json_invalid":
+                return problem("validation_error", "the body is not valid JSON", field="body")
+            field = _field_name(tuple(item.get("loc", ())))
+            message = item.get("msg", "is not valid")
+            if kind == "extra_forbidden":
+                message = "is not a known field"
+            elif kind == "missing":
+                message = "is required"
+            errors.append({"field": field, "message": message})
+        first = errors[0] if errors else {"field": "body", "message": "is not valid"}
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+        return problem("validation_error", detail, field=first["field"], errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        if error.status_code == 405:
+            return problem(
+                "method_not_allowed",
+                "this method is not allowed on this path",
+                headers=dict(error.headers or {}),
+            )
+        if error.status_code == 404:
+            return problem("not_found", "no such resource")
+        code = {
+            400: "validation_error",
+            401: "unauthenticated",
+            403: "forbidden",
+            413: "file_too_large",
+            415: "unsupported_file_type",
+            429: "rate_limited",
+        }.get(error.status_code, "internal_error")
+        return problem(code, str(error.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        log.exception(
+            "unhandled error on %s %s (request %s)",
+            request.method,
+            request.url.path,
+            getattr(request.state, "request_id", "-"),
+        )
+        return problem("internal_error", "something went wrong on our side; it was logged")

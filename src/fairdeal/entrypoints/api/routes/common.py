@@ -1,0 +1,50 @@
+"""Response helpers shared by the routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.responses import JSONResponse
+
+from fairdeal.domain.dispute import Actor
+from fairdeal.entrypoints.api import serializers
+from fairdeal.entrypoints.api.schemas import Problem
+from fairdeal.services.disputes import DisputeView
+
+
+def dispute_response(view: DisputeView, actor: Actor, status_code: int = 200) -> JSONResponse:
+    """A dispute with its ETag: the version a client sends back in If-Match."""
+    return JSONResponse(
+        serializers.dispute(view, actor),
+        status_code=status_code,
+        headers={"ETag": f'"{view.dispute.version}"'},
+    )
+
+
+def page(rows: list[Any], limit: int, cursor_of: Any) -> dict[str, Any]:
+    """A list page; the cursor is the last row's id when the page is full."""
+    next_cursor = cursor_of(rows[-1]) if len(rows) == limit and rows else None
+    return {"data": rows, "next_cursor": next_cursor}
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI documentation of the problem responses a route can give."""
+    described = {
+        401: "Missing or invalid API token",
+        403: "Your role cannot do this",
+        404: "Not found, or not yours to see",
+        409: "Not allowed in the current status, or already exists",
+        412: "If-Match does not match the current version",
+        413: "File too large",
+        415: "Unsupported file type",
+        422: "Invalid request",
+        429: "Rate limited",
+    }
+    return {
+        code: {
+            "model": Problem,
+            "description": described[code],
+            "content": {"application/problem+json": {}},
+        }
+        for code in codes
+    }

@@ -1,0 +1,135 @@
+"""The mediator's side: the queue, assignment, evidence requests, decisions, private notes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
+
+from fairdeal.domain.dispute import Actor, Role
+from fairdeal.entrypoints.api import serializers
+from fairdeal.entrypoints.api.deps import Ctx, IfMatch, Limit, require
+from fairdeal.entrypoints.api.routes.common import dispute_response, errors, page
+from fairdeal.entrypoints.api.routes.disputes import amount
+from fairdeal.entrypoints.api.schemas import (
+    AssignIn,
+    DecisionIn,
+    DisputeOut,
+    EvidenceRequestIn,
+    FinalizeIn,
+    NoteIn,
+    Page,
+)
+from fairdeal.services import disputes
+
+router = APIRouter(prefix="/api/v1", tags=["mediation"])
+Staff = Annotated[Actor, Depends(require(Role.MEDIATOR, Role.ADMIN))]
+ACT = errors(401, 403, 404, 409, 412, 422, 429)
+
+
+@router.get("/mediation/queue", response_model=Page, responses=errors(401, 403))
+def queue(
+    actor: Staff,
+    ctx: Ctx,
+    limit: Limit,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+) -> dict[str, object]:
+    """Escalated disputes, nearest deadline first."""
+    rows = disputes.mediation_queue(ctx, actor, after=cursor, limit=limit)
+    return page([serializers.dispute_summary(d) for d in rows], limit, lambda r: r["id"])
+
+
+@router.post("/disputes/{dispute_id}/assign", response_model=DisputeOut, responses=ACT)
+def assign(
+    dispute_id: str, actor: Staff, ctx: Ctx, version: IfMatch, body: AssignIn | None = None
+) -> JSONResponse:
+    view = disputes.assign(
+        ctx,
+        actor,
+        dispute_id,
+        mediator_id=body.mediator_id if body else None,
+        expected_version=version,
+    )
+    return dispute_response(view, actor)
+
+
+@router.post(
+    "/disputes/{dispute_id}/evidence-requests",
+    status_code=201,
+    response_model=DisputeOut,
+    responses=ACT,
+)
+def request_evidence(
+    dispute_id: str, body: EvidenceRequestIn, actor: Staff, ctx: Ctx, version: IfMatch
+) -> JSONResponse:
+    """Ask a party for specific evidence; ignoring it loses the dispute."""
+    view = disputes.request_evidence(
+        ctx,
+        actor,
+        dispute_id,
+        party=body.party,
+        request=body.request,
+        days=body.days,
+        expected_version=version,
+    )
+    return dispute_response(view, actor, 201)
+
+
+@router.post(
+    "/disputes/{dispute_id}/decisions", status_code=201, response_model=DisputeOut, responses=ACT
+)
+def propose_decision(
+    dispute_id: str, body: DecisionIn, actor: Staff, ctx: Ctx, version: IfMatch
+) -> JSONResponse:
+    """An interim decision of one or two solutions; the parties have the policy's response
+    window to accept, reject or challenge it."""
+    solutions = [
+        disputes.DecisionInput(kind=s.kind, amount=amount(s.amount), comment=s.comment)
+        for s in body.solutions
+    ]
+    view = disputes.propose_decision(
+        ctx,
+        actor,
+        dispute_id,
+        solutions=solutions,
+        rationale=body.rationale,
+        expected_version=version,
+    )
+    return dispute_response(view, actor, 201)
+
+
+@router.post(
+    "/disputes/{dispute_id}/decisions/{decision_id}/finalize",
+    response_model=DisputeOut,
+    responses=ACT,
+)
+def finalize(
+    dispute_id: str,
+    decision_id: str,
+    actor: Staff,
+    ctx: Ctx,
+    version: IfMatch,
+    body: FinalizeIn | None = None,
+) -> JSONResponse:
+    """Final, and cannot be appealed."""
+    view = disputes.finalize_decision(
+        ctx,
+        actor,
+        dispute_id,
+        decision_id,
+        solution_index=body.solution_index if body else None,
+        expected_version=version,
+    )
+    return dispute_response(view, actor)
+
+
+@router.post(
+    "/disputes/{dispute_id}/notes", status_code=201, response_model=DisputeOut, responses=ACT
+)
+def add_note(
+    dispute_id: str, body: NoteIn, actor: Staff, ctx: Ctx, version: IfMatch
+) -> JSONResponse:
+    """A private note: only mediators and admins see notes."""
+    view = disputes.add_note(ctx, actor, dispute_id, body=body.body, expected_version=version)
+    return dispute_response(view, actor, 201)

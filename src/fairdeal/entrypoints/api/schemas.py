@@ -1,0 +1,254 @@
+"""Request bodies (validated by pydantic, unknown fields refused) and response models (for the
+OpenAPI document; responses themselves are built by ``serializers``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+Text = Annotated[StrictStr, Field(max_length=5000)]
+Short = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MoneyIn(Strict):
+    currency: Annotated[StrictStr, Field(min_length=3, max_length=3)]
+    value: Annotated[StrictStr, Field(max_length=32, examples=["12.50"])]
+
+
+# An amount: a money object, or a bare decimal string in the order's currency. Numbers are
+# refused: a float cannot carry an exact amount.
+AmountIn = MoneyIn | Annotated[StrictStr, Field(max_length=32, examples=["12.50"])]
+
+
+class Money(BaseModel):
+    currency: str
+    value: str
+
+
+class UserCreate(Strict):
+    role: Literal["buyer", "seller", "mediator"]
+    name: Short
+    email: Annotated[StrictStr, Field(max_length=320)]
+    external_id: Annotated[StrictStr, Field(max_length=255)] | None = None
+    country: Annotated[StrictStr, Field(min_length=2, max_length=2)] | None = None
+    language: Annotated[StrictStr, Field(max_length=16)] | None = None
+    password: Annotated[StrictStr, Field(min_length=8, max_length=200)] | None = None
+
+
+class UserOut(BaseModel):
+    id: str
+    role: str
+    name: str
+    email: str
+    api_token: str | None = None
+
+
+class ItemIn(Strict):
+    sku: Short
+    title: Annotated[StrictStr, Field(min_length=1, max_length=500)]
+    category: Annotated[StrictStr, Field(max_length=100)] | None = None
+    quantity: Annotated[StrictInt, Field(ge=1, le=100000)]
+    unit_price: Annotated[StrictStr, Field(max_length=32, examples=["12.50"])]
+
+
+class PaymentIn(Strict):
+    method: Short
+    reference: Short
+    country: Annotated[StrictStr, Field(min_length=2, max_length=2)]
+
+
+class OrderCreate(Strict):
+    buyer_id: StrictStr
+    seller_id: StrictStr
+    currency: Annotated[StrictStr, Field(min_length=3, max_length=3)]
+    items: Annotated[list[ItemIn], Field(min_length=1, max_length=100)]
+    shipping_cost: Annotated[StrictStr, Field(max_length=32)] = "0"
+    payment: PaymentIn
+
+
+class ShipIn(Strict):
+    carrier: Short
+    tracking_number: Short
+    protection_days: Annotated[StrictInt, Field(ge=1, le=365)]
+
+
+class TrackingIn(Strict):
+    status: Literal["in_transit", "delivered", "exception"]
+    at: datetime
+    location: Annotated[StrictStr, Field(max_length=200)] | None = None
+    description: Annotated[StrictStr, Field(max_length=1000)] | None = None
+
+
+class ExtendIn(Strict):
+    days: Annotated[StrictInt, Field(ge=1, le=365)]
+
+
+class OrderOut(BaseModel):
+    id: str
+    buyer_id: str
+    seller_id: str
+    status: Literal["awaiting_shipment", "awaiting_receipt", "received", "completed"]
+    currency: str
+    total: Money
+    items: list[dict[str, Any]]
+    shipped_at: str | None
+    protection_ends_at: str | None
+    dispute_window_ends_at: str | None
+    tracking: list[dict[str, Any]]
+    escrow: dict[str, Money]
+    dispute_ids: list[str]
+
+
+class FileOut(BaseModel):
+    id: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+class DisputeCreate(Strict):
+    order_id: StrictStr
+    item_ids: Annotated[list[StrictStr], Field(min_length=1, max_length=100)] | None = None
+    reason: Annotated[StrictStr, Field(max_length=64)]
+    desired_outcome: Literal["refund_only", "return_and_refund"]
+    amount: AmountIn
+    description: Annotated[StrictStr, Field(max_length=5000)]
+    evidence_file_ids: Annotated[list[StrictStr], Field(max_length=20)] = []
+
+
+class DisputeEdit(Strict):
+    reason: Annotated[StrictStr, Field(max_length=64)] | None = None
+    description: Annotated[StrictStr, Field(max_length=5000)] | None = None
+
+
+class SolutionIn(Strict):
+    kind: Literal["refund_only", "return_and_refund"]
+    amount: AmountIn
+    comment: Annotated[StrictStr, Field(max_length=2000)] = ""
+
+
+class SolutionEdit(Strict):
+    kind: Literal["refund_only", "return_and_refund"] | None = None
+    amount: AmountIn | None = None
+    comment: Annotated[StrictStr, Field(max_length=2000)] | None = None
+
+
+class EvidenceIn(Strict):
+    file_id: StrictStr
+    description: Annotated[StrictStr, Field(max_length=2000)] = ""
+
+
+class MessageIn(Strict):
+    body: Annotated[StrictStr, Field(min_length=1, max_length=5000)]
+
+
+class ReturnShipmentIn(Strict):
+    carrier: Annotated[StrictStr, Field(min_length=1, max_length=100)]
+    tracking_number: Annotated[StrictStr, Field(min_length=1, max_length=100)]
+
+
+class ReturnReceiptIn(Strict):
+    condition: Literal["as_expected", "empty", "different_item", "damaged"]
+    note: Annotated[StrictStr, Field(max_length=2000)] = ""
+
+
+class AssignIn(Strict):
+    mediator_id: StrictStr | None = None
+
+
+class EvidenceRequestIn(Strict):
+    party: Literal["buyer", "seller"]
+    request: Annotated[StrictStr, Field(min_length=1, max_length=2000)]
+    days: Annotated[StrictInt, Field(ge=1, le=30)] | None = None
+
+
+class DecisionIn(Strict):
+    solutions: Annotated[list[SolutionIn], Field(min_length=1, max_length=2)]
+    rationale: Annotated[StrictStr, Field(min_length=1, max_length=5000)]
+
+
+class DecisionAcceptIn(Strict):
+    solution_index: Annotated[StrictInt, Field(ge=0, le=1)] | None = None
+
+
+class DecisionRejectIn(Strict):
+    comment: Annotated[StrictStr, Field(min_length=1, max_length=2000)]
+    evidence_file_ids: Annotated[list[StrictStr], Field(max_length=20)] = []
+
+
+class FinalizeIn(Strict):
+    solution_index: Annotated[StrictInt, Field(ge=0, le=1)] | None = None
+
+
+class NoteIn(Strict):
+    body: Annotated[StrictStr, Field(min_length=1, max_length=5000)]
+
+
+class AdvanceIn(Strict):
+    days: Annotated[StrictInt, Field(ge=0, le=3650)] = 0
+    hours: Annotated[StrictInt, Field(ge=0, le=100000)] = 0
+    minutes: Annotated[StrictInt, Field(ge=0, le=1000000)] = 0
+
+
+class DeadlineOut(BaseModel):
+    kind: str
+    due_at: str
+    party: Literal["buyer", "seller", "both", "mediator"]
+    on_expiry: str
+    explanation: str
+
+
+class DisputeOut(BaseModel):
+    id: str
+    order_id: str
+    item_ids: list[str] | None
+    buyer_id: str
+    seller_id: str
+    policy: str
+    version: int
+    status: Literal[
+        "awaiting_seller_response",
+        "negotiating",
+        "under_review",
+        "awaiting_return",
+        "return_in_transit",
+        "closed",
+        "cancelled",
+    ]
+    reason: str
+    description: str
+    desired_outcome: Literal["refund_only", "return_and_refund"]
+    amount_paid: Money
+    solutions: list[dict[str, Any]]
+    evidence: list[dict[str, Any]]
+    messages: list[dict[str, Any]]
+    deadline: DeadlineOut | None
+    mediation: dict[str, Any] | None
+    outcome: dict[str, Any] | None
+    return_: dict[str, Any] | None = Field(alias="return")
+    refund: dict[str, Any] | None
+    timeline: list[dict[str, Any]]
+    allowed_actions: list[str]
+    created_at: str
+    updated_at: str
+    closed_at: str | None
+
+
+class Page(BaseModel):
+    data: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+class Problem(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
