@@ -59,7 +59,8 @@ def upload(
 ) -> FileRecord:
     if actor.role not in (Role.BUYER, Role.SELLER, Role.MEDIATOR, Role.ADMIN):
         raise Forbidden("only the parties and mediators upload evidence")
-    scratch = tempfile.NamedTemporaryFile(dir=storage.scratch_dir(), delete=False)
+    # Not a context manager: on success the file is moved into the store, not deleted.
+    scratch = tempfile.NamedTemporaryFile(dir=storage.scratch_dir(), delete=False)  # noqa: SIM115
     path = Path(scratch.name)
     try:
         size, head, content_type, limit = 0, b"", None, inspector.max_upload

@@ -8,7 +8,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, tuple_, union_all, update
+from sqlalchemy import Engine, func, insert, select, text, tuple_, union_all, update
 from sqlalchemy.engine import Connection
 
 from fairdeal.adapters.db import tables
@@ -232,15 +232,34 @@ class SqlEventLog:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def after(self, seq: int, limit: int) -> list[StoredEvent]:
+    def after(self, position: int, limit: int) -> list[StoredEvent]:
+        """Events after a feed position, publishing committed ones first (needs a write unit
+        of work). ``StoredEvent.seq`` is the feed position."""
+        self.publish()
         t = tables.events
         rows = self.conn.execute(
-            select(t.c.seq, t.c.id, t.c.type, t.c.created_at, t.c.data)
-            .where(t.c.seq > seq)
-            .order_by(t.c.seq)
+            select(t.c.position, t.c.id, t.c.type, t.c.created_at, t.c.data)
+            .where(t.c.position > position)
+            .order_by(t.c.position)
             .limit(limit)
         )
         return [StoredEvent(*row) for row in rows]
+
+    def publish(self) -> None:
+        """Give every committed, unpublished event the next feed positions, in insertion
+        order. Serialized (advisory lock on PostgreSQL, the single writer on SQLite), so
+        positions only grow and a reader's cursor never skips a late commit."""
+        if self.conn.dialect.name == "postgresql":
+            self.conn.execute(text("SELECT pg_advisory_xact_lock(726202)"))
+        self.conn.execute(
+            text(
+                "UPDATE events SET position = numbered.base + numbered.rn FROM ("
+                " SELECT seq, row_number() OVER (ORDER BY seq) AS rn,"
+                " (SELECT COALESCE(MAX(position), 0) FROM events) AS base"
+                " FROM events WHERE position IS NULL) AS numbered"
+                " WHERE events.seq = numbered.seq"
+            )
+        )
 
 
 class SqlUnitOfWork:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -134,6 +135,15 @@ events = Table(
     Column("aggregate_id", String(40), nullable=False, index=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("data", Document, nullable=False),
+    # The feed's order: assigned after commit by whoever reads the feed, under a lock, so that
+    # an event committed late never lands behind a cursor a reader already passed.
+    Column("position", BigInteger, unique=True),
+    Index(
+        "ix_events_unpublished",
+        "seq",
+        postgresql_where=text("position IS NULL"),
+        sqlite_where=text("position IS NULL"),
+    ),
 )
 
 files = Table(

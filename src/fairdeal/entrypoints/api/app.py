@@ -29,7 +29,6 @@ def create_app(app: App) -> FastAPI:
     api.state.metrics = metrics
     api.state.storage = LocalFileStorage(app.settings.storage_dir)
     api.state.inspector = PillowInspector()
-    app.ctx.on_commit.append(lambda events: None)
     errors.install(api)
     for router in (platform.router, files.router, disputes.router, mediation.router, ops.router):
         api.include_router(router)
