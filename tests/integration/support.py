@@ -212,3 +212,47 @@ def event_rows(
 def count_rows(engine: Engine, table: Any) -> int:
     with engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+# --- many due deadlines at once ----------------------------------------------------------------
+
+
+def seed_due_disputes(app: App, count: int) -> list[str]:
+    """``count`` disputes opened at T0 whose seller has not answered, each on its own shipped
+    order, built as domain objects and stored in one unit of work (the services would take a
+    transaction per step). The seller-response deadline of every one is T0 + 7 days."""
+    from builders import open_dispute, shipped_order
+
+    made = [
+        open_dispute(shipped_order(order_id=f"ord_bulk_{i:05d}"), dispute_id=f"dsp_bulk_{i:05d}")
+        for i in range(count)
+    ]
+    with app.ctx.uow() as uow:
+        for dispute, order in made:
+            uow.orders.add(order)
+            uow.disputes.add(dispute)
+        uow.commit()
+    return [dispute.id for dispute, _ in made]
+
+
+def assert_each_fired_once(app: App, dispute_ids: list[str]) -> None:
+    """Every dispute's seller-response deadline fired exactly once: one expiry and one close
+    in its timeline, one dispute.closed and one refund.scheduled event, one refund in the
+    ledger -- and nothing else fired."""
+    t = tables.disputes
+    with app.engine.connect() as conn:
+        docs = {i: d for i, d in conn.execute(select(t.c.id, t.c.doc).where(t.c.id.in_(dispute_ids)))}
+    assert len(docs) == len(dispute_ids)
+    for dispute_id, doc in docs.items():
+        kinds = Counter(entry["type"] for entry in doc["timeline"])
+        assert doc["status"] == "closed", dispute_id
+        assert (kinds["deadline.expired"], kinds["dispute.closed"]) == (1, 1), (dispute_id, kinds)
+        assert kinds["refund.scheduled"] == 1 and kinds["refund.completed"] == 0, dispute_id
+    for event_type in ("dispute.closed", "refund.scheduled"):
+        per_dispute = Counter(e["aggregate_id"] for e in event_rows(app.engine, type=event_type))
+        assert set(per_dispute) == set(dispute_ids), event_type
+        assert set(per_dispute.values()) == {1}, event_type
+    refunds = Counter(
+        r["order_id"] for r in ledger_rows(app.engine) if r["movement"] == "refund"
+    )
+    assert len(refunds) == len(dispute_ids) and set(refunds.values()) == {2}  # two postings

@@ -748,6 +748,12 @@ class Dispute:
         description: str | None = None,
     ) -> None:
         self._precheck(Action.EDIT_DISPUTE, actor)
+        # Read the description first: a refused edit must not leave the reason half-changed.
+        text = (
+            None
+            if description is None
+            else _text(description, "description", MAX_TEXT, required=True)
+        )
         changes = []
         if reason is not None and reason != self.reason:
             chosen = self.policy.reason(reason, self.category)
@@ -761,11 +767,9 @@ class Dispute:
             self.reason = chosen.code
             if chosen.warning:
                 self._log(now, "policy.warning", SYSTEM, chosen.warning)
-        if description is not None:
-            text = _text(description, "description", MAX_TEXT, required=True)
-            if text != self.description:
-                self.description = text
-                changes.append("description")
+        if text is not None and text != self.description:
+            self.description = text
+            changes.append("description")
         if not changes:
             return
         self._log(now, "dispute.edited", actor, "Buyer changed " + ", ".join(changes) + ".")
@@ -845,9 +849,11 @@ class Dispute:
                 _check_claim(amount, self.amount_paid)
             else:
                 _check_offer(amount, self.amount_paid)
-        solution.kind, solution.amount = new_kind, new_amount
-        if comment is not None:
-            solution.comment = _text(comment, "comment", MAX_COMMENT)
+        # Every check before any change: a refused edit leaves the solution as it was.
+        new_comment = (
+            solution.comment if comment is None else _text(comment, "comment", MAX_COMMENT)
+        )
+        solution.kind, solution.amount, solution.comment = new_kind, new_amount, new_comment
         # An edited offer is a new offer: the other party answers it afresh.
         solution.status = SolutionStatus.PENDING
         solution.updated_at = now
@@ -978,6 +984,10 @@ class Dispute:
             )
         self.status = Status.CANCELLED
         self.buyer_answer_due = None
+        # Nothing stays on offer in a cancelled dispute: a reopened one awaits a fresh answer.
+        for solution in self.solutions:
+            if solution.status in (SolutionStatus.PENDING, SolutionStatus.REJECTED):
+                solution.status, solution.updated_at = SolutionStatus.WITHDRAWN, now
         self.outcome = Outcome(
             Result.CANCELLED,
             Money.zero(self.amount_paid.currency),
@@ -1001,11 +1011,15 @@ class Dispute:
         self.mediation = None
         self.return_ = None
         self.seller_answered_at = None
+        # The buyer's solutions are on the table again -- also one the seller had accepted
+        # before the buyer cancelled the agreed return -- so that the seller can answer them.
         for solution in self.solutions:
-            if solution.status in (SolutionStatus.REJECTED, SolutionStatus.WITHDRAWN) and (
-                solution.proposed_by is Role.BUYER
-            ):
-                solution.status = SolutionStatus.PENDING
+            if solution.status in (
+                SolutionStatus.REJECTED,
+                SolutionStatus.WITHDRAWN,
+                SolutionStatus.ACCEPTED,
+            ) and (solution.proposed_by is Role.BUYER):
+                solution.status, solution.updated_at = SolutionStatus.PENDING, now
         self._log(now, "dispute.reopened", actor, "Buyer reopened the dispute.")
         self._emit("dispute.reopened", now)
 

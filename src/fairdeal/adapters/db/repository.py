@@ -148,6 +148,12 @@ class SqlOrderRepository:
         return [self._track(doc, version) for doc, version in self.conn.execute(stmt)]
 
     def _track(self, doc: Any, version: int) -> Order:
+        # One object per row per unit of work: a list or a claim that meets an order read
+        # earlier hands back that object, whose unsaved changes would otherwise be dropped
+        # (and the stale copy saved over them).
+        known = self.tracked.orders.get(doc["id"])
+        if known is not None:
+            return known[0]
         order = decode(Order, doc, self.policies)
         order.version = version
         self.tracked.orders[order.id] = (order, doc)
@@ -222,6 +228,9 @@ class SqlDisputeRepository:
         return ("any", "", moment)
 
     def _track(self, doc: Any, version: int) -> Dispute:
+        known = self.tracked.disputes.get(doc["id"])  # one object per row, as for orders
+        if known is not None:
+            return known[0]
         dispute = decode(Dispute, doc, self.policies)
         dispute.version = version
         self.tracked.disputes[dispute.id] = (dispute, doc)
