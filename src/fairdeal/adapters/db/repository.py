@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -116,7 +117,7 @@ class SqlOrderRepository:
         found = self.get_many([order_id])
         return found[0] if found else None
 
-    def get_many(self, order_ids: Sequence[str]) -> list[Order]:
+    def get_many(self, order_ids: Sequence[str]) -> builtins.list[Order]:
         wanted = [i for i in order_ids if i not in self.tracked.orders]
         if wanted:
             t = tables.orders
@@ -125,7 +126,7 @@ class SqlOrderRepository:
                 self._track(doc, version)
         return [self.tracked.orders[i][0] for i in order_ids if i in self.tracked.orders]
 
-    def list(self, query: OrderFilter) -> list[Order]:
+    def list(self, query: OrderFilter) -> builtins.list[Order]:
         t = tables.orders
         stmt = select(t.c.doc, t.c.version).order_by(t.c.id.desc()).limit(query.limit)
         if query.buyer_id:
@@ -136,7 +137,7 @@ class SqlOrderRepository:
             stmt = stmt.where(t.c.id < query.after)
         return [self._track(doc, version) for doc, version in self.conn.execute(stmt)]
 
-    def claim_due(self, now: datetime, limit: int) -> list[Order]:
+    def claim_due(self, now: datetime, limit: int) -> builtins.list[Order]:
         t = tables.orders
         stmt = (
             select(t.c.doc, t.c.version)
@@ -174,7 +175,7 @@ class SqlDisputeRepository:
         row = self.conn.execute(select(t.c.doc, t.c.version).where(t.c.id == dispute_id)).first()
         return self._track(row[0], row[1]) if row else None
 
-    def list(self, query: DisputeFilter) -> list[Dispute]:
+    def list(self, query: DisputeFilter) -> builtins.list[Dispute]:
         t = tables.disputes
         stmt = select(t.c.doc, t.c.version).limit(query.limit)
         if query.buyer_id:
@@ -195,7 +196,7 @@ class SqlDisputeRepository:
                 stmt = stmt.where(t.c.id < query.after)
         return [self._track(doc, version) for doc, version in self.conn.execute(stmt)]
 
-    def claim_due(self, now: datetime, limit: int) -> list[Dispute]:
+    def claim_due(self, now: datetime, limit: int) -> builtins.list[Dispute]:
         t = tables.disputes
         stmt = (
             select(t.c.doc, t.c.version)
@@ -206,7 +207,7 @@ class SqlDisputeRepository:
         )
         return [self._track(doc, version) for doc, version in self.conn.execute(stmt)]
 
-    def between(self, user_a: str, user_b: str) -> list[Dispute]:
+    def between(self, user_a: str, user_b: str) -> builtins.list[Dispute]:
         t = tables.disputes
         stmt = select(t.c.doc, t.c.version).where(
             ((t.c.buyer_id == user_a) & (t.c.seller_id == user_b))
@@ -241,7 +242,7 @@ class SqlEventLog:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def after(self, position: int, limit: int) -> list[StoredEvent]:
+    def after(self, position: int, limit: int) -> builtins.list[StoredEvent]:
         """Events after a feed position, publishing committed ones first (needs a write unit
         of work). ``StoredEvent.seq`` is the feed position."""
         self.publish()
@@ -272,6 +273,12 @@ class SqlEventLog:
 
 
 class SqlUnitOfWork:
+    users: SqlUserRepository
+    files: SqlFileRepository
+    orders: SqlOrderRepository
+    disputes: SqlDisputeRepository
+    events: SqlEventLog
+
     def __init__(self, engine: Engine, policies: Mapping[str, Policy], *, write: bool) -> None:
         self.engine, self.policies, self.write = engine, policies, write
         self._published: list[DomainEvent] = []
@@ -341,10 +348,10 @@ class SqlUnitOfWork:
             order.pending_ledger.clear()
         self._published = events
 
-    def published(self) -> list[DomainEvent]:
+    def published(self) -> builtins.list[DomainEvent]:
         return list(self._published)
 
-    def ledger(self, order_id: str) -> list[LedgerTransaction]:
+    def ledger(self, order_id: str) -> builtins.list[LedgerTransaction]:
         t = tables.ledger_entries
         rows = (
             self.conn.execute(select(t).where(t.c.order_id == order_id).order_by(t.c.id))
@@ -440,7 +447,7 @@ class SqlUnitOfWork:
             raise VersionConflict(f"{row_id} was changed by someone else; try again")
 
 
-def _ledger_rows(txn: LedgerTransaction) -> list[dict[str, Any]]:
+def _ledger_rows(txn: LedgerTransaction) -> builtins.list[dict[str, Any]]:
     txn_id = "txn_" + uuid.uuid4().hex
     return [
         {

@@ -57,7 +57,7 @@ class Metrics:
         d = tables.disputes
         now = app.ctx.clock.now()
         with begin(app.engine, write=False) as conn:
-            counts = dict(conn.execute(select(d.c.status, func.count()).group_by(d.c.status)).all())
+            counts: dict[str, int] = dict(conn.execute(select(d.c.status, func.count()).group_by(d.c.status)).all())
             due = conn.execute(
                 select(func.count()).select_from(d).where(d.c.fire_at <= now)
             ).scalar_one()
@@ -128,5 +128,5 @@ def _incoming_request_id(scope: Scope) -> str | None:
             text = value.decode("latin-1")
             # Only a plain token is echoed back into logs: no log injection through it.
             if 0 < len(text) <= 64 and all(c.isalnum() or c in "-_." for c in text):
-                return text
+                return str(text)
     return None

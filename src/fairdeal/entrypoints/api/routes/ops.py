@@ -13,6 +13,7 @@ from fairdeal.domain.dispute import Role
 from fairdeal.entrypoints.api import serializers
 from fairdeal.entrypoints.api.deps import Ctx, CurrentActor, get_app
 from fairdeal.entrypoints.api.errors import ApiError
+from fairdeal.entrypoints.api.observability import Metrics
 from fairdeal.entrypoints.api.routes.common import errors
 from fairdeal.entrypoints.api.schemas import AdvanceIn
 from fairdeal.services.deadlines import advance_clock
@@ -47,7 +48,8 @@ def readyz(request: Request) -> JSONResponse:
 @router.get("/metrics", tags=["ops"])
 def metrics(request: Request) -> Response:
     """Prometheus text format."""
-    return request.app.state.metrics.render(get_app(request))
+    metrics: Metrics = request.app.state.metrics
+    return metrics.render(get_app(request))
 
 
 def _sandbox(request: Request):  # type: ignore[no-untyped-def]
