@@ -932,18 +932,23 @@ class Dispute:
             raise ValidationError("this file is already attached", field="file_id")
         evidence = self._attach_evidence(actor, file_id, content_type, description, now)
         self._log(now, "evidence.added", actor, f"The {actor.role.value} added evidence.")
-        if self.mediation is not None:
-            for request in self.mediation.open_requests():
-                if request.party is actor.role:
-                    request.status, request.resolved_at = "fulfilled", now
-                    self._log(
-                        now,
-                        "evidence_request.fulfilled",
-                        actor,
-                        "The requested evidence was provided.",
-                    )
+        self._fulfil_requests(actor, now)
         self._emit("dispute.evidence_added", now, evidence_id=evidence.id)
         return evidence
+
+    def _fulfil_requests(self, actor: Actor, now: datetime) -> None:
+        """New evidence from a party answers the mediator's open requests to that party."""
+        if self.mediation is None:
+            return
+        for request in self.mediation.open_requests():
+            if request.party is actor.role:
+                request.status, request.resolved_at = "fulfilled", now
+                self._log(
+                    now,
+                    "evidence_request.fulfilled",
+                    actor,
+                    "The requested evidence was provided.",
+                )
 
     def remove_evidence(self, actor: Actor, evidence_id: str, *, now: datetime) -> None:
         self._precheck(Action.REMOVE_EVIDENCE, actor)
@@ -1209,6 +1214,9 @@ class Dispute:
             if file_id in new_files:
                 self._attach_evidence(actor, file_id, content_type, comment, now)
         challenged = bool(new_files)
+        if challenged:
+            # Evidence brought with a challenge is evidence: the party did not ignore a request.
+            self._fulfil_requests(actor, now)
         decision.responses[actor.role.value] = PartyResponse(
             "challenged" if challenged else "rejected", None, comment, now, new_files
         )
@@ -1247,21 +1255,22 @@ class Dispute:
     ) -> None:
         self._precheck(Action.FINALIZE_DECISION, actor)
         decision = self._current_decision(decision_id)
-        self._claim_case(actor)
         index = (
             _decision_index(decision, solution_index)
             if solution_index is not None
             else self._default_index(decision)
         )
+        # Claimed only once the request is valid: a refused finalize leaves the case unassigned.
+        self._claim_case(actor)
         self._finalize(
             decision, index, now, is_holiday, rule="mediator_final_decision", unchallenged=False
         )
 
     def add_note(self, actor: Actor, *, body: str, now: datetime) -> Note:
         self._precheck(Action.ADD_NOTE, actor)
-        note = Note(
-            self._local_id("note"), actor.user_id, _text(body, "body", MAX_TEXT, required=True), now
-        )
+        # The text first: a refused note must not use up an id.
+        text = _text(body, "body", MAX_TEXT, required=True)
+        note = Note(self._local_id("note"), actor.user_id, text, now)
         self.notes.append(note)
         return note
 
