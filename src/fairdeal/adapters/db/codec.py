@@ -23,34 +23,27 @@ TRANSIENT = frozenset({"pending_events", "pending_ledger", "version"})
 
 
 def encode(value: Any) -> Any:
-    """A JSON-ready document for a domain value."""
     if value is None or isinstance(value, bool | int | str):
         return value
-    return _encoder(type(value))(value)
-
-
-Encoder = Callable[[Any], Any]
-
-
-@cache
-def _encoder(cls: type) -> Encoder:
-    """An encoding function per runtime type, built once (saving is on every write)."""
-    if cls is Money:
-        return lambda m: {"minor": m.minor, "currency": m.currency}
-    if issubclass(cls, datetime):
-        return lambda d: d.isoformat()
-    if issubclass(cls, Enum):
-        return lambda e: e.value
-    if cls is Policy:
-        return lambda p: p.name
-    if dataclasses.is_dataclass(cls):
-        names = [f.name for f in dataclasses.fields(cls) if f.name not in TRANSIENT]
-        return lambda obj: {name: encode(getattr(obj, name)) for name in names}
-    if issubclass(cls, list | tuple):
-        return lambda items: [encode(v) for v in items]
-    if issubclass(cls, Mapping):
-        return lambda mapping: {str(k): encode(v) for k, v in mapping.items()}
-    raise TypeError(f"cannot store {cls.__name__}")
+    if isinstance(value, Money):
+        return {"minor": value.minor, "currency": value.currency}
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Policy):
+        return value.name
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: encode(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if f.name not in TRANSIENT
+        }
+    if isinstance(value, list | tuple):
+        return [encode(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): encode(v) for k, v in value.items()}
+    raise TypeError(f"cannot store {type(value).__name__}")
 
 
 def decode(cls: type[T], data: Mapping[str, Any], policies: Mapping[str, Policy]) -> T:
