@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import typer
 
@@ -31,6 +33,17 @@ def _app(settings: Settings | None = None) -> App:
         raise typer.Exit(2) from None
 
 
+@contextmanager
+def _opened(settings: Settings | None = None) -> Iterator[App]:
+    """The application for one command, its engine disposed at the end: a pooled PostgreSQL
+    connection left to the garbage collector warns (and the CLI runs in-process in tests)."""
+    application = _app(settings)
+    try:
+        yield application
+    finally:
+        application.engine.dispose()
+
+
 def _require_current_schema(application: App) -> None:
     from fairdeal.adapters.db.migrate import pending
 
@@ -49,9 +62,9 @@ def db_upgrade() -> None:
     """Apply pending migrations."""
     from fairdeal.adapters.db.migrate import pending, upgrade
 
-    application = _app()
-    upgrade(application.engine)
-    typer.echo(f"database at revision {pending(application.engine)[0]}")
+    with _opened() as application:
+        upgrade(application.engine)
+        typer.echo(f"database at revision {pending(application.engine)[0]}")
 
 
 @db_app.command("check")
@@ -59,9 +72,9 @@ def db_check() -> None:
     """Fail when the database is behind the migrations or the models drifted from them."""
     from fairdeal.adapters.db.migrate import drift
 
-    application = _app()
-    _require_current_schema(application)
-    diffs = drift(application.engine)
+    with _opened() as application:
+        _require_current_schema(application)
+        diffs = drift(application.engine)
     if diffs:
         for diff in diffs:
             typer.echo(f"drift: {diff}", err=True)
@@ -79,13 +92,15 @@ def users_create(
     """Create a user and print its API token (shown once)."""
     from fairdeal.services.users import create_user
 
-    application = _app()
-    _require_current_schema(application)
-    try:
-        created = create_user(application.ctx, role=role, name=name, email=email, country=country)
-    except DomainError as error:
-        typer.echo(f"error: {error.detail}", err=True)
-        raise typer.Exit(2) from None
+    with _opened() as application:
+        _require_current_schema(application)
+        try:
+            created = create_user(
+                application.ctx, role=role, name=name, email=email, country=country
+            )
+        except DomainError as error:
+            typer.echo(f"error: {error.detail}", err=True)
+            raise typer.Exit(2) from None
     typer.echo(f"id:    {created.user.id}\nrole:  {created.user.role}\ntoken: {created.api_token}")
 
 
@@ -95,9 +110,9 @@ def worker(once: bool = typer.Option(False, help="fire what is due now, then exi
     from fairdeal.entrypoints.worker import run
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    application = _app()
-    _require_current_schema(application)
-    fired = run(application, once=once)
+    with _opened() as application:
+        _require_current_schema(application)
+        fired = run(application, once=once)
     typer.echo(f"fired {fired} deadline(s)")
 
 

@@ -29,3 +29,7 @@ class Settings(BaseSettings):
     rate_limit_writes_per_minute: int = Field(default=120, ge=0)
     host: str = "127.0.0.1"
     port: int = 8000
+    # Signs the web pages' session cookies and CSRF tokens. Required outside sandbox mode;
+    # in sandbox mode a random key per process is used when it is unset.
+    secret_key: str | None = None
+    session_hours: int = Field(default=12, ge=1, le=24 * 30)

@@ -19,6 +19,19 @@ from fairdeal.services.context import Context
 from fairdeal.services.ports import FileRecord, SettableClock
 
 
+# (handle, role, name, email) of every demo account; the web login page lists them in sandbox
+# mode.
+DEMO_PEOPLE = [
+    ("platform", "platform", "Demo Marketplace", "platform@demo.test"),
+    ("alice", "buyer", "Alice Buyer", "alice@demo.test"),
+    ("bob", "buyer", "Bob Buyer", "bob@demo.test"),
+    ("sam", "seller", "Sam's Gadgets", "sam@demo.test"),
+    ("sue", "seller", "Sue's Shoes", "sue@demo.test"),
+    ("maya", "mediator", "Maya Mediator", "maya@demo.test"),
+    ("ada", "admin", "Ada Admin", "ada@demo.test"),
+]
+
+
 @dataclass
 class DemoAccounts:
     tokens: dict[str, str] = field(default_factory=dict)
@@ -30,16 +43,7 @@ def seed(ctx: Context, clock: SettableClock, *, password_hash: str | None = None
     """Create the demo world through the services, moving the (sandbox or test) clock where a
     status needs time to have passed."""
     accounts = DemoAccounts()
-    people = [
-        ("platform", "platform", "Demo Marketplace", "platform@demo.test"),
-        ("alice", "buyer", "Alice Buyer", "alice@demo.test"),
-        ("bob", "buyer", "Bob Buyer", "bob@demo.test"),
-        ("sam", "seller", "Sam's Gadgets", "sam@demo.test"),
-        ("sue", "seller", "Sue's Shoes", "sue@demo.test"),
-        ("maya", "mediator", "Maya Mediator", "maya@demo.test"),
-        ("ada", "admin", "Ada Admin", "ada@demo.test"),
-    ]
-    for handle, role, name, email in people:
+    for handle, role, name, email in DEMO_PEOPLE:
         created = users.create_user(
             ctx, role=role, name=name, email=email, country="DE", password_hash=password_hash
         )

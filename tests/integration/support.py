@@ -241,7 +241,9 @@ def assert_each_fired_once(app: App, dispute_ids: list[str]) -> None:
     ledger -- and nothing else fired."""
     t = tables.disputes
     with app.engine.connect() as conn:
-        docs = {i: d for i, d in conn.execute(select(t.c.id, t.c.doc).where(t.c.id.in_(dispute_ids)))}
+        docs = {
+            i: d for i, d in conn.execute(select(t.c.id, t.c.doc).where(t.c.id.in_(dispute_ids)))
+        }
     assert len(docs) == len(dispute_ids)
     for dispute_id, doc in docs.items():
         kinds = Counter(entry["type"] for entry in doc["timeline"])
@@ -252,7 +254,5 @@ def assert_each_fired_once(app: App, dispute_ids: list[str]) -> None:
         per_dispute = Counter(e["aggregate_id"] for e in event_rows(app.engine, type=event_type))
         assert set(per_dispute) == set(dispute_ids), event_type
         assert set(per_dispute.values()) == {1}, event_type
-    refunds = Counter(
-        r["order_id"] for r in ledger_rows(app.engine) if r["movement"] == "refund"
-    )
+    refunds = Counter(r["order_id"] for r in ledger_rows(app.engine) if r["movement"] == "refund")
     assert len(refunds) == len(dispute_ids) and set(refunds.values()) == {2}  # two postings

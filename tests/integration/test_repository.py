@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from builders import BUYER, CLASSIC, MEDIATOR, SELLER, T0, no_holiday, open_dispute, shipped_order
 from sqlalchemy import select
 
+from builders import BUYER, CLASSIC, MEDIATOR, SELLER, T0, no_holiday, open_dispute, shipped_order
 from fairdeal.adapters.db import repository, tables
 from fairdeal.bootstrap import App
 from fairdeal.domain.dispute import (
@@ -61,7 +61,9 @@ def a_full_dispute() -> tuple[Dispute, Order]:
     solutions, messages with scam warnings, notes, a mediation with an evidence request and a
     two-solution decision both parties answered, a return, and a scheduled refund."""
     order = shipped_order(order_id="ord_full")
-    order.record_tracking(TrackingEvent(TrackingStatus.IN_TRANSIT, T0 - timedelta(days=5), "Leipzig"))
+    order.record_tracking(
+        TrackingEvent(TrackingStatus.IN_TRANSIT, T0 - timedelta(days=5), "Leipzig")
+    )
     dispute, order = open_dispute(
         order, outcome="return_and_refund", amount="40.00", dispute_id="dsp_full"
     )
@@ -93,9 +95,7 @@ def a_full_dispute() -> tuple[Dispute, Order]:
         rationale="Damaged in transit.",
         now=moment,
     )
-    dispute.accept_decision(
-        BUYER, decision.id, solution_index=0, now=moment, is_holiday=no_holiday
-    )
+    dispute.accept_decision(BUYER, decision.id, solution_index=0, now=moment, is_holiday=no_holiday)
     dispute.accept_decision(
         SELLER, decision.id, solution_index=0, now=moment, is_holiday=no_holiday
     )
@@ -159,7 +159,9 @@ def test_a_classic_dispute_keeps_its_policy_and_the_buyer_answer_clock(app: App)
         policy=CLASSIC,
         now=T0,
     )
-    dispute.propose_solution(SELLER, kind="return_and_refund", amount=Money.parse("0", "USD"), now=T0)
+    dispute.propose_solution(
+        SELLER, kind="return_and_refund", amount=Money.parse("0", "USD"), now=T0
+    )
     assert dispute.buyer_answer_due is not None
     store(app, order, dispute)
     loaded, _ = load(app, dispute.id)
@@ -198,9 +200,7 @@ def test_repositories_return_the_same_object_for_the_same_row(app: App) -> None:
 def _close_by_seller(dispute: Dispute, order: Order, now: datetime) -> None:
     """The change the late writer makes: the seller accepts the buyer's refund, which closes
     the dispute and moves money -- it touches the dispute, the order, events and the ledger."""
-    dispute.accept_solution(
-        SELLER, dispute.primary_solution.id, now=now, is_holiday=no_holiday
-    )
+    dispute.accept_solution(SELLER, dispute.primary_solution.id, now=now, is_holiday=no_holiday)
     sync_order(dispute, order, now)
 
 
@@ -259,9 +259,7 @@ def test_a_stale_write_raises_version_conflict_and_writes_nothing(
     assert stored.status is Status.AWAITING_SELLER_RESPONSE
     assert stored.outcome is None
     assert stored_order.escrow.refunded.minor == 0
-    assert (stored.version, stored_order.version) == (
-        (2, 1) if stale == "dispute" else (1, 2)
-    )
+    assert (stored.version, stored_order.version) == ((2, 1) if stale == "dispute" else (1, 2))
     # Only the first writer's events; the late writer's ledger rows were never written.
     new_events = event_rows(app.engine)[events_before:]
     assert [e["type"] for e in new_events] == [
@@ -336,17 +334,16 @@ def test_leaving_without_commit_writes_nothing(app: App, how: str) -> None:
     class Boom(Exception):
         pass
 
-    with pytest.raises(Boom) if how == "exception" else _nothing():
-        with app.ctx.uow() as uow:
-            d, o = uow.disputes.get(dispute.id), uow.orders.get(order.id)
-            assert d is not None and o is not None
-            _close_by_seller(d, o, T0 + timedelta(hours=1))
-            uow.orders.add(new_order)
-            uow.disputes.add(new_dispute)
-            if how == "exception":
-                raise Boom
-            if how == "rollback":
-                uow.rollback()
+    with pytest.raises(Boom) if how == "exception" else _nothing(), app.ctx.uow() as uow:
+        d, o = uow.disputes.get(dispute.id), uow.orders.get(order.id)
+        assert d is not None and o is not None
+        _close_by_seller(d, o, T0 + timedelta(hours=1))
+        uow.orders.add(new_order)
+        uow.disputes.add(new_dispute)
+        if how == "exception":
+            raise Boom
+        if how == "rollback":
+            uow.rollback()
 
     assert (
         count_rows(app.engine, tables.events),
@@ -411,7 +408,7 @@ def test_a_failure_while_committing_writes_nothing(
         return [{**r, "amount_minor": None} for r in real_rows(txn)]  # NOT NULL violated
 
     monkeypatch.setattr(repository, "_ledger_rows", broken_rows)
-    with pytest.raises(Exception, match="(?i)null"), app.ctx.uow() as uow:
+    with pytest.raises(Exception, match=r"(?i)null"), app.ctx.uow() as uow:
         d, o = uow.disputes.get(dispute.id), uow.orders.get(order.id)
         assert d is not None and o is not None
         _close_by_seller(d, o, T0 + timedelta(hours=1))
@@ -489,9 +486,7 @@ def test_disputes_and_orders_page_by_cursor_in_each_partys_scope(world: World) -
     assert [len(p) for p in pages] == [2, 2, 2, 1]
     flat = [i for p in pages for i in p]
     assert flat == sorted(mine + other_seller, reverse=True)  # newest first, no repeats
-    assert sorted(i for p in _pages(disputes_of(world.seller)) for i in p) == sorted(
-        mine + others
-    )
+    assert sorted(i for p in _pages(disputes_of(world.seller)) for i in p) == sorted(mine + others)
     assert sorted(i for p in _pages(disputes_of(world.other_seller)) for i in p) == sorted(
         other_seller
     )
@@ -549,3 +544,44 @@ def test_the_mediator_queue_is_ordered_by_deadline(world: World) -> None:
     deadline_at = [row(world.app, tables.disputes, i)["deadline_at"] for i in expected]
     assert deadline_at == sorted(deadline_at)
     assert all(d.tzinfo is UTC or d.utcoffset() == timedelta(0) for d in deadline_at)
+
+
+# --- claims ----------------------------------------------------------------------------------
+
+
+def test_a_stale_stored_due_time_is_corrected_and_does_not_block_the_queue(app: App) -> None:
+    """A row whose stored due time says "due" while its aggregate has nothing to fire yet (the
+    policy's deadlines were lengthened after it was written) must not be claimed again and
+    again ahead of rows that are really due."""
+    stale, stale_order = open_dispute(shipped_order(order_id="ord_stale"), dispute_id="dsp_stale")
+    due, due_order = open_dispute(
+        shipped_order(order_id="ord_due"), dispute_id="dsp_due", now=T0 - timedelta(days=8)
+    )
+    store(app, stale_order, stale, due_order, due)
+    t = tables.disputes
+    with app.engine.begin() as conn:
+        conn.execute(t.update().where(t.c.id == stale.id).values(fire_at=T0 - timedelta(days=9)))
+
+    fired = deadlines.fire_due(app.ctx, now=T0 + timedelta(hours=1), limit=1)
+    assert [(f.id, f.kind) for f in fired] == [(due.id, "seller_response")]
+    corrected = row(app, t, stale.id)
+    assert corrected["fire_at"] == stale.fire_at == T0 + timedelta(days=7)
+    assert corrected["doc"] == row(app, t, stale.id)["doc"]
+    assert load(app, stale.id)[0].status is Status.AWAITING_SELLER_RESPONSE
+    assert deadlines.run_until_idle(app.ctx, now=T0 + timedelta(hours=1)) == []
+
+
+def test_claims_skip_rows_another_transaction_holds(app: App, db_url: str) -> None:
+    """Two workers' claims at the same moment take different rows (PostgreSQL: FOR UPDATE
+    SKIP LOCKED). SQLite has one writer at a time, so there the second claim waits."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite serializes writers; the worker test covers it")
+    made = [
+        open_dispute(shipped_order(order_id=f"ord_c{i}"), dispute_id=f"dsp_c{i}") for i in range(5)
+    ]
+    store(app, *[o for _, o in made], *[d for d, _ in made])
+    now = T0 + timedelta(days=8)
+    with app.ctx.uow() as first, app.ctx.uow() as second:
+        a = {d.id for d in first.disputes.claim_due(now, 3)}
+        b = {d.id for d in second.disputes.claim_due(now, 3)}
+    assert len(a) == 3 and len(b) == 2 and not a & b

@@ -101,9 +101,7 @@ def test_negotiation_escalates_and_the_mediators_decision_becomes_final(world: W
         comment="It left the warehouse intact.",
         evidence_file_ids=[world.photo(world.seller)],
     )
-    disputes.finalize_decision(
-        world.ctx, world.mediator, dispute.id, decision.id, solution_index=0
-    )
+    disputes.finalize_decision(world.ctx, world.mediator, dispute.id, decision.id, solution_index=0)
 
     final = world.dispute(dispute.id)
     assert final.status is Status.CLOSED
@@ -156,9 +154,7 @@ def test_an_unchallenged_decision_becomes_final_when_its_window_ends(world: Worl
 def test_a_return_never_shipped_closes_for_the_seller(world: World) -> None:
     order = world.shipped_order()
     dispute = world.open(order, outcome="return_and_refund", amount="40.00")
-    disputes.accept_solution(
-        world.ctx, world.seller, dispute.id, dispute.primary_solution.id
-    )
+    disputes.accept_solution(world.ctx, world.seller, dispute.id, dispute.primary_solution.id)
     assert world.dispute(dispute.id).status is Status.AWAITING_RETURN
 
     fired = deadlines.advance_clock(
@@ -325,9 +321,7 @@ def test_strangers_get_not_found(world: World) -> None:
             orders.get_order(world.ctx, stranger, order.id)
         with pytest.raises(NotFound):
             disputes.post_message(world.ctx, stranger, dispute.id, body="Hello?")
-        assert disputes.list_disputes(
-            world.ctx, stranger, status=None, after=None, limit=10
-        ) == []
+        assert disputes.list_disputes(world.ctx, stranger, status=None, after=None, limit=10) == []
         assert orders.list_orders(world.ctx, stranger, after=None, limit=10) == []
     with pytest.raises(NotFound):
         disputes.propose_solution(

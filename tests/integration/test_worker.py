@@ -9,15 +9,16 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from datetime import timedelta
 
 import pytest
-from builders import T0
 from sqlalchemy import text
 
-from fairdeal.adapters.clock import SandboxClock
+from builders import T0
+from fairdeal.adapters.clock import FixedClock, SandboxClock
 from fairdeal.adapters.db import tables
 from fairdeal.bootstrap import App
 from integration.support import assert_each_fired_once, count_rows, event_rows, seed_due_disputes
@@ -90,7 +91,7 @@ def test_two_worker_processes_fire_each_deadline_exactly_once(app: App, db_url: 
             if worker.poll() is None:
                 worker.kill()
                 worker.communicate()
-    for worker, (out, err) in zip(workers, outputs, strict=True):
+    for worker, (_, err) in zip(workers, outputs, strict=True):
         assert worker.returncode == 0, err[-3000:]
     fired = [int(out.split()[-1]) for out, _ in outputs]
     assert sum(fired) == COUNT, fired
@@ -98,9 +99,9 @@ def test_two_worker_processes_fire_each_deadline_exactly_once(app: App, db_url: 
 
 
 def test_a_worker_killed_mid_batch_loses_nothing(app: App, db_url: str) -> None:
-    dispute_ids = seed_due_disputes(app, COUNT)
+    count, batch = 500, 10  # fifty batches: the kill lands between the first and the last
+    dispute_ids = seed_due_disputes(app, count)
     due_now(app)
-    batch = 20
     # A name of its own, so that we can see when PostgreSQL has noticed the kill.
     name = f"fd_killed_{uuid.uuid4().hex[:8]}"
     killed_url = db_url
@@ -125,7 +126,7 @@ def test_a_worker_killed_mid_batch_loses_nothing(app: App, db_url: str) -> None:
     assert worker.returncode == -signal.SIGKILL
 
     closed = len(event_rows(app.engine, type="dispute.closed"))
-    assert 0 < closed < COUNT, "the worker was not killed in the middle of its work"
+    assert 0 < closed < count, "the worker was not killed in the middle of its work"
     # Batches commit whole or not at all: the one in flight left no trace.
     assert closed % batch == 0, closed
     if db_url.startswith("postgresql"):
@@ -139,7 +140,7 @@ def test_a_worker_killed_mid_batch_loses_nothing(app: App, db_url: str) -> None:
         timeout=60,
     )
     assert restarted.returncode == 0, restarted.stderr[-3000:]
-    assert f"fired {COUNT - closed} deadline(s)" in restarted.stdout
+    assert f"fired {count - closed} deadline(s)" in restarted.stdout
     assert_each_fired_once(app, dispute_ids)
 
 
@@ -155,3 +156,41 @@ def _wait_until_backend_gone(app: App, application_name: str) -> None:
             assert time.monotonic() < deadline, "PostgreSQL kept the killed worker's session"
             conn.rollback()
             time.sleep(0.05)
+
+
+def test_the_worker_loop_survives_a_failed_batch(
+    app: App,
+    clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A batch that fails (here: the database goes away mid-batch) rolled back; a running
+    worker logs it and carries on, where ``--once`` reports it."""
+    from sqlalchemy.exc import OperationalError
+
+    from fairdeal.entrypoints import worker
+    from fairdeal.services.deadlines import fire_due
+
+    dispute_ids = seed_due_disputes(app, 3)
+    clock.advance_to(SANDBOX_NOW)
+    app.settings.worker_poll_seconds = 0.01
+    stop = threading.Event()
+    calls = []
+
+    def flaky(ctx: object, *, limit: int) -> list[object]:
+        calls.append(limit)
+        if len(calls) == 1:
+            raise OperationalError("UPDATE ...", {}, Exception("server closed the connection"))
+        fired = fire_due(app.ctx, limit=limit)
+        if not fired:
+            stop.set()
+        return list(fired)
+
+    monkeypatch.setattr(worker, "fire_due", flaky)
+    assert worker.run(app, stop=stop) == 3
+    assert "firing a batch failed (1 in a row)" in caplog.text
+    assert_each_fired_once(app, dispute_ids)
+
+    calls.clear()
+    with pytest.raises(OperationalError):
+        worker.run(app, once=True)

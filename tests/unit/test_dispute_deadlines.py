@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+
 from builders import (
     BUYER,
     CLASSIC,
@@ -24,7 +25,6 @@ from builders import (
     snapshot,
     under_review,
 )
-
 from fairdeal.domain.clock import add_business_days
 from fairdeal.domain.dispute import DecidedBy, Dispute, Result, SolutionStatus, Status
 from fairdeal.domain.errors import InvalidTransition
@@ -228,7 +228,9 @@ def test_an_agreement_makes_the_negotiation_deadline_moot(policy: Policy) -> Non
 @POLICIES
 def test_an_ignored_evidence_request_to_the_seller_closes_for_the_buyer(policy: Policy) -> None:
     dispute, _, escalated = under_review(policy, amount="30.00")
-    dispute.request_evidence(MEDIATOR, party="seller", request="Packing photos", days=None, now=escalated)
+    dispute.request_evidence(
+        MEDIATOR, party="seller", request="Packing photos", days=None, now=escalated
+    )
     deadline = dispute.deadline
     assert deadline is not None
     assert (deadline.kind, deadline.due_at, deadline.party, deadline.on_expiry) == (
@@ -254,7 +256,9 @@ def test_an_ignored_evidence_request_to_the_seller_closes_for_the_buyer(policy: 
 @POLICIES
 def test_an_ignored_evidence_request_to_the_buyer_closes_for_the_seller(policy: Policy) -> None:
     dispute, order, escalated = under_review(policy)
-    dispute.request_evidence(MEDIATOR, party="buyer", request="Unboxing video", days=2, now=escalated)
+    dispute.request_evidence(
+        MEDIATOR, party="buyer", request="Unboxing video", days=2, now=escalated
+    )
     assert dispute.deadline is not None
     assert dispute.deadline.due_at == escalated + timedelta(days=2)
     assert fire_next(dispute) == "evidence_request"
@@ -500,6 +504,8 @@ def test_a_decided_dispute_refuses_party_actions() -> None:
     fire_next(dispute)
     refuses(
         InvalidTransition,
-        lambda: dispute.propose_solution(SELLER, kind="refund_only", amount=money("1.00"), now=at(8)),
+        lambda: dispute.propose_solution(
+            SELLER, kind="refund_only", amount=money("1.00"), now=at(8)
+        ),
         dispute,
     )

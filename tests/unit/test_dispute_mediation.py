@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+
 from builders import (
     ADMIN,
     BUYER,
@@ -26,7 +27,6 @@ from builders import (
     snapshot,
     under_review,
 )
-
 from fairdeal.domain.dispute import (
     Action,
     DecidedBy,
@@ -214,13 +214,17 @@ def test_parties_and_strangers_do_not_mediate(policy: Policy) -> None:
             ),
             dispute,
         )
-        refuses(Forbidden, lambda actor=actor: dispute.add_note(actor, body="x", now=escalated), dispute)
+        refuses(
+            Forbidden, lambda actor=actor: dispute.add_note(actor, body="x", now=escalated), dispute
+        )
 
 
 @POLICIES
 def test_nothing_to_mediate_before_escalation(policy: Policy) -> None:
     dispute, _ = open_dispute(policy=policy)
-    refuses(InvalidTransition, lambda: dispute.assign(MEDIATOR, mediator_id="m", now=at(1)), dispute)
+    refuses(
+        InvalidTransition, lambda: dispute.assign(MEDIATOR, mediator_id="m", now=at(1)), dispute
+    )
     refuses(
         InvalidTransition,
         lambda: dispute.request_evidence(MEDIATOR, party="buyer", request="x", days=1, now=at(1)),
@@ -410,7 +414,9 @@ def test_decision_responses_are_checked(policy: Policy) -> None:
     )
     refuses(
         ValidationError,
-        lambda: dispute.reject_decision(BUYER, decision.id, comment=" ", evidence=[], now=escalated),
+        lambda: dispute.reject_decision(
+            BUYER, decision.id, comment=" ", evidence=[], now=escalated
+        ),
         dispute,
     )
     refuses(
@@ -538,7 +544,11 @@ def test_a_challenge_answers_an_open_evidence_request(policy: Policy) -> None:
     )
     decision = decide(dispute, "5.00", now=escalated)
     dispute.reject_decision(
-        BUYER, decision.id, comment="Box photo.", evidence=[("file_box", "image/jpeg")], now=escalated
+        BUYER,
+        decision.id,
+        comment="Box photo.",
+        evidence=[("file_box", "image/jpeg")],
+        now=escalated,
     )
     assert request.status == "fulfilled"
     assert dispute.expire(now=request.due_at, is_holiday=no_holiday) is None

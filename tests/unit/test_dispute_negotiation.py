@@ -4,6 +4,7 @@ and reject (reversible), edits kept in the timeline, messages, evidence, cancel 
 from __future__ import annotations
 
 import pytest
+
 from builders import (
     BUYER,
     CLASSIC,
@@ -19,7 +20,6 @@ from builders import (
     refuses,
     seller_offer,
 )
-
 from fairdeal.domain.dispute import (
     DecidedBy,
     Dispute,
@@ -58,7 +58,11 @@ def types(dispute: Dispute) -> list[str]:
 def test_the_buyer_adds_one_alternative_of_the_other_kind(policy: Policy) -> None:
     dispute, _ = open_dispute(policy=policy)
     alternative = dispute.propose_solution(
-        BUYER, kind="return_and_refund", amount=money("40.00"), comment="or I send it back", now=at(1)
+        BUYER,
+        kind="return_and_refund",
+        amount=money("40.00"),
+        comment="or I send it back",
+        now=at(1),
     )
     assert alternative.proposed_by is Role.BUYER
     assert not alternative.primary
@@ -403,7 +407,9 @@ def test_an_edit_that_changes_nothing_logs_nothing(policy: Policy) -> None:
 @POLICIES
 def test_refused_edits_change_nothing(policy: Policy) -> None:
     dispute, _ = open_dispute(policy=policy)
-    refuses(ReasonNotAllowed, lambda: dispute.edit(BUYER, now=at(1), reason="no_tracking_info"), dispute)
+    refuses(
+        ReasonNotAllowed, lambda: dispute.edit(BUYER, now=at(1), reason="no_tracking_info"), dispute
+    )
     refuses(ValidationError, lambda: dispute.edit(BUYER, now=at(1), reason="whatever"), dispute)
     # A received item's dispute cannot turn into "not received".
     refuses(ValidationError, lambda: dispute.edit(BUYER, now=at(1), reason="not_received"), dispute)
@@ -447,7 +453,9 @@ def test_agreements_in_messages_have_no_force(policy: Policy) -> None:
 def test_message_refusals(policy: Policy) -> None:
     dispute, _ = open_dispute(policy=policy)
     refuses(ValidationError, lambda: dispute.post_message(BUYER, body="  ", now=at(1)), dispute)
-    refuses(ValidationError, lambda: dispute.post_message(BUYER, body="x" * 5001, now=at(1)), dispute)
+    refuses(
+        ValidationError, lambda: dispute.post_message(BUYER, body="x" * 5001, now=at(1)), dispute
+    )
     refuses(NotFound, lambda: dispute.post_message(STRANGER, body="hi", now=at(1)), dispute)
     dispute.cancel(BUYER, now=at(1), window_open=True)
     refuses(InvalidTransition, lambda: dispute.post_message(BUYER, body="hi", now=at(2)), dispute)
@@ -487,7 +495,9 @@ def test_evidence_is_removed_by_its_author_only(policy: Policy) -> None:
     dispute, _ = open_dispute(policy=policy)
     buyer_ev = dispute.evidence[0].id
     # The seller has nothing of its own to remove.
-    refuses(InvalidTransition, lambda: dispute.remove_evidence(SELLER, buyer_ev, now=at(1)), dispute)
+    refuses(
+        InvalidTransition, lambda: dispute.remove_evidence(SELLER, buyer_ev, now=at(1)), dispute
+    )
     dispute.add_evidence(SELLER, file_id="file_s", content_type="image/png", now=at(1))
     refuses(Forbidden, lambda: dispute.remove_evidence(SELLER, buyer_ev, now=at(1)), dispute)
     refuses(NotFound, lambda: dispute.remove_evidence(BUYER, "ev_missing", now=at(1)), dispute)
@@ -500,7 +510,9 @@ def test_evidence_refusals(policy: Policy) -> None:
     dispute, _ = open_dispute(policy=policy)
     refuses(
         ValidationError,
-        lambda: dispute.add_evidence(BUYER, file_id="file_photo", content_type="image/jpeg", now=at(1)),
+        lambda: dispute.add_evidence(
+            BUYER, file_id="file_photo", content_type="image/jpeg", now=at(1)
+        ),
         dispute,
     )
     refuses(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+
 from builders import (
     BUYER,
     CLASSIC,
@@ -22,7 +23,6 @@ from builders import (
     refuses,
     shipped_order,
 )
-
 from fairdeal.domain.dispute import Actor, Dispute, Role, SolutionKind, SolutionStatus, Status
 from fairdeal.domain.errors import (
     AmountOutOfRange,
@@ -61,7 +61,7 @@ def opening(
     policy: Policy,
     *,
     buyer: Actor = BUYER,
-    item_ids: list[str] | None | str = "first",
+    item_ids: list[str] | str | None = "first",
     reason: str = "damaged",
     outcome: str = "refund_only",
     amount: Money | str = "40.00",
@@ -142,7 +142,11 @@ def test_the_seller_has_the_policys_days_to_answer(policy: Policy) -> None:
     assert deadline is not None
     days = {"standard": 7, "classic": 5}[policy.name]
     assert policy.deadlines.seller_response_days == days
-    assert (deadline.kind, deadline.due_at, deadline.party) == ("seller_response", at(days), "seller")
+    assert (deadline.kind, deadline.due_at, deadline.party) == (
+        "seller_response",
+        at(days),
+        "seller",
+    )
     assert deadline.on_expiry == "close_for_buyer"
     assert "buyer's favour" in deadline.explanation
 
@@ -320,7 +324,7 @@ def test_not_received_reasons_need_no_evidence(policy: Policy, reason: str) -> N
 
 @POLICIES
 def test_one_live_dispute_per_item(policy: Policy) -> None:
-    dispute, order = open_dispute(policy=policy)
+    _, order = open_dispute(policy=policy)
     refused_opening(DisputeExists, order, policy, dispute_id="dsp_2")
     refused_opening(DisputeExists, order, policy, dispute_id="dsp_2", item_ids=None)
     # The other item is free.

@@ -6,10 +6,10 @@ from __future__ import annotations
 import copy
 
 import pytest
-from builders import T0, at, money, refuses, shipped_order
 from hypothesis import given
 from hypothesis import strategies as st
 
+from builders import T0, at, money, refuses, shipped_order
 from fairdeal.domain.errors import AmountOutOfRange, CurrencyMismatch, ValidationError
 from fairdeal.domain.ledger import Account, Escrow, LedgerTransaction, Movement, Posting
 from fairdeal.domain.money import Money

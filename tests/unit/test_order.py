@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+
 from builders import (
     BUYER,
     CLASSIC,
@@ -20,7 +21,6 @@ from builders import (
     refuses,
     shipped_order,
 )
-
 from fairdeal.domain.errors import InvalidTransition, ValidationError
 from fairdeal.domain.ledger import Movement
 from fairdeal.domain.money import Money
@@ -253,7 +253,7 @@ def test_completion_happens_once() -> None:
 
 
 def test_nothing_is_released_while_a_dispute_is_live() -> None:
-    dispute, order = open_dispute()
+    _, order = open_dispute()
     assert order.has_live_dispute
     assert order.fire_at is None
     assert not order.fire_due(now=at(1000))
@@ -289,6 +289,7 @@ def test_a_finished_dispute_does_not_untrack_another_dispute_on_the_same_item() 
     first.cancel(BUYER, now=at(1), window_open=True)
     sync_order(first, order, at(1))
     second, _ = open_dispute(order, dispute_id="dsp_2", now=at(2))
+    assert second.is_open
     assert order.item_disputes[order.items[0].id].dispute_id == "dsp_2"
     order.track_dispute(first.id, first.item_ids, first.item_state)  # e.g. after a note
     assert order.item_disputes[order.items[0].id].dispute_id == "dsp_2"

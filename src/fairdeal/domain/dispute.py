@@ -1066,9 +1066,11 @@ class Dispute:
                 f"condition must be one of {', '.join(c.value for c in ReturnCondition)}",
                 field="condition",
             ) from None
+        # The note is checked before anything changes: a refused report leaves it unconfirmed.
+        text = _text(note, "note", MAX_COMMENT) or None
         self.return_.received_at = now
         self.return_.condition = state
-        self.return_.note = _text(note, "note", MAX_COMMENT) or None
+        self.return_.note = text
         self._log(
             now,
             "return.received",
@@ -1316,7 +1318,12 @@ class Dispute:
 
     def _guard_propose(self, actor: Actor) -> None:
         self._guard_party_solutions(actor)
-        if actor.role is Role.BUYER and len(self._live_solutions(Role.BUYER)) >= 2:
+        # One alternative beside the buyer's own solution. Counted as alternatives, not as live
+        # solutions: after an agreed return goes wrong the primary is no longer live, and a
+        # count of live ones would let the buyer add alternatives one after another.
+        if actor.role is Role.BUYER and any(
+            not s.primary for s in self._live_solutions(Role.BUYER)
+        ):
             raise InvalidTransition(
                 "you already have a solution and an alternative; edit one of them instead"
             )

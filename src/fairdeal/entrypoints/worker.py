@@ -12,10 +12,14 @@ from fairdeal.services.deadlines import fire_due
 
 log = logging.getLogger("fairdeal.worker")
 
+# After a failed batch the worker waits this many poll intervals at most (doubling each time).
+MAX_BACKOFF_POLLS = 30
 
-def run(app: App, *, once: bool = False) -> int:
-    """Fire until nothing is due (``once``) or until SIGTERM/SIGINT. Returns firings made."""
-    stop = threading.Event()
+
+def run(app: App, *, once: bool = False, stop: threading.Event | None = None) -> int:
+    """Fire until nothing is due (``once``), until SIGTERM/SIGINT (in the main thread), or
+    until ``stop`` is set. Returns firings made."""
+    stop = stop or threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
         log.info("stopping after the current batch")
@@ -25,20 +29,39 @@ def run(app: App, *, once: bool = False) -> int:
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
     total = 0
+    failures = 0
     batch_size = app.settings.worker_batch_size
+    poll = app.settings.worker_poll_seconds
     while not stop.is_set():
-        fired = fire_due(app.ctx, limit=batch_size)
-        total += len(fired)
-        for item in fired:
-            log.info(
-                "fired %s %s on %s (due %s)",
-                item.kind,
-                item.aggregate,
-                item.id,
-                item.due_at.isoformat(),
-            )
-        if not fired:
+        try:
+            fired = fire_due(app.ctx, limit=batch_size)
+        except Exception:
+            # A lost connection, a deadlock victim, a database restart: the batch rolled back
+            # and nothing of it is lost, so a long-running worker logs, waits and tries again
+            # rather than dying. ``once`` (a cron job, a test) reports the failure instead.
             if once:
-                break
-            stop.wait(app.settings.worker_poll_seconds)
+                raise
+            failures += 1
+            log.exception("firing a batch failed (%d in a row); retrying", failures)
+            stop.wait(poll * min(2 ** (failures - 1), MAX_BACKOFF_POLLS))
+            continue
+        failures = 0
+        total += len(fired)
+        if fired:
+            # One line per batch: at thousands of firings a second a line each would cost
+            # more than the firing. Each firing is there at DEBUG.
+            log.info("fired %d deadline(s), %d in all", len(fired), total)
+            if log.isEnabledFor(logging.DEBUG):
+                for item in fired:
+                    log.debug(
+                        "fired %s %s on %s (due %s)",
+                        item.kind,
+                        item.aggregate,
+                        item.id,
+                        item.due_at.isoformat(),
+                    )
+        elif once:
+            break
+        else:
+            stop.wait(poll)
     return total

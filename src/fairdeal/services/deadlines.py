@@ -18,6 +18,8 @@ from fairdeal.services.context import Context, sync_order
 from fairdeal.services.ports import SettableClock
 
 BATCH_SIZE = 200
+# Rounds of claimed-but-moot batches ``fire_due`` looks past before it gives up for now.
+MAX_MOOT_ROUNDS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,41 +33,57 @@ class Fired:
 def fire_due(ctx: Context, *, now: datetime | None = None, limit: int = BATCH_SIZE) -> list[Fired]:
     """Claim and fire one batch of due deadlines in one transaction. Several workers may run
     this at once: claims skip rows another transaction holds (PostgreSQL), or take turns
-    (SQLite's single writer)."""
+    (SQLite's single writer). An empty result means nothing was due."""
     moment = now or ctx.clock.now()
-    try:
-        return _fire_batch(ctx, moment, limit)
-    except VersionConflict:
-        # A party acted on one of these between our claim and our write. Fire one by one so
-        # that one contended aggregate does not hold back the rest.
-        fired: list[Fired] = []
-        for _ in range(limit):
-            try:
-                batch = _fire_batch(ctx, moment, 1)
-            except VersionConflict:
-                continue
-            if not batch:
-                break
-            fired.extend(batch)
-        return fired
+    for _ in range(MAX_MOOT_ROUNDS):
+        try:
+            fired, claimed = _fire_batch(ctx, moment, limit)
+        except VersionConflict:
+            return _fire_one_by_one(ctx, moment, limit)
+        if fired or not claimed:
+            return fired
+        # Everything claimed had nothing to fire (its stored due time was stale; the batch
+        # has corrected it). Look again: returning [] would tell ``run_until_idle`` and
+        # ``worker --once`` that nothing is due while rows really due wait behind these.
+    return []
 
 
-def _fire_batch(ctx: Context, now: datetime, limit: int) -> list[Fired]:
+def _fire_one_by_one(ctx: Context, now: datetime, limit: int) -> list[Fired]:
+    """A party acted on one of the claimed aggregates between our claim and our write, so
+    the batch rolled back. Fire one by one, so that one contended aggregate does not hold
+    back the rest."""
+    fired: list[Fired] = []
+    for _ in range(limit):
+        try:
+            batch, claimed = _fire_batch(ctx, now, 1)
+        except VersionConflict:
+            continue
+        if not claimed:
+            break
+        fired.extend(batch)
+    return fired
+
+
+def _fire_batch(ctx: Context, now: datetime, limit: int) -> tuple[list[Fired], int]:
+    """One transaction: (what fired, how many aggregates were claimed)."""
     fired: list[Fired] = []
     with ctx.uow() as uow:
         disputes = uow.disputes.claim_due(now, limit)
         orders = {o.id: o for o in uow.orders.get_many(sorted({d.order_id for d in disputes}))}
         for dispute in disputes:
             fired.extend(_fire_dispute(ctx, dispute, orders, now))
+        claimed = len(disputes)
         remaining = limit - len(disputes)
         if remaining > 0:
-            for order in uow.orders.claim_due(now, remaining):
+            due_orders = uow.orders.claim_due(now, remaining)
+            claimed += len(due_orders)
+            for order in due_orders:
                 due = order.fire_at
                 if due is not None and order.fire_due(now=now):
                     fired.append(Fired("order", order.id, "payout", due))
         uow.commit()
     ctx.committed(uow)
-    return fired
+    return fired, claimed
 
 
 def _fire_dispute(

@@ -236,6 +236,9 @@ def add_evidence(
     description: str = "",
     expected_version: int | None = None,
 ) -> DisputeView:
+    # The role first: a platform or mediator is refused as such (403), not for the file (404).
+    require_role(actor, Role.BUYER, Role.SELLER)
+
     def act(d: Dispute, o: Order, now: datetime, uow: UnitOfWork) -> Evidence:
         [(file, content_type)] = _own_files(uow, actor, [file_id], field="file_id")
         return d.add_evidence(
@@ -459,6 +462,8 @@ def reject_decision(
     evidence_file_ids: list[str],
     expected_version: int | None = None,
 ) -> DisputeView:
+    require_role(actor, Role.BUYER, Role.SELLER)  # before the files, as in add_evidence
+
     def act(d: Dispute, o: Order, now: datetime, uow: UnitOfWork) -> None:
         files = _own_files(uow, actor, evidence_file_ids)
         d.reject_decision(actor, decision_id, comment=comment, evidence=files, now=now)

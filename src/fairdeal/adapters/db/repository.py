@@ -9,7 +9,17 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, text, tuple_, union_all, update
+from sqlalchemy import (
+    Engine,
+    bindparam,
+    func,
+    insert,
+    select,
+    text,
+    tuple_,
+    union_all,
+    update,
+)
 from sqlalchemy.engine import Connection
 
 from fairdeal.adapters.db import tables
@@ -38,6 +48,8 @@ class _Tracked:
     def __init__(self) -> None:
         self.disputes: dict[str, tuple[Dispute, Any]] = {}
         self.orders: dict[str, tuple[Order, Any]] = {}
+        # The stored due time of every row a claim returned, by (table, id): see _save.
+        self.claimed_fire_at: dict[tuple[str, str], datetime | None] = {}
 
 
 class SqlUserRepository:
@@ -138,15 +150,7 @@ class SqlOrderRepository:
         return [self._track(doc, version) for doc, version in self.conn.execute(stmt)]
 
     def claim_due(self, now: datetime, limit: int) -> builtins.list[Order]:
-        t = tables.orders
-        stmt = (
-            select(t.c.doc, t.c.version)
-            .where(t.c.fire_at <= now)
-            .order_by(t.c.fire_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        return [self._track(doc, version) for doc, version in self.conn.execute(stmt)]
+        return _claim(self.conn, tables.orders, now, limit, self._track, self.tracked)
 
     def _track(self, doc: Any, version: int) -> Order:
         # One object per row per unit of work: a list or a claim that meets an order read
@@ -197,15 +201,7 @@ class SqlDisputeRepository:
         return [self._track(doc, version) for doc, version in self.conn.execute(stmt)]
 
     def claim_due(self, now: datetime, limit: int) -> builtins.list[Dispute]:
-        t = tables.disputes
-        stmt = (
-            select(t.c.doc, t.c.version)
-            .where(t.c.fire_at <= now)
-            .order_by(t.c.fire_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        return [self._track(doc, version) for doc, version in self.conn.execute(stmt)]
+        return _claim(self.conn, tables.disputes, now, limit, self._track, self.tracked)
 
     def between(self, user_a: str, user_b: str) -> builtins.list[Dispute]:
         t = tables.disputes
@@ -236,6 +232,26 @@ class SqlDisputeRepository:
         dispute.version = version
         self.tracked.disputes[dispute.id] = (dispute, doc)
         return dispute
+
+
+def _claim(
+    conn: Connection, table: Any, now: datetime, limit: int, track: Any, tracked: _Tracked
+) -> builtins.list[Any]:
+    """Lock and load up to ``limit`` rows due at ``now``, earliest first, skipping rows
+    another transaction holds (PostgreSQL; SQLite has one writer at a time anyway)."""
+    stmt = (
+        select(table.c.doc, table.c.version, table.c.fire_at)
+        .where(table.c.fire_at <= now)
+        .order_by(table.c.fire_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = []
+    for doc, version, fire_at in conn.execute(stmt):
+        aggregate = track(doc, version)
+        tracked.claimed_fire_at[(table.name, aggregate.id)] = fire_at
+        claimed.append(aggregate)
+    return claimed
 
 
 class SqlEventLog:
@@ -314,11 +330,17 @@ class SqlUnitOfWork:
         events: list[DomainEvent] = []
         ledger: list[LedgerTransaction] = []
         # Disputes before orders, always: every writer locks rows in the same order.
-        for dispute, loaded in self.tracked.disputes.values():
-            self._save_dispute(dispute, loaded)
+        saved_disputes = self._save(
+            tables.disputes,
+            [(d, loaded, _dispute_columns) for d, loaded in self.tracked.disputes.values()],
+        )
+        saved_orders = self._save(
+            tables.orders,
+            [(o, loaded, _order_columns) for o, loaded in self.tracked.orders.values()],
+        )
+        for dispute, _ in self.tracked.disputes.values():
             events.extend(dispute.pending_events)
-        for order, loaded in self.tracked.orders.values():
-            self._save_order(order, loaded)
+        for order, _ in self.tracked.orders.values():
             events.extend(order.pending_events)
             ledger.extend(order.pending_ledger)
         events.sort(key=lambda e: e.at)
@@ -341,6 +363,10 @@ class SqlUnitOfWork:
                 insert(tables.ledger_entries), [row for txn in ledger for row in _ledger_rows(txn)]
             )
         self.conn.commit()
+        # Versions move only once the transaction is in: a failed commit leaves the
+        # aggregates as they were read, for the caller's retry or error report.
+        for aggregate, version in (*saved_disputes, *saved_orders):
+            aggregate.version = version
         for dispute, _ in self.tracked.disputes.values():
             dispute.pending_events.clear()
         for order, _ in self.tracked.orders.values():
@@ -384,67 +410,91 @@ class SqlUnitOfWork:
             )
         return result
 
-    def _save_dispute(self, dispute: Dispute, loaded: Any) -> None:
-        doc = encode(dispute)
-        if doc == loaded:
-            return
-        deadline = dispute.deadline
-        columns = {
-            "status": dispute.status.value,
-            "mediator_id": dispute.mediation.mediator_id if dispute.mediation else None,
-            "fire_at": dispute.fire_at,
-            "deadline_at": deadline.due_at if deadline else None,
-            "doc": doc,
-            "updated_at": dispute.updated_at,
-        }
-        t = tables.disputes
-        if loaded is None:
-            self.conn.execute(
-                insert(t).values(
-                    id=dispute.id,
-                    order_id=dispute.order_id,
-                    buyer_id=dispute.buyer_id,
-                    seller_id=dispute.seller_id,
-                    version=1,
-                    created_at=dispute.created_at,
-                    **columns,
+    def _save(
+        self, table: Any, tracked: builtins.list[tuple[Any, Any, Any]]
+    ) -> builtins.list[tuple[Any, int]]:
+        """Insert the new and update the changed aggregates of one table -- one statement each
+        for the whole batch (executemany: psycopg pipelines it, so a worker's batch of
+        hundreds costs about one round trip, not one per row). Every update is checked against
+        the version read; returns (aggregate, new version) to apply after the commit."""
+        inserts: builtins.list[dict[str, Any]] = []
+        updates: builtins.list[dict[str, Any]] = []
+        saved: builtins.list[tuple[Any, int]] = []
+        for aggregate, loaded, columns_of in tracked:
+            doc = encode(aggregate)
+            if doc == loaded and not self._stale_due_time(table, aggregate):
+                continue  # read, not changed: no write, no version bump
+            columns = columns_of(aggregate, doc)
+            if loaded is None:
+                inserts.append({"id": aggregate.id, "version": 1, **columns})
+                saved.append((aggregate, 1))
+            else:
+                version = aggregate.version
+                updates.append(
+                    {"_id": aggregate.id, "_version": version, "version": version + 1, **columns}
                 )
-            )
-            dispute.version = 1
-            return
-        self._update(t, dispute.id, dispute.version, columns)
-        dispute.version += 1
+                saved.append((aggregate, version + 1))
+        if inserts:
+            self.conn.execute(insert(table), inserts)
+        if updates:
+            # Rows are locked in id order, so that two writers of overlapping batches (two
+            # workers whose disputes share an order) wait for each other instead of
+            # deadlocking.
+            updates.sort(key=lambda row: row["_id"])
+            result = self.conn.execute(_versioned_update(table), updates)
+            if result.rowcount != len(updates):
+                ids = ", ".join(row["_id"] for row in updates)
+                which = ids if len(updates) == 1 else f"one of {ids}"
+                raise VersionConflict(f"{which} was changed by someone else; try again")
+        return saved
 
-    def _save_order(self, order: Order, loaded: Any) -> None:
-        doc = encode(order)
-        if doc == loaded:
-            return
-        columns = {"status": order.status.value, "fire_at": order.fire_at, "doc": doc}
-        t = tables.orders
-        if loaded is None:
-            self.conn.execute(
-                insert(t).values(
-                    id=order.id,
-                    buyer_id=order.buyer_id,
-                    seller_id=order.seller_id,
-                    version=1,
-                    created_at=order.created_at,
-                    **columns,
-                )
-            )
-            order.version = 1
-            return
-        self._update(t, order.id, order.version, columns)
-        order.version += 1
+    def _stale_due_time(self, table: Any, aggregate: Any) -> bool:
+        """Whether a claimed row's stored due time disagrees with its aggregate's own. It can
+        (a policy file's deadlines were edited after the row was written, or the code that
+        derives them changed); such a row is claimed as due but has nothing to fire, and
+        left as it is it would be claimed again by every batch, ahead of the rows really due
+        -- enough of them and the worker fires nothing at all. Saving it corrects it."""
+        key = (table.name, aggregate.id)
+        if key not in self.tracked.claimed_fire_at:
+            return False
+        stored = self.tracked.claimed_fire_at[key]
+        return bool(stored != aggregate.fire_at)
 
-    def _update(self, table: Any, row_id: str, version: int, columns: dict[str, Any]) -> None:
-        result = self.conn.execute(
-            update(table)
-            .where(table.c.id == row_id, table.c.version == version)
-            .values(version=version + 1, **columns)
-        )
-        if result.rowcount != 1:
-            raise VersionConflict(f"{row_id} was changed by someone else; try again")
+
+def _versioned_update(table: Any) -> Any:
+    """UPDATE ... WHERE id = :_id AND version = :_version; the SET list comes from the
+    parameters (the columns of ``_dispute_columns``/``_order_columns`` and the new version)."""
+    return update(table).where(
+        table.c.id == bindparam("_id"), table.c.version == bindparam("_version")
+    )
+
+
+def _dispute_columns(dispute: Dispute, doc: Any) -> dict[str, Any]:
+    """The document and the columns that queries filter and sort on, kept in step with it."""
+    deadline = dispute.deadline
+    return {
+        "order_id": dispute.order_id,
+        "buyer_id": dispute.buyer_id,
+        "seller_id": dispute.seller_id,
+        "status": dispute.status.value,
+        "mediator_id": dispute.mediation.mediator_id if dispute.mediation else None,
+        "fire_at": dispute.fire_at,
+        "deadline_at": deadline.due_at if deadline else None,
+        "doc": doc,
+        "created_at": dispute.created_at,
+        "updated_at": dispute.updated_at,
+    }
+
+
+def _order_columns(order: Order, doc: Any) -> dict[str, Any]:
+    return {
+        "buyer_id": order.buyer_id,
+        "seller_id": order.seller_id,
+        "status": order.status.value,
+        "fire_at": order.fire_at,
+        "doc": doc,
+        "created_at": order.created_at,
+    }
 
 
 def _ledger_rows(txn: LedgerTransaction) -> builtins.list[dict[str, Any]]:

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fairdeal.adapters.storage.inspect import PillowInspector
 from fairdeal.adapters.storage.local import LocalFileStorage
 from fairdeal.bootstrap import App
+from fairdeal.entrypoints import web
 from fairdeal.entrypoints.api import errors
 from fairdeal.entrypoints.api.deps import TokenCache
 from fairdeal.entrypoints.api.idempotency import IdempotencyMiddleware
@@ -32,6 +33,7 @@ def create_app(app: App) -> FastAPI:
     errors.install(api)
     for router in (platform.router, files.router, disputes.router, mediation.router, ops.router):
         api.include_router(router)
+    web.install(api, app)  # the resolution centre's pages (fairdeal.entrypoints.web)
     # Outermost first: logs see everything, then rate limits, then idempotency replays.
     api.add_middleware(IdempotencyMiddleware, engine=app.engine)
     api.add_middleware(RateLimitMiddleware, per_minute=app.settings.rate_limit_writes_per_minute)

@@ -16,7 +16,7 @@ from fairdeal.entrypoints.api.errors import ApiError
 from fairdeal.entrypoints.api.observability import Metrics
 from fairdeal.entrypoints.api.routes.common import errors
 from fairdeal.entrypoints.api.schemas import AdvanceIn
-from fairdeal.services.deadlines import advance_clock
+from fairdeal.services.deadlines import Fired, advance_clock, run_until_idle
 
 router = APIRouter()
 
@@ -75,17 +75,21 @@ def advance(request: Request, body: AdvanceIn, actor: CurrentActor, ctx: Ctx) ->
     if actor.role not in (Role.PLATFORM, Role.ADMIN):
         raise ApiError("forbidden", "only the platform or an admin moves the sandbox clock")
     delta = timedelta(days=body.days, hours=body.hours, minutes=body.minutes)
-    target = clock.now() + delta
-    fired = advance_clock(ctx, clock, to=target)
+    # Nothing to move (all fields are optional): fire what is due now. A target of "now" would
+    # already be in the past when advance_clock reads the running clock again.
+    fired = advance_clock(ctx, clock, to=clock.now() + delta) if delta else run_until_idle(ctx)
     request.app.state.metrics.deadlines_fired(len(fired))
-    return {
-        "now": serializers.ts(clock.now()),
-        "fired": [
-            {
-                f"{item.aggregate}_id": item.id,
-                "kind": item.kind,
-                "due_at": serializers.ts(item.due_at),
-            }
-            for item in fired
-        ],
+    return {"now": serializers.ts(clock.now()), "fired": [_fired(item) for item in fired]}
+
+
+def _fired(item: Fired) -> dict[str, object]:
+    """API.md's {"dispute_id", "kind", "due_at"}; an order's payout has no dispute, so it
+    answers "dispute_id": null and names its order."""
+    entry: dict[str, object] = {
+        "dispute_id": item.id if item.aggregate == "dispute" else None,
+        "kind": item.kind,
+        "due_at": serializers.ts(item.due_at),
     }
+    if item.aggregate == "order":
+        entry["order_id"] = item.id
+    return entry

@@ -1,0 +1,84 @@
+"""The web pages' wiring: templates with gettext, the session signer, static files. Mounted
+on the API's FastAPI app by ``install`` so that ``fairdeal serve`` serves both."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from fairdeal.bootstrap import App
+from fairdeal.entrypoints.web import i18n, views
+from fairdeal.entrypoints.web.sessions import SessionSigner
+
+HERE = Path(__file__).parent
+MIN_SECRET_LENGTH = 32
+
+
+class WebConfigError(RuntimeError):
+    """The web pages cannot start with these settings (a missing or weak secret key)."""
+
+
+@dataclass
+class Web:
+    app: App
+    env: jinja2.Environment
+    signer: SessionSigner
+    storage: Any
+    inspector: Any
+
+
+def secret_key(app: App) -> bytes:
+    """FAIRDEAL_SECRET_KEY; in sandbox mode a random key per process when it is unset (every
+    restart then logs everyone out). Outside sandbox mode a missing or short key refuses to
+    start: a guessable key would let anyone forge a session."""
+    key = app.settings.secret_key
+    if key is None:
+        if app.settings.sandbox:
+            return secrets.token_bytes(32)
+        raise WebConfigError(
+            "FAIRDEAL_SECRET_KEY is not set: the web pages sign sessions with it. Set it to a"
+            f" random string of at least {MIN_SECRET_LENGTH} characters, e.g. the output of"
+            " `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+        )
+    if len(key) < MIN_SECRET_LENGTH and not app.settings.sandbox:
+        raise WebConfigError(f"FAIRDEAL_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters")
+    return key.encode()
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+        extensions=["jinja2.ext.i18n"],
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_translations(i18n.translations, newstyle=True)  # type: ignore[attr-defined]
+    env.globals["v"] = views
+    env.filters["iso"] = views.iso
+    env.filters["utc"] = views.utc_text
+    env.filters["money"] = views.money
+    return env
+
+
+def install(api: FastAPI, app: App) -> None:
+    """Mount the web pages and their static files on the API application."""
+    from fairdeal.entrypoints.web.routes import router
+
+    api.state.web = Web(
+        app=app,
+        env=environment(),
+        signer=SessionSigner(secret_key(app), timedelta(hours=app.settings.session_hours)),
+        storage=api.state.storage,
+        inspector=api.state.inspector,
+    )
+    api.include_router(router)
+    api.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -1,0 +1,283 @@
+"""Read-only views the web pages need beyond the use cases: which orders a buyer can still
+dispute (and why not), inboxes with the order beside each dispute, the mediator queue in
+review order, and the admin dashboard's numbers. Nothing here writes."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from fairdeal.domain.dispute import Actor, Deadline, Dispute, Role, Status
+from fairdeal.domain.errors import DomainError
+from fairdeal.domain.order import ItemDisputeState, Order
+from fairdeal.domain.policy import Policy, Reason
+from fairdeal.services.context import Context, load_order
+from fairdeal.services.ports import DisputeFilter, OrderFilter, UnitOfWork, User
+from fairdeal.services.users import require_role
+
+PAGE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class ReasonChoice:
+    """One reason of the catalogue for this order, and why it cannot be chosen now if not."""
+
+    reason: Reason
+    refused: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRow:
+    order: Order
+    counterpart: str
+    # The dispute on the order that is still live, if any.
+    live_dispute_id: str | None
+    can_dispute: bool
+    why_not: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DisputeRow:
+    dispute: Dispute
+    order: Order | None
+    buyer: str
+    seller: str
+
+
+@dataclass(frozen=True, slots=True)
+class SellerRate:
+    seller_id: str
+    name: str
+    orders: int
+    disputes: int
+
+    @property
+    def rate(self) -> float:
+        return self.disputes / self.orders if self.orders else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    now: datetime
+    total: int
+    by_status: dict[str, int]
+    days: list[date]
+    opened_per_day: list[int]
+    closed_per_day: list[int]
+    outcomes: dict[str, int]
+    median_resolution: timedelta | None
+    top_sellers: list[SellerRate] = field(default_factory=list)
+
+
+# --- eligibility --------------------------------------------------------------------------
+
+
+def category_of(order: Order, item_ids: list[str] | None) -> str | None:
+    """The category whose reason catalogue applies, as ``Dispute.open`` picks it."""
+    if item_ids is not None:
+        categories = {order.item(i).category for i in item_ids}
+        return categories.pop() if len(categories) == 1 else None
+    return order.items[0].category if len(order.items) == 1 else None
+
+
+def reason_choices(
+    policy: Policy, order: Order, item_ids: list[str] | None, now: datetime
+) -> list[ReasonChoice]:
+    """Every reason of the order's catalogue, each with the refusal that ``Dispute.open``
+    would give for it now (None when it can be chosen)."""
+    choices = []
+    for reason in policy.catalogue(category_of(order, item_ids)).values():
+        refused = reason.refused
+        if refused is None:
+            try:
+                order.check_can_dispute(item_ids=item_ids, reason=reason, now=now, policy=policy)
+            except DomainError as error:
+                refused = error.detail
+        choices.append(ReasonChoice(reason, refused))
+    return choices
+
+
+def eligibility(policy: Policy, order: Order, now: datetime) -> tuple[bool, str | None]:
+    """Whether the buyer can open a dispute on the whole order now with at least one reason;
+    if not, the refusal of the first reason that is not refused by the catalogue itself."""
+    choices = reason_choices(policy, order, None, now)
+    if any(c.refused is None for c in choices):
+        return True, None
+    for choice in choices:
+        if choice.reason.refused is None and choice.refused:
+            return False, choice.refused
+    return False, choices[0].refused if choices else None
+
+
+def order_for_dispute(ctx: Context, actor: Actor, order_id: str) -> Order:
+    """The buyer's own order, for the open-dispute form."""
+    require_role(actor, Role.BUYER)
+    with ctx.uow(write=False) as uow:
+        return load_order(uow, actor, order_id)
+
+
+# --- lists ------------------------------------------------------------------------------
+
+
+def order_rows(ctx: Context, actor: Actor, *, limit: int = 100) -> list[OrderRow]:
+    """The caller's orders, newest first, each with whether (and why not) it can be disputed."""
+    require_role(actor, Role.BUYER, Role.SELLER)
+    now = ctx.clock.now()
+    if actor.role is Role.BUYER:
+        query = OrderFilter(buyer_id=actor.user_id, limit=limit)
+    else:
+        query = OrderFilter(seller_id=actor.user_id, limit=limit)
+    with ctx.uow(write=False) as uow:
+        orders = uow.orders.list(query)
+        people = _names(uow, {o.seller_id for o in orders} | {o.buyer_id for o in orders})
+    rows = []
+    for order in orders:
+        live = next(
+            (
+                d.dispute_id
+                for d in order.item_disputes.values()
+                if d.state is ItemDisputeState.LIVE
+            ),
+            None,
+        )
+        can, why = (
+            eligibility(ctx.policy, order, now) if actor.role is Role.BUYER else (False, None)
+        )
+        other = order.seller_id if actor.role is Role.BUYER else order.buyer_id
+        rows.append(OrderRow(order, people.get(other, other), live, can, why))
+    return rows
+
+
+def dispute_rows(ctx: Context, actor: Actor, *, limit: int = 200) -> list[DisputeRow]:
+    """The caller's disputes with their orders. Sellers get their inbox: open disputes by
+    nearest deadline first, then the rest newest first; others newest first."""
+    if actor.role is Role.BUYER:
+        query = DisputeFilter(buyer_id=actor.user_id, limit=limit)
+    elif actor.role is Role.SELLER:
+        query = DisputeFilter(seller_id=actor.user_id, limit=limit)
+    else:
+        require_role(actor, Role.MEDIATOR, Role.ADMIN)
+        query = DisputeFilter(limit=limit)
+    with ctx.uow(write=False) as uow:
+        found = uow.disputes.list(query)
+        rows = _rows(uow, found)
+    if actor.role is Role.SELLER:
+        # The repository answers newest first; open disputes move ahead by nearest deadline.
+        due = {r.dispute.id: r.dispute.deadline for r in rows}
+        waiting = [r for r in rows if due[r.dispute.id] is not None]
+        waiting.sort(key=lambda r: _due_at(due[r.dispute.id]))
+        rows = waiting + [r for r in rows if due[r.dispute.id] is None]
+    return rows
+
+
+def mediation_queue(ctx: Context, actor: Actor, *, limit: int = 200) -> list[DisputeRow]:
+    """Disputes under review, nearest review target first (overdue ones lead)."""
+    require_role(actor, Role.MEDIATOR, Role.ADMIN)
+    with ctx.uow(write=False) as uow:
+        found = uow.disputes.list(
+            DisputeFilter(status=Status.UNDER_REVIEW.value, mediator_queue=True, limit=limit)
+        )
+        rows = _rows(uow, found)
+    rows.sort(key=lambda r: r.dispute.mediation.review_due_at if r.dispute.mediation else _FAR)
+    return rows
+
+
+def names(ctx: Context, user_ids: set[str]) -> dict[str, str]:
+    """Display names by user id (the id itself when the user is unknown)."""
+    with ctx.uow(write=False) as uow:
+        return _names(uow, user_ids)
+
+
+# --- the dashboard ----------------------------------------------------------------------
+
+
+def dashboard(ctx: Context, actor: Actor, *, days: int = 14, top: int = 5) -> Dashboard:
+    """Counts by status, opened and closed per day over the last ``days`` days, outcome
+    shares, the median time from opening to closing, and the sellers with the highest
+    dispute rate (disputes per order)."""
+    require_role(actor, Role.ADMIN)
+    now = ctx.clock.now()
+    with ctx.uow(write=False) as uow:
+        disputes = list(_all_disputes(uow))
+        orders_per_seller: Counter[str] = Counter(o.seller_id for o in _all_orders(uow))
+        sellers = _names(uow, set(orders_per_seller))
+    today = now.date()
+    window = [today - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
+    opened = Counter(d.created_at.date() for d in disputes)
+    closed = Counter(d.closed_at.date() for d in disputes if d.closed_at is not None)
+    outcomes: Counter[str] = Counter(
+        d.outcome.result.value for d in disputes if d.outcome is not None and not d.is_open
+    )
+    durations = [
+        (d.closed_at - d.created_at).total_seconds()
+        for d in disputes
+        if d.closed_at is not None and d.status is Status.CLOSED
+    ]
+    disputes_per_seller: Counter[str] = Counter(d.seller_id for d in disputes)
+    rates = [
+        SellerRate(seller, sellers.get(seller, seller), count, disputes_per_seller[seller])
+        for seller, count in orders_per_seller.items()
+    ]
+    rates.sort(key=lambda r: (-r.rate, -r.disputes, r.name))
+    return Dashboard(
+        now=now,
+        total=len(disputes),
+        by_status={s.value: sum(1 for d in disputes if d.status is s) for s in Status},
+        days=window,
+        opened_per_day=[opened.get(day, 0) for day in window],
+        closed_per_day=[closed.get(day, 0) for day in window],
+        outcomes=dict(outcomes),
+        median_resolution=(timedelta(seconds=statistics.median(durations)) if durations else None),
+        top_sellers=[r for r in rates if r.disputes][:top],
+    )
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+_FAR = datetime.max.replace(tzinfo=UTC)
+
+
+def _due_at(deadline: Deadline | None) -> datetime:
+    return deadline.due_at if deadline is not None else _FAR
+
+
+def _rows(uow: UnitOfWork, disputes: list[Dispute]) -> list[DisputeRow]:
+    orders = {o.id: o for o in uow.orders.get_many(sorted({d.order_id for d in disputes}))}
+    people = _names(uow, {d.buyer_id for d in disputes} | {d.seller_id for d in disputes})
+    return [
+        DisputeRow(
+            d, orders.get(d.order_id), people.get(d.buyer_id, ""), people.get(d.seller_id, "")
+        )
+        for d in disputes
+    ]
+
+
+def _names(uow: UnitOfWork, user_ids: set[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for user_id in user_ids:
+        user: User | None = uow.users.get(user_id)
+        found[user_id] = user.name if user is not None else user_id
+    return found
+
+
+def _all_disputes(uow: UnitOfWork) -> Iterator[Dispute]:
+    after: str | None = None
+    while True:
+        page = uow.disputes.list(DisputeFilter(after=after, limit=PAGE))
+        yield from page
+        if len(page) < PAGE:
+            return
+        after = page[-1].id
+
+
+def _all_orders(uow: UnitOfWork) -> Iterator[Order]:
+    after: str | None = None
+    while True:
+        page = uow.orders.list(OrderFilter(after=after, limit=PAGE))
+        yield from page
+        if len(page) < PAGE:
+            return
+        after = page[-1].id
