@@ -47,5 +47,20 @@ def test_every_page_renders_for_its_users(person: Any, site: Site) -> None:
     ada.page.get_by_role("heading", name="Dashboard").wait_for()
     ada.shoot("admin-dashboard")
 
-    anonymous = person.__self__ if hasattr(person, "__self__") else None
-    assert anonymous is None
+
+def test_login_page_lists_the_demo_accounts_in_sandbox_mode(browser: Any, site: Site) -> None:
+    from browser.conftest import DESKTOP, PHONE, SCREENSHOTS
+
+    context = browser.new_context(viewport=DESKTOP, base_url=site.url)
+    page = context.new_page()
+    page.goto("/login")
+    page.get_by_role("heading", name="Demo accounts").wait_for()
+    assert page.get_by_role("button", name="Log in as Alice Buyer").is_visible()
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "login-desktop.png"), full_page=True)
+    page.set_viewport_size(PHONE)
+    page.screenshot(path=str(SCREENSHOTS / "login-phone.png"), full_page=True)
+    # One click logs in as a demo account.
+    page.get_by_role("button", name="Log in as Sam's Gadgets").click()
+    page.get_by_role("heading", name="Disputes inbox").wait_for()
+    context.close()

@@ -487,7 +487,7 @@ class Dispute:
     def allowed_actions(self, actor: Actor, *, window_open: bool | None = None) -> list[Action]:
         """The actions this actor may take now. ``window_open`` tells whether buyer protection
         still runs (cancel and reopen need it); unknown means not offered."""
-        allowed = []
+        allowed: list[Action] = []
         for action in TRANSITIONS:
             if action is Action.EXPIRE:
                 continue

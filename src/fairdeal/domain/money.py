@@ -154,19 +154,19 @@ class Money:
             raise TypeError("money is multiplied by whole quantities only")
         return Money(self.minor * factor, self.currency)
 
-    def __lt__(self, other: Money) -> bool:  # type: ignore[override]
+    def __lt__(self, other: Money) -> bool:
         self._same(other)
         return self.minor < other.minor
 
-    def __le__(self, other: Money) -> bool:  # type: ignore[override]
+    def __le__(self, other: Money) -> bool:
         self._same(other)
         return self.minor <= other.minor
 
-    def __gt__(self, other: Money) -> bool:  # type: ignore[override]
+    def __gt__(self, other: Money) -> bool:
         self._same(other)
         return self.minor > other.minor
 
-    def __ge__(self, other: Money) -> bool:  # type: ignore[override]
+    def __ge__(self, other: Money) -> bool:
         self._same(other)
         return self.minor >= other.minor
 

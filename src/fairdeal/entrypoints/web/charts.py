@@ -44,7 +44,7 @@ def horizontal(
 ) -> Chart:
     """One bar per row: (label, value, value as text), scaled to the largest value."""
     top = max((value for _, value, _ in rows), default=0) or 1
-    span = WIDTH - LABEL_WIDTH - 48
+    span = WIDTH - LABEL_WIDTH - 84
     bars = []
     for index, (label, value, text) in enumerate(rows):
         y = 4 + index * ROW_HEIGHT
