@@ -22,6 +22,14 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_tls: Literal["none", "starttls", "tls"] = "none"
     webhook_allow_private: bool | None = None
+    # Where the web pages are, for the links in emails.
+    public_url: str = "http://127.0.0.1:8000"
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0)
+    # A sending worker holds the deliveries it claimed this long; one that died meanwhile
+    # leaves them to the next worker after it.
+    delivery_lease_seconds: float = Field(default=300.0, gt=0)
+    delivery_batch_size: int = Field(default=50, ge=1, le=1000)
     storage_dir: str = "var/files"
     worker_poll_seconds: float = Field(default=1.0, gt=0)
     worker_batch_size: int = Field(default=200, ge=1, le=5000)

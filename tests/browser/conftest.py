@@ -8,6 +8,7 @@ installs it."""
 
 from __future__ import annotations
 
+import io
 import os
 import socket
 import threading
@@ -19,17 +20,25 @@ from typing import Any
 
 import pytest
 import uvicorn
+from PIL import Image
 
 from fairdeal.adapters.db.migrate import upgrade
+from fairdeal.adapters.storage.inspect import PillowInspector
+from fairdeal.adapters.storage.local import LocalFileStorage
 from fairdeal.bootstrap import App, bootstrap
 from fairdeal.config import Settings
 from fairdeal.demo import DEMO_PASSWORD, DemoAccounts, seed_sandbox
 from fairdeal.domain.order import Payment
 from fairdeal.entrypoints.api.app import create_app
-from fairdeal.services import orders
+from fairdeal.services import disputes, files, orders
 
 CHROMIUM = Path("/usr/bin/chromium")
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
@@ -56,8 +65,41 @@ class Site:
     def email(self, handle: str) -> str:
         return f"{handle}@demo.test"
 
+    def dispute(
+        self, buyer: str, seller: str, title: str, price: str, *, outcome: str = "refund_only"
+    ) -> str:
+        """A fresh order and a "damaged" dispute on it with a real photo, made through the
+        services: tests that need a dispute in a given state make their own, since the
+        scenario test moves the shared sandbox clock on."""
+        actor = self.accounts.actors[buyer]
+        order_id = _order(self.app, self.accounts, buyer, seller, title, price)
+        image = io.BytesIO()
+        Image.new("RGB", (320, 240), (200, 120, 90)).save(image, "JPEG")
+        record = files.upload(
+            self.app.ctx,
+            LocalFileStorage(self.app.settings.storage_dir),
+            PillowInspector(),
+            actor,
+            filename="damage.jpg",
+            chunks=[image.getvalue()],
+        )
+        opened = disputes.open_dispute(
+            self.app.ctx,
+            actor,
+            order_id=order_id,
+            item_ids=None,
+            reason="damaged",
+            desired_outcome=outcome,
+            amount=price,
+            description=f"The {title} arrived broken.",
+            evidence_file_ids=[record.id],
+        )
+        return opened.id
 
-def _order(app: App, accounts: DemoAccounts, buyer: str, seller: str, title: str, price: str) -> str:
+
+def _order(
+    app: App, accounts: DemoAccounts, buyer: str, seller: str, title: str, price: str
+) -> str:
     ctx, actors = app.ctx, accounts.actors
     order = orders.register_order(
         ctx,
@@ -65,11 +107,26 @@ def _order(app: App, accounts: DemoAccounts, buyer: str, seller: str, title: str
         buyer_id=actors[buyer].user_id,
         seller_id=actors[seller].user_id,
         currency="EUR",
-        items=[orders.NewItem(sku=title[:6].upper(), title=title, quantity=1, unit_price=price, category="electronics")],
+        items=[
+            orders.NewItem(
+                sku=title[:6].upper(),
+                title=title,
+                quantity=1,
+                unit_price=price,
+                category="electronics",
+            )
+        ],
         shipping_cost="5.00",
         payment=Payment("card", f"pay_{title}", "DE"),
     )
-    orders.ship_order(ctx, actors[seller], order.id, carrier="DHL", tracking_number=f"JD{title}", protection_days=60)
+    orders.ship_order(
+        ctx,
+        actors[seller],
+        order.id,
+        carrier="DHL",
+        tracking_number=f"JD{title}",
+        protection_days=60,
+    )
     return order.id
 
 
@@ -94,7 +151,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        create_app(app), log_level="warning", access_log=False, lifespan="off", ws="none", http="h11"
+        create_app(app),
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        ws="none",
+        http="h11",
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
@@ -124,12 +186,38 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
+# Every visible input has a label, every button a visible name, the page one <h1>, and
+# nothing is wider than a phone screen.
+ACCESSIBILITY = """() => {
+  const problems = [];
+  for (const el of document.querySelectorAll("input:not([type=hidden]), select, textarea")) {
+    if (!el.labels.length && !el.getAttribute("aria-label")) problems.push("no label: " + el.outerHTML);
+  }
+  for (const el of document.querySelectorAll("button, a.button")) {
+    if (!el.textContent.trim()) problems.push("no name: " + el.outerHTML);
+  }
+  if (document.querySelectorAll("h1").length !== 1) problems.push("not one h1");
+  if (document.documentElement.scrollWidth > window.innerWidth + 1) problems.push("wider than the window");
+  return problems;
+}"""
+
+
+def check_accessible(page: Any) -> None:
+    for viewport in (DESKTOP, PHONE):
+        page.set_viewport_size(viewport)
+        problems = page.evaluate(ACCESSIBILITY)
+        assert problems == [], f"{page.url} at {viewport['width']} px: {problems}"
+    page.set_viewport_size(DESKTOP)
+
+
 class Person:
     """One logged-in browser context: a buyer, a seller, a mediator or an admin."""
 
     def __init__(self, browser: Any, site: Site, handle: str) -> None:
         self.site = site
-        self.context = browser.new_context(viewport=DESKTOP, base_url=site.url, locale="en-GB", timezone_id="Europe/Berlin")
+        self.context = browser.new_context(
+            viewport=DESKTOP, base_url=site.url, locale="en-GB", timezone_id="Europe/Berlin"
+        )
         self.context.set_default_timeout(10_000)
         self.page = self.context.new_page()
         self.page.goto("/login")
@@ -139,7 +227,9 @@ class Person:
         self.page.wait_for_url(lambda url: "/login" not in url)
 
     def shoot(self, name: str) -> None:
-        """The current page at desktop and at phone width, into tests/browser/screenshots."""
+        """The current page at desktop and at phone width, into tests/browser/screenshots;
+        and, on the way, the page's basic accessibility checked."""
+        check_accessible(self.page)
         SCREENSHOTS.mkdir(exist_ok=True)
         self.page.screenshot(path=str(SCREENSHOTS / f"{name}-desktop.png"), full_page=True)
         self.page.set_viewport_size(PHONE)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from browser.conftest import Site
+from fairdeal.demo import DEMO_PASSWORD
 
 
 def test_every_page_renders_for_its_users(person: Any, site: Site) -> None:
@@ -60,6 +61,16 @@ def test_login_page_lists_the_demo_accounts_in_sandbox_mode(browser: Any, site: 
     page.screenshot(path=str(SCREENSHOTS / "login-desktop.png"), full_page=True)
     page.set_viewport_size(PHONE)
     page.screenshot(path=str(SCREENSHOTS / "login-phone.png"), full_page=True)
+    # By keyboard alone: type, Tab to the next field, Enter submits.
+    page.set_viewport_size(DESKTOP)
+    page.get_by_label("Email").focus()
+    page.keyboard.type("alice@demo.test")
+    page.keyboard.press("Tab")
+    page.keyboard.type(DEMO_PASSWORD)
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="My orders").wait_for()
+    page.get_by_role("button", name="Log out").press("Enter")
+    page.get_by_role("heading", name="Log in to the resolution centre").wait_for()
     # One click logs in as a demo account.
     page.get_by_role("button", name="Log in as Sam's Gadgets").click()
     page.get_by_role("heading", name="Disputes inbox").wait_for()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import itertools
-import json
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -342,7 +341,3 @@ def running_app(
             yield app, http
     finally:
         app.engine.dispose()
-
-
-def pretty(body: Any) -> str:
-    return json.dumps(body, indent=2, sort_keys=True)

@@ -14,7 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-STARTUP_SECONDS = 10.0
+# The product's promise is 10 s; a slower machine (or one shared with other test runs) may set
+# FAIRDEAL_TEST_DEMO_READY_SECONDS higher rather than edit the test.
+STARTUP_SECONDS = float(os.environ.get("FAIRDEAL_TEST_DEMO_READY_SECONDS", "10"))
 
 
 def free_port() -> int:
@@ -77,6 +79,7 @@ def wait_until_ready(base: str, process: subprocess.Popen[bytes], log: Path) -> 
     )
 
 
+@pytest.mark.slow
 def test_the_demo_server_is_ready_within_seconds(
     demo: tuple[str, subprocess.Popen[bytes], Path], tmp_path: Path
 ) -> None:

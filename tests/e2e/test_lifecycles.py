@@ -470,6 +470,11 @@ def test_sandbox_advance_answers_now_and_what_fired_in_due_order(world: World) -
     assert nothing["fired"] == []
     assert at(nothing["now"]) >= before + timedelta(hours=1)
 
+    # All fields are optional: an empty advance moves nothing and fires what is due.
+    empty = world.advance()
+    assert empty["fired"] == []
+    assert at(empty["now"]) >= at(nothing["now"])
+
     first = world.open_dispute()
     world.advance(hours=2)
     second = world.open_dispute()

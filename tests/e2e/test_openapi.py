@@ -68,10 +68,6 @@ API_MD_ROUTES = {
     "GET /readyz",
     "GET /metrics",
 }
-NOT_SERVED_YET = {  # in API.md, not implemented: no route and no table for them yet
-    "POST /api/v1/webhook-endpoints",
-    "GET /api/v1/webhook-endpoints/{}/deliveries",
-}
 API_MD = Path(__file__).resolve().parents[3] / "shared" / "API.md"
 OUTSIDE_BASE = ("/healthz", "/readyz", "/metrics")
 
@@ -100,20 +96,14 @@ def test_api_md_lists_no_route_this_test_does_not_know() -> None:
             r"`(GET|POST|PATCH|PUT|DELETE) (/[^`\s?]*)", API_MD.read_text()
         )
     }
+    assert len(written) > 30, "API.md's routes were not found: has its format changed?"
     assert written <= API_MD_ROUTES, sorted(written - API_MD_ROUTES)
 
 
 def test_openapi_lists_every_route_of_api_md(world: World) -> None:
-    published = published_routes(world)
-    assert sorted(API_MD_ROUTES - NOT_SERVED_YET - published) == []
-    # And nothing beyond the contract under the API's base path.
-    extra = {r for r in published - API_MD_ROUTES if "/api/v1/" in r}
-    assert sorted(extra) == []
-
-
-@pytest.mark.xfail(reason="webhook endpoints are not implemented yet", strict=True)
-def test_openapi_lists_the_webhook_routes(world: World) -> None:
-    assert published_routes(world) >= NOT_SERVED_YET
+    # Routes beyond API.md are the implementation's to choose ("in the same style"); every
+    # route of API.md must be there.
+    assert sorted(API_MD_ROUTES - published_routes(world)) == []
 
 
 def test_openapi_documents_problem_responses_and_the_dispute_shape(world: World) -> None:
@@ -186,6 +176,7 @@ def test_no_server_errors_and_responses_match_the_document(
         max_examples=10,
         deadline=None,
         database=None,
+        derandomize=True,  # the same examples on every run: a gate, not a lottery
         suppress_health_check=list(HealthCheck),
     )
     def check(case: schemathesis.Case) -> None:

@@ -8,12 +8,19 @@ from datetime import timedelta
 
 import pytest
 
+from builders import T0
 from fairdeal.domain.dispute import DecidedBy, Result, Status
 from fairdeal.domain.errors import NotFound
 from fairdeal.domain.order import OrderStatus
 from fairdeal.services import deadlines, disputes, orders
 from fairdeal.services.disputes import DecisionInput
-from integration.support import World, assert_ledger_balanced, event_rows
+from integration.support import (
+    World,
+    assert_each_fired_once,
+    assert_ledger_balanced,
+    event_rows,
+    seed_due_disputes,
+)
 
 # Defaults of World.order: item 1 costs 40.00, item 2 10.00, shipping 5.00 -> 55.00 held.
 HELD = 5500
@@ -344,3 +351,29 @@ def test_strangers_get_not_found(world: World) -> None:
     # The parties themselves see it.
     assert disputes.get_dispute(world.ctx, world.buyer, dispute.id).dispute.id == dispute.id
     assert disputes.get_dispute(world.ctx, world.seller, dispute.id).dispute.id == dispute.id
+
+
+def test_a_batch_that_meets_a_concurrent_change_is_fired_one_by_one(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When a party's action lands between the worker's claim and its write, the batch's
+    commit fails with VersionConflict and rolls back; the deadlines are then fired one at a
+    time (each against fresh data), and every one still fires exactly once."""
+    from fairdeal.adapters.db.repository import SqlUnitOfWork
+    from fairdeal.domain.errors import VersionConflict
+
+    ids = seed_due_disputes(world.app, 6)
+    real_commit = SqlUnitOfWork.commit
+    commits: list[int] = []
+
+    def commit_losing_the_first_race(uow: SqlUnitOfWork) -> None:
+        commits.append(len(uow.tracked.disputes))
+        if len(commits) == 1:
+            raise VersionConflict("someone else changed an order of this batch")
+        real_commit(uow)
+
+    monkeypatch.setattr(SqlUnitOfWork, "commit", commit_losing_the_first_race)
+    fired = deadlines.fire_due(world.ctx, now=T0 + timedelta(days=8), limit=10)
+    assert sorted(f.id for f in fired) == sorted(ids)
+    assert commits == [6, 1, 1, 1, 1, 1, 1, 0]  # the batch, one by one, nothing left
+    assert_each_fired_once(world.app, ids)

@@ -8,6 +8,7 @@ import threading
 from types import FrameType
 
 from fairdeal.bootstrap import App
+from fairdeal.entrypoints.relay import relay_once
 from fairdeal.services.deadlines import fire_due
 
 log = logging.getLogger("fairdeal.worker")
@@ -35,6 +36,8 @@ def run(app: App, *, once: bool = False, stop: threading.Event | None = None) ->
     while not stop.is_set():
         try:
             fired = fire_due(app.ctx, limit=batch_size)
+            # Notifications: emails, webhooks and reminders through the outbox.
+            relayed = relay_once(app)
         except Exception:
             # A lost connection, a deadlock victim, a database restart: the batch rolled back
             # and nothing of it is lost, so a long-running worker logs, waits and tries again
@@ -60,6 +63,8 @@ def run(app: App, *, once: bool = False, stop: threading.Event | None = None) ->
                         item.id,
                         item.due_at.isoformat(),
                     )
+        elif relayed:
+            continue
         elif once:
             break
         else:

@@ -106,10 +106,14 @@ def eligibility(policy: Policy, order: Order, now: datetime) -> tuple[bool, str 
     choices = reason_choices(policy, order, None, now)
     if any(c.refused is None for c in choices):
         return True, None
-    for choice in choices:
-        if choice.reason.refused is None and choice.refused:
+    # The refusal that holds for every reason says the most: prefer a reason that has no
+    # waiting time of its own (not received) and is not refused by the catalogue itself.
+    for choice in sorted(
+        choices, key=lambda c: (c.reason.refused is not None, c.reason.not_received)
+    ):
+        if choice.refused:
             return False, choice.refused
-    return False, choices[0].refused if choices else None
+    return False, None
 
 
 def order_for_dispute(ctx: Context, actor: Actor, order_id: str) -> Order:

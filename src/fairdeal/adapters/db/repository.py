@@ -430,8 +430,9 @@ class SqlUnitOfWork:
                 saved.append((aggregate, 1))
             else:
                 version = aggregate.version
+                changed = {k: v for k, v in columns.items() if k not in _WRITTEN_ONCE}
                 updates.append(
-                    {"_id": aggregate.id, "_version": version, "version": version + 1, **columns}
+                    {"_id": aggregate.id, "_version": version, "version": version + 1, **changed}
                 )
                 saved.append((aggregate, version + 1))
         if inserts:
@@ -467,6 +468,10 @@ def _versioned_update(table: Any) -> Any:
     return update(table).where(
         table.c.id == bindparam("_id"), table.c.version == bindparam("_version")
     )
+
+
+# Columns an aggregate's row gets when it is inserted and that never change afterwards.
+_WRITTEN_ONCE = frozenset({"order_id", "buyer_id", "seller_id", "created_at"})
 
 
 def _dispute_columns(dispute: Dispute, doc: Any) -> dict[str, Any]:

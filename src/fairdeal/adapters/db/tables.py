@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -177,4 +178,101 @@ idempotency_keys = Table(
     Column("response_body", Text),
     Column("response_headers", Document),
     Column("created_at", UTCDateTime, nullable=False, index=True),
+)
+
+
+# --- notifications: the relay's cursor over the event feed, what it fans out (deliveries and
+# in-app notifications), the reminder schedule and the marketplace's webhook endpoints. See
+# docs/notifications.md.
+
+relay_cursors = Table(
+    "relay_cursors",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    # The feed position of the last event fanned out.
+    Column("position", BigInteger, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("owner_id", String(40), nullable=False, index=True),
+    Column("url", String(2048), nullable=False),
+    Column("events", Document, nullable=False),
+    Column("secret", String(100), nullable=False),
+    Column("status", String(16), nullable=False),  # active | disabled
+    # Set by the first failure after the last success; three days of it disable the endpoint.
+    Column("failing_since", UTCDateTime),
+    Column("disabled_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column(
+        "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("event_id", String(40), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("channel", String(16), nullable=False),  # email | webhook
+    Column("target", String(40), nullable=False),  # the user (email) or the endpoint (webhook)
+    Column("address", String(2048), nullable=False),  # the email address or the URL
+    Column("message_id", String(255), nullable=False),  # the same on every attempt
+    Column("payload", Text, nullable=False),  # the webhook body as sent, or the email's parts
+    Column("status", String(16), nullable=False),  # pending | sent | failed
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("claim", String(40)),  # the claim of the worker sending it now
+    Column("last_error", Text),
+    Column("last_status_code", Integer),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("first_attempt_at", UTCDateTime),
+    Column("sent_at", UTCDateTime),
+    UniqueConstraint("event_id", "channel", "target"),
+    Index(
+        "ix_deliveries_due",
+        "next_attempt_at",
+        "seq",
+        postgresql_where=text("status = 'pending'"),
+        sqlite_where=text("status = 'pending'"),
+    ),
+    Index("ix_deliveries_target_seq", "target", "seq"),
+)
+
+reminders = Table(
+    "reminders",
+    metadata,
+    # One reminder at most per deadline: the key is the deadline itself.
+    Column("dispute_id", String(40), primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("due_at", UTCDateTime, primary_key=True),
+    Column("party", String(16), nullable=False),
+    Column("remind_at", UTCDateTime, nullable=False),
+    Column("status", String(16), nullable=False),  # scheduled | sent | cancelled | skipped
+    Column("event_id", String(40)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(
+        "ix_reminders_due",
+        "remind_at",
+        postgresql_where=text("status = 'scheduled'"),
+        sqlite_where=text("status = 'scheduled'"),
+    ),
+)
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("user_id", String(40), nullable=False),
+    Column("event_id", String(40), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("dispute_id", String(40)),
+    Column("title", String(300), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("read_at", UTCDateTime),
+    UniqueConstraint("user_id", "event_id"),
+    Index("ix_notifications_user_id_id", "user_id", "id"),
 )

@@ -15,7 +15,15 @@ from fairdeal.entrypoints.api.deps import TokenCache
 from fairdeal.entrypoints.api.idempotency import IdempotencyMiddleware
 from fairdeal.entrypoints.api.observability import Metrics, RequestLogMiddleware
 from fairdeal.entrypoints.api.ratelimit import RateLimitMiddleware
-from fairdeal.entrypoints.api.routes import disputes, files, mediation, ops, platform
+from fairdeal.entrypoints.api.routes import (
+    disputes,
+    files,
+    mediation,
+    notifications,
+    ops,
+    platform,
+    webhooks,
+)
 
 DESCRIPTION = """Buyer protection and dispute resolution. Errors are RFC 9457 problem+json with
 a stable `code`. Every POST accepts an `Idempotency-Key`. Disputes carry an `ETag`; send it
@@ -33,6 +41,8 @@ def create_app(app: App) -> FastAPI:
     errors.install(api)
     for router in (platform.router, files.router, disputes.router, mediation.router, ops.router):
         api.include_router(router)
+    api.include_router(webhooks.router)  # webhook endpoints (fairdeal.services.notifications)
+    api.include_router(notifications.router)  # in-app notifications, /dev/mailbox
     web.install(api, app)  # the resolution centre's pages (fairdeal.entrypoints.web)
     # Outermost first: logs see everything, then rate limits, then idempotency replays.
     api.add_middleware(IdempotencyMiddleware, engine=app.engine)

@@ -90,7 +90,7 @@ def per_day(
                     css,
                 )
             )
-    ticks = [
+    ticks: list[tuple[float, float, str]] = [
         (left + index * slot + slot / 2, bottom + 14, day.strftime("%d"))
         for index, day in enumerate(days)
         if index % 2 == (len(days) - 1) % 2

@@ -7,8 +7,10 @@ to the field."""
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -43,9 +45,14 @@ HOME = {
 STAFF = (Role.MEDIATOR, Role.ADMIN)
 PARTIES = (Role.BUYER, Role.SELLER)
 _HASHER = PasswordHasher()
-# Verified against when the email is unknown, so that a wrong email costs as long as a wrong
-# password and the response time does not tell which accounts exist.
-_DUMMY_HASH = _HASHER.hash("fairdeal: no such user")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the email is unknown, so that a wrong email costs as long as a
+    wrong password and the response time does not tell which accounts exist. Made on first
+    use, not at import: hashing takes a good part of a second on a busy machine."""
+    return _HASHER.hash("fairdeal: no such user")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +73,7 @@ class FormError:
     form: str
     field: str | None
     detail: str
-    values: dict[str, str] = field(default_factory=dict)
+    values: dict[str, str] = dataclass_field(default_factory=dict)
 
     def at(self, form: str, name: str | None = None) -> str | None:
         if form != self.form:
@@ -362,9 +369,10 @@ def login(request: Request) -> Response:
 
 
 def _password_ok(user: User | None, password: str) -> bool:
-    stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+    known = user is not None and bool(user.password_hash)
+    stored = user.password_hash if user is not None and user.password_hash else _dummy_hash()
     try:
-        return _HASHER.verify(stored, password) and stored is not _DUMMY_HASH
+        return _HASHER.verify(stored, password) and known
     except (VerificationError, InvalidHashError):
         return False
 
@@ -551,7 +559,7 @@ def reason_guidance(request: Request, order_id: str) -> Response:
     code = request.query_params.get("reason", "")
     choices = reports.reason_choices(ctx.policy, order, item_ids, ctx.clock.now())
     current = next((c for c in choices if c.reason.code == code), None)
-    return render(request, "partials/reason_guidance.html", current=current)
+    return render(request, "partials/reason_guidance.html", current=current, order=order)
 
 
 @router.post("/orders/{order_id}/dispute")

@@ -64,6 +64,8 @@ def environment() -> jinja2.Environment:
     env.filters["iso"] = views.iso
     env.filters["utc"] = views.utc_text
     env.filters["money"] = views.money
+    env.filters["sentence"] = views.sentence
+    env.filters["refusal"] = views.refusal
     return env
 
 

@@ -5,8 +5,11 @@ decided here: what may be done comes from ``allowed_actions``."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+
+from markupsafe import Markup, escape
 
 from fairdeal.domain import scams
 from fairdeal.domain.dispute import (
@@ -19,6 +22,7 @@ from fairdeal.domain.dispute import (
     Status,
 )
 from fairdeal.domain.money import Money, minimum_claim
+from fairdeal.domain.order import Order
 from fairdeal.entrypoints.web.i18n import _, ngettext
 from fairdeal.services.disputes import DisputeView
 
@@ -172,13 +176,19 @@ def for_viewer(text: str, role: Role) -> str:
     if not rules:
         return text
     for pattern, replacement in rules:
-        text = re.sub(
-            pattern,
-            lambda m, r=replacement: r[0].upper() + r[1:] if m.group(0)[0].isupper() else r,
-            text,
-            flags=re.IGNORECASE,
-        )
+        text = re.sub(pattern, _keep_case(replacement), text, flags=re.IGNORECASE)
     return text
+
+
+def _keep_case(replacement: str) -> Callable[[re.Match[str]], str]:
+    """The replacement, capitalised where the words it replaces began the sentence."""
+
+    def replace(match: re.Match[str]) -> str:
+        if match.group(0)[0].isupper():
+            return replacement[0].upper() + replacement[1:]
+        return replacement
+
+    return replace
 
 
 def concerns(party: str, role: Role) -> bool:
@@ -300,3 +310,38 @@ def warning_text(code: str) -> str:
 
 def minimum(currency: str) -> str:
     return str(minimum_claim(currency))
+
+
+def sentence(text: str) -> str:
+    """A rule's refusal as a sentence: capital first letter, full stop at the end."""
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:\+00:00|Z)")
+_DISPUTE_ID = re.compile(r"\s*\((?:dsp_\w+)\)|\s+dsp_\w+")
+
+
+def refusal(text: str, order: Order | None = None) -> Markup:
+    """A rule's refusal for people: as a sentence, its UTC timestamps as <time> elements
+    (shown in local time), item ids as the items' titles, dispute ids left out (the page
+    links the dispute instead)."""
+    text = sentence(text)
+    if order is not None:
+        for item in order.items:
+            text = text.replace(f"item {item.id}", f"“{item.title}”").replace(item.id, item.title)
+    text = _DISPUTE_ID.sub("", text)
+    parts = []
+    last = 0
+    for match in _ISO_TIME.finditer(text):
+        parts.append(escape(text[last : match.start()]))
+        moment = datetime.fromisoformat(match.group(0).replace("Z", "+00:00"))
+        parts.append(
+            Markup('<time datetime="{}" data-local>{}</time>').format(iso(moment), utc_text(moment))
+        )
+        last = match.end()
+    parts.append(escape(text[last:]))
+    return Markup("").join(parts)

@@ -1,0 +1,1095 @@
+"""Notifications through a transactional outbox: email, in-app notifications, reminders and
+signed webhooks.
+
+Every domain event is already written in the same transaction as the change (the ``events``
+table is the outbox). The relay, run by ``fairdeal worker``, works in three steps, each its
+own short transaction:
+
+1. ``fan_out``: publish the feed (so relay order is feed order), then take the events after
+   the relay's cursor and turn each into *deliveries* (one row per email recipient and per
+   subscribed webhook endpoint), in-app notifications and the dispute's reminder schedule,
+   and move the cursor -- all in one transaction, so an event is fanned out exactly once.
+2. ``emit_due_reminders``: a reminder whose time has come becomes a ``deadline.reminder``
+   event (once per dispute, deadline kind and due time: the schedule's key), unless the party
+   acted meanwhile (the deadline moved or went away). The event is fanned out like any other.
+3. ``send_due``: claim due deliveries under a lease (``FOR UPDATE SKIP LOCKED`` on
+   PostgreSQL), send them one by one, and mark each sent right after sending it. A worker
+   killed between the two resends that one message, with the same id, after the lease.
+
+Delivery is at least once; every message carries a stable id (the event id for webhooks, the
+event id and recipient for email) so that receivers can drop duplicates."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any, Protocol
+
+from fairdeal.domain.dispute import Actor, Dispute, Role
+from fairdeal.domain.errors import NotFound, ValidationError
+from fairdeal.domain.events import DomainEvent
+from fairdeal.domain.order import Order
+from fairdeal.services.ports import Clock, IdGenerator, StoredEvent, User
+
+log = logging.getLogger("fairdeal.notifications")
+
+RELAY = "notifications"
+# The deadlines that decide against a party when they pass, and so earn a reminder.
+REMINDED_KINDS = frozenset(
+    {
+        "seller_response",
+        "buyer_answer",
+        "evidence_request",
+        "decision_response",
+        "return_shipment",
+        "return_confirmation",
+    }
+)
+# After the n-th failed attempt the next one waits about RETRY_DELAYS[n - 1] (the last one
+# repeating), with jitter, until the first attempt is GIVE_UP_AFTER old: then it has failed.
+RETRY_DELAYS = (
+    timedelta(seconds=5),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=5),
+    timedelta(hours=10),
+)
+JITTER = 0.1
+GIVE_UP_AFTER = timedelta(days=3)
+# An endpoint whose deliveries failed for this long, with no success in between, is disabled.
+DISABLE_AFTER = timedelta(days=3)
+
+EVENT_TYPES = frozenset(
+    {
+        "order.shipped",
+        "order.updated",
+        "order.completed",
+        "dispute.opened",
+        "dispute.updated",
+        "dispute.solution_proposed",
+        "dispute.solution_accepted",
+        "dispute.solution_rejected",
+        "dispute.message_posted",
+        "dispute.evidence_added",
+        "dispute.escalated",
+        "dispute.evidence_requested",
+        "dispute.decision_proposed",
+        "dispute.closed",
+        "dispute.cancelled",
+        "dispute.reopened",
+        "return.shipped",
+        "return.received",
+        "refund.scheduled",
+        "refund.completed",
+        "deadline.reminder",
+        "webhook_endpoint.disabled",
+    }
+)
+
+
+# --- what the relay reads and writes ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    id: str
+    owner_id: str
+    url: str
+    events: list[str]
+    secret: str
+    status: str  # active | disabled
+    created_at: datetime
+    failing_since: datetime | None = None
+    disabled_at: datetime | None = None
+
+    def wants(self, event_type: str) -> bool:
+        return self.status == "active" and ("*" in self.events or event_type in self.events)
+
+
+@dataclass(frozen=True, slots=True)
+class NewDelivery:
+    event_id: str
+    event_type: str
+    channel: str  # email | webhook
+    target: str  # user id | endpoint id
+    address: str  # email address | URL
+    message_id: str
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A delivery row: as claimed for sending, or as listed to the platform."""
+
+    seq: int
+    event_id: str
+    event_type: str
+    channel: str
+    target: str
+    address: str
+    message_id: str
+    payload: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    created_at: datetime
+    first_attempt_at: datetime | None = None
+    sent_at: datetime | None = None
+    last_error: str | None = None
+    last_status_code: int | None = None
+    claim: str | None = None
+    secret: str | None = None  # the endpoint's, for a claimed webhook
+    endpoint_status: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewNotification:
+    id: str
+    user_id: str
+    event_id: str
+    event_type: str
+    dispute_id: str | None
+    title: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    id: str
+    event_id: str
+    event_type: str
+    dispute_id: str | None
+    title: str
+    created_at: datetime
+    read_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    dispute_id: str
+    kind: str
+    due_at: datetime
+    party: str
+    remind_at: datetime
+    status: str  # scheduled | sent | cancelled | skipped
+
+
+class Outbox(Protocol):
+    """The relay's tables, and read-only snapshots of what it notifies about."""
+
+    def publish(self) -> None: ...
+    def lock_cursor(self, name: str) -> int | None:
+        """The cursor's position, locked for this transaction; None when another worker
+        holds it (PostgreSQL) -- that worker is fanning out right now."""
+        ...
+
+    def move_cursor(self, name: str, position: int, now: datetime) -> None: ...
+    def events_after(self, position: int, limit: int) -> list[StoredEvent]: ...
+    def disputes(self, ids: Sequence[str]) -> dict[str, Dispute]: ...
+    def orders(self, ids: Sequence[str]) -> dict[str, Order]: ...
+    def users(self, ids: Sequence[str]) -> dict[str, User]: ...
+    def append_event(self, event: DomainEvent) -> str: ...
+
+    def active_endpoints(self) -> list[Endpoint]: ...
+    def add_endpoint(self, endpoint: Endpoint) -> None: ...
+    def endpoint(self, endpoint_id: str) -> Endpoint | None: ...
+    def endpoints_of(self, owner_id: str) -> list[Endpoint]: ...
+    def endpoint_succeeded(self, endpoint_id: str) -> None: ...
+    def endpoint_failed(self, endpoint_id: str, now: datetime) -> datetime | None:
+        """Record a failure; returns since when the endpoint has been failing (None if it is
+        gone or disabled)."""
+        ...
+
+    def disable_endpoint(self, endpoint_id: str, now: datetime) -> None:
+        """Disable it and fail its pending deliveries."""
+        ...
+
+    def add_deliveries(self, rows: Sequence[NewDelivery], now: datetime) -> None: ...
+    def claim_deliveries(
+        self, now: datetime, limit: int, lease_until: datetime, claim: str
+    ) -> list[Delivery]: ...
+    def release(self, claim: str, seqs: Sequence[int], now: datetime) -> None: ...
+    def record_attempt(
+        self,
+        delivery: Delivery,
+        *,
+        status: str,
+        next_attempt_at: datetime,
+        now: datetime,
+        error: str | None,
+        status_code: int | None,
+    ) -> bool:
+        """Mark the claimed delivery; False when the claim was lost (the lease ran out)."""
+        ...
+
+    def deliveries_of(self, target: str, after: int | None, limit: int) -> list[Delivery]: ...
+
+    def add_notifications(self, rows: Sequence[NewNotification]) -> None: ...
+    def notifications_of(
+        self, user_id: str, *, unread_only: bool, after: str | None, limit: int
+    ) -> list[Notification]: ...
+    def mark_read(self, user_id: str, ids: Sequence[str] | None, now: datetime) -> int: ...
+
+    def schedule_reminders(self, dispute_id: str, wanted: Sequence[Reminder]) -> None:
+        """Add the reminders not yet scheduled (the key ignores repeats) and cancel this
+        dispute's scheduled ones that are no longer wanted."""
+        ...
+
+    def claim_reminders(self, now: datetime, limit: int) -> list[Reminder]: ...
+    def settle_reminder(self, reminder: Reminder, status: str, event_id: str | None) -> None: ...
+
+
+class NotificationUnitOfWork(Protocol):
+    """One transaction over the outbox; leaving it without ``commit`` rolls back."""
+
+    @property
+    def outbox(self) -> Outbox: ...
+    def __enter__(self) -> NotificationUnitOfWork: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+    def commit(self) -> None: ...
+
+
+class NotificationUnitOfWorkFactory(Protocol):
+    def __call__(self, *, write: bool = True) -> NotificationUnitOfWork: ...
+
+
+# --- the outside world ------------------------------------------------------------------------
+
+
+class DeliveryError(Exception):
+    """A send that did not succeed. ``permanent`` ones are not retried."""
+
+    def __init__(
+        self, message: str, *, permanent: bool = False, status_code: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.permanent, self.status_code = permanent, status_code
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingEmail:
+    to_address: str
+    to_name: str
+    subject: str
+    text: str
+    html: str
+    message_id: str
+    headers: dict[str, str]
+
+
+class EmailRenderer(Protocol):
+    def render(
+        self, template: str, language: str | None, context: Mapping[str, Any]
+    ) -> RenderedEmail | None:
+        """The email of this template (``<event>.<role>``) in the language, falling back to
+        English; None when there is no such template (nothing to send)."""
+        ...
+
+
+class MailSession(Protocol):
+    def send(self, email: OutgoingEmail) -> None: ...
+
+
+class Mailer(Protocol):
+    def session(self) -> AbstractContextManager[MailSession]: ...
+
+
+class WebhookSession(Protocol):
+    def deliver(self, url: str, secret: str, message_id: str, body: bytes) -> int:
+        """POST the signed body; the status code of a 2xx answer, else DeliveryError."""
+        ...
+
+
+class WebhookSender(Protocol):
+    def check_url(self, url: str) -> None:
+        """Raise ValidationError for a URL that may not be a webhook target."""
+        ...
+
+    def session(self) -> AbstractContextManager[WebhookSession]: ...
+
+
+def _real_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Notifier:
+    """What the relay and the notification use cases need (wired in bootstrap)."""
+
+    uow: NotificationUnitOfWorkFactory
+    clock: Clock  # the product's clock (the sandbox's in sandbox mode): reminders
+    renderer: EmailRenderer
+    mailer: Mailer
+    webhooks: WebhookSender
+    ids: IdGenerator
+    public_url: str = "http://127.0.0.1:8000"
+    mail_domain: str = "fairdeal.invalid"
+    # Deliveries are scheduled on the real clock: receivers live in real time.
+    wall_clock: Callable[[], datetime] = _real_now
+    lease: timedelta = timedelta(minutes=5)
+    batch_size: int = 50
+    jitter: Callable[[], float] = random.random
+    # Called after each message is sent and before it is marked sent (tests, metrics).
+    after_send: list[Callable[[Delivery], None]] = field(default_factory=list)
+
+
+# --- step 1: fan-out --------------------------------------------------------------------------
+
+
+def fan_out(n: Notifier, *, limit: int = 200) -> int:
+    """Fan the next events of the feed out into deliveries, in-app notifications and the
+    reminder schedule. Returns how many events were fanned out."""
+    with n.uow() as uow:
+        uow.outbox.publish()
+        uow.commit()
+    with n.uow() as uow:
+        box = uow.outbox
+        position = box.lock_cursor(RELAY)
+        if position is None:
+            return 0
+        events = box.events_after(position, limit)
+        if not events:
+            return 0
+        _fan_out_events(n, box, events)
+        box.move_cursor(RELAY, events[-1].seq, n.wall_clock())
+        uow.commit()
+    return len(events)
+
+
+def _fan_out_events(n: Notifier, box: Outbox, events: list[StoredEvent]) -> None:
+    dispute_ids = sorted({str(e.data["dispute_id"]) for e in events if "dispute_id" in e.data})
+    disputes = box.disputes(dispute_ids)
+    orders = box.orders(sorted({d.order_id for d in disputes.values()}))
+    user_ids: set[str] = set()
+    for d in disputes.values():
+        user_ids.update({d.buyer_id, d.seller_id})
+        if d.mediation is not None and d.mediation.mediator_id:
+            user_ids.add(d.mediation.mediator_id)
+    users = box.users(sorted(user_ids))
+    endpoints = box.active_endpoints()
+    now = n.wall_clock()
+    deliveries: list[NewDelivery] = []
+    notes: list[NewNotification] = []
+    rescheduled: set[str] = set()
+    for event in events:
+        body = event_body(event)
+        for endpoint in endpoints:
+            if endpoint.wants(event.type):
+                deliveries.append(
+                    NewDelivery(
+                        event.id, event.type, "webhook", endpoint.id, endpoint.url, event.id, body
+                    )
+                )
+        dispute = disputes.get(str(event.data.get("dispute_id", "")))
+        if dispute is None:
+            continue
+        order = orders.get(dispute.order_id)
+        emails, in_app = audience(event, dispute)
+        for role in sorted(in_app | {role for role, _ in emails}):
+            user = users.get(_user_id(dispute, role) or "")
+            if user is None:
+                continue
+            template = dict(emails).get(role)
+            rendered = None
+            if template is not None:
+                context = email_context(n, event, dispute, order, user, role)
+                rendered = n.renderer.render(f"{template}.{role}", user.language, context)
+            if rendered is not None and user.email:
+                deliveries.append(
+                    NewDelivery(
+                        event.id,
+                        event.type,
+                        "email",
+                        user.id,
+                        user.email,
+                        f"<{event.id}.{user.id}@{n.mail_domain}>",
+                        _email_payload(rendered, user, event, dispute),
+                    )
+                )
+            if role in in_app:
+                notes.append(
+                    NewNotification(
+                        n.ids.new("ntf"),
+                        user.id,
+                        event.id,
+                        event.type,
+                        dispute.id,
+                        (rendered.subject if rendered else notification_title(event, dispute))[
+                            :300
+                        ],
+                        event.created_at,
+                    )
+                )
+        if dispute.id not in rescheduled:
+            rescheduled.add(dispute.id)
+            box.schedule_reminders(dispute.id, wanted_reminders(dispute, event.created_at))
+    if deliveries:
+        box.add_deliveries(deliveries, now)
+    if notes:
+        box.add_notifications(notes)
+
+
+def event_body(event: StoredEvent) -> str:
+    """The webhook body: the event exactly as ``GET /api/v1/events`` shows it."""
+    return json.dumps(
+        {
+            "id": event.id,
+            "type": event.type,
+            "created_at": _ts(event.created_at),
+            "data": event.data,
+        },
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+
+
+def _ts(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _email_payload(rendered: RenderedEmail, user: User, event: StoredEvent, d: Dispute) -> str:
+    return json.dumps(
+        {
+            "subject": rendered.subject,
+            "text": rendered.text,
+            "html": rendered.html,
+            "to_name": user.name,
+            "language": rendered.language,
+            "headers": {
+                "X-Fairdeal-Event": event.type,
+                "X-Fairdeal-Event-Id": event.id,
+                "X-Fairdeal-Dispute": d.id,
+            },
+        },
+        ensure_ascii=False,
+    )
+
+
+def _user_id(dispute: Dispute, role: str) -> str | None:
+    if role == "buyer":
+        return dispute.buyer_id
+    if role == "seller":
+        return dispute.seller_id
+    if role == "mediator" and dispute.mediation is not None:
+        return dispute.mediation.mediator_id
+    return None
+
+
+def _other(role: str) -> str:
+    return "seller" if role == "buyer" else "buyer"
+
+
+def audience(event: StoredEvent, dispute: Dispute) -> tuple[list[tuple[str, str]], set[str]]:
+    """Who hears of a dispute event: the emails as (role, template), and the roles whose
+    in-app list shows it. Emails go to whoever the event asks to act, or whose case it
+    decides; the in-app list shows every event to the people on the case but its author."""
+    kind, data = event.type, event.data
+    parties = {"buyer", "seller"}
+    on_case = set(parties)
+    if dispute.mediation is not None and dispute.mediation.mediator_id:
+        on_case.add("mediator")
+    author = _author_role(event, dispute)
+    emails: list[tuple[str, str]] = []
+    if kind == "dispute.opened":
+        emails = [("seller", kind), ("buyer", kind)]
+    elif kind == "dispute.solution_proposed" and author in parties:
+        emails = [(_other(author), kind)]
+    elif kind in ("dispute.solution_accepted", "dispute.solution_rejected"):
+        proposer = _solution_author(dispute, data)
+        if proposer in parties:
+            emails = [(proposer, kind)]
+    elif kind in ("dispute.escalated", "dispute.decision_proposed", "dispute.closed"):
+        emails = [(role, kind) for role in sorted(on_case)]
+    elif kind == "dispute.evidence_requested":
+        emails = [(str(data.get("party")), kind)]
+    elif kind in ("dispute.cancelled", "dispute.reopened", "return.shipped"):
+        emails = [("seller", kind)]
+    elif kind in ("return.received", "refund.scheduled", "refund.completed"):
+        emails = [("buyer", kind)]
+    elif kind == "dispute.message_posted":
+        readers = {_other(author)} if author in parties else set(parties)
+        if author in parties and "mediator" in on_case:
+            readers.add("mediator")
+        emails = [(role, kind) for role in sorted(readers)]
+    elif kind == "dispute.updated":
+        if "return_due_by" in data:
+            emails = [("buyer", "return.due"), ("seller", "return.due")]
+        elif data.get("response") == "challenged" and "mediator" in on_case:
+            emails = [("mediator", "decision.challenged")]
+    elif kind == "deadline.reminder":
+        parties_due = data.get("parties")
+        emails = [(str(p), kind) for p in parties_due] if isinstance(parties_due, list) else []
+        return emails, {role for role, _ in emails}
+    in_app = on_case - {author} if author else set(on_case)
+    return emails, in_app
+
+
+def _solution_author(dispute: Dispute, data: Mapping[str, Any]) -> str | None:
+    solution_id = data.get("solution_id")
+    for solution in dispute.solutions:
+        if solution.id == solution_id:
+            return solution.proposed_by.value
+    return None
+
+
+def _author_role(event: StoredEvent, dispute: Dispute) -> str | None:
+    """Whose action the event records, where the event tells (so that they are not told)."""
+    kind, data = event.type, event.data
+    if kind in ("dispute.opened", "dispute.cancelled", "dispute.reopened", "return.shipped"):
+        return "buyer"
+    if kind == "return.received":
+        return "seller"
+    if kind == "dispute.solution_proposed":
+        return _solution_author(dispute, data)
+    if kind in ("dispute.solution_accepted", "dispute.solution_rejected"):
+        proposer = _solution_author(dispute, data)
+        return _other(proposer) if proposer in ("buyer", "seller") else None
+    if kind == "dispute.message_posted":
+        for message in dispute.messages:
+            if message.id == data.get("message_id"):
+                return message.author_role.value
+    if kind == "dispute.evidence_added":
+        for evidence in dispute.evidence:
+            if evidence.id == data.get("evidence_id"):
+                return evidence.added_by.value
+    if kind in ("dispute.evidence_requested", "dispute.decision_proposed"):
+        return "mediator"
+    return None
+
+
+TITLES = {
+    "dispute.opened": "A dispute was opened",
+    "dispute.updated": "The dispute was updated",
+    "dispute.solution_proposed": "A new solution was proposed",
+    "dispute.solution_accepted": "A solution was accepted",
+    "dispute.solution_rejected": "A solution was rejected",
+    "dispute.message_posted": "New message",
+    "dispute.evidence_added": "New evidence",
+    "dispute.escalated": "The dispute went to a mediator",
+    "dispute.evidence_requested": "The mediator asked for evidence",
+    "dispute.decision_proposed": "The mediator proposed a decision",
+    "dispute.closed": "The dispute is closed",
+    "dispute.cancelled": "The buyer cancelled the dispute",
+    "dispute.reopened": "The buyer reopened the dispute",
+    "return.shipped": "The return was shipped",
+    "return.received": "The return arrived",
+    "refund.scheduled": "Refund scheduled",
+    "refund.completed": "Refund completed",
+    "deadline.reminder": "Reminder: a deadline is near",
+}
+
+
+def notification_title(event: StoredEvent, dispute: Dispute) -> str:
+    return f"{TITLES.get(event.type, event.type)} (dispute {dispute.id})"
+
+
+# --- what an email says -----------------------------------------------------------------------
+
+
+def email_context(
+    n: Notifier,
+    event: StoredEvent,
+    dispute: Dispute,
+    order: Order | None,
+    user: User,
+    role: str,
+) -> dict[str, Any]:
+    """Everything a template may say, as plain values (the renderer formats dates, money and
+    kinds in the recipient's language)."""
+    data = event.data
+    items = []
+    if order is not None:
+        wanted = set(dispute.item_ids) if dispute.item_ids else {i.id for i in order.items}
+        items = [i.title for i in order.items if i.id in wanted]
+    try:
+        reason = dispute.policy.reason(dispute.reason, dispute.category).title
+    except Exception:  # a reason the policy no longer lists: show its code
+        reason = dispute.reason
+    context: dict[str, Any] = {
+        "event": {"id": event.id, "type": event.type, "at": event.created_at, "data": data},
+        "recipient": {"name": user.name, "role": role},
+        "dispute": {
+            "id": dispute.id,
+            "reason": reason,
+            "status": dispute.status.value,
+            "claimed": str(dispute.primary_solution.amount),
+            "desired": dispute.primary_solution.kind.value,
+            "amount_paid": str(dispute.amount_paid),
+            "opened_at": dispute.opened_at,
+        },
+        "order": {"id": dispute.order_id, "items": items},
+        "items": ", ".join(items) or f"order {dispute.order_id}",
+        "url": f"{n.public_url.rstrip('/')}/disputes/{dispute.id}",
+    }
+    solution_id = data.get("solution_id")
+    for solution in dispute.solutions:
+        if solution.id == solution_id:
+            context["solution"] = {
+                "by": solution.proposed_by.value,
+                "kind": solution.kind.value,
+                "amount": str(solution.amount),
+                "comment": solution.comment,
+                "status": solution.status.value,
+            }
+    message_id = data.get("message_id")
+    for message in dispute.messages:
+        if message.id == message_id:
+            context["message"] = {"by": message.author_role.value, "body": message.body}
+    if dispute.mediation is not None:
+        med = dispute.mediation
+        for request in med.evidence_requests:
+            if request.id == data.get("request_id"):
+                context["request"] = {"text": request.request, "due_at": request.due_at}
+        decision = med.decision
+        if decision is not None and decision.id == data.get("decision_id", decision.id):
+            context["decision"] = {
+                "solutions": [
+                    {"kind": s.kind.value, "amount": str(s.amount), "comment": s.comment}
+                    for s in decision.solutions
+                ],
+                "rationale": decision.rationale,
+                "respond_by": decision.respond_by,
+                "status": decision.status,
+            }
+        context["escalation"] = {"trigger": med.trigger, "review_due_at": med.review_due_at}
+    if dispute.outcome is not None:
+        outcome = dispute.outcome
+        context["outcome"] = {
+            "result": outcome.result.value,
+            "refund": str(outcome.refund),
+            "refund_is_zero": outcome.refund.minor == 0,
+            "decided_by": outcome.decided_by.value,
+            "rule": outcome.rule,
+            "explanation": outcome.explanation,
+            "return_required": outcome.return_required,
+        }
+    if dispute.return_ is not None:
+        ret = dispute.return_
+        context["return"] = {
+            "due_by": ret.due_by,
+            "carrier": ret.carrier,
+            "tracking_number": ret.tracking_number,
+            "confirm_by": ret.confirm_by,
+            "condition": ret.condition.value if ret.condition else None,
+        }
+    if dispute.refund is not None:
+        context["refund"] = {
+            "amount": str(dispute.refund.amount),
+            "expected_by": dispute.refund.expected_by,
+            "completed_at": dispute.refund.completed_at,
+        }
+    context["deadline"] = _deadline_context(event, dispute, role)
+    return context
+
+
+def _deadline_context(event: StoredEvent, dispute: Dispute, role: str) -> dict[str, Any] | None:
+    """The deadline the email names: the reminded one, or the dispute's one next deadline."""
+    if event.type == "deadline.reminder":
+        data = event.data
+        due = datetime.fromisoformat(str(data["due_at"]))
+        party, explanation, kind = str(data["party"]), str(data["explanation"]), str(data["kind"])
+    else:
+        deadline = dispute.deadline
+        if deadline is None:
+            return None
+        due, party, explanation, kind = (
+            deadline.due_at,
+            deadline.party,
+            deadline.explanation,
+            deadline.kind,
+        )
+    return {
+        "kind": kind,
+        "due_at": due,
+        "party": party,
+        "explanation": explanation,
+        "yours": party in (role, "both"),
+    }
+
+
+# --- reminders --------------------------------------------------------------------------------
+
+
+def wanted_reminders(dispute: Dispute, seen_at: datetime) -> list[Reminder]:
+    """The reminders this dispute's deadlines call for. A deadline that already falls within
+    the reminder window when first seen gets none: the email that set it names it."""
+    if not dispute.is_open:
+        return []
+    hours = timedelta(hours=dispute.policy.deadlines.reminder_hours)
+    wanted = []
+    for deadline in dispute.pending_deadlines():
+        if deadline.kind not in REMINDED_KINDS or not deadline.fires:
+            continue
+        remind_at = deadline.due_at - hours
+        status = "scheduled" if remind_at > seen_at else "skipped"
+        wanted.append(
+            Reminder(dispute.id, deadline.kind, deadline.due_at, deadline.party, remind_at, status)
+        )
+    return wanted
+
+
+def emit_due_reminders(n: Notifier, *, limit: int = 200) -> int:
+    """Turn the reminders that fell due into ``deadline.reminder`` events (in the same
+    transaction as the schedule's row is settled: each at most once). Returns how many."""
+    now = n.clock.now()
+    emitted = 0
+    with n.uow() as uow:
+        box = uow.outbox
+        due = box.claim_reminders(now, limit)
+        if not due:
+            return 0
+        disputes = box.disputes(sorted({r.dispute_id for r in due}))
+        for reminder in due:
+            dispute = disputes.get(reminder.dispute_id)
+            deadline = _still_pending(dispute, reminder, now)
+            if dispute is None or deadline is None:
+                box.settle_reminder(reminder, "cancelled", None)  # they acted, or it passed
+                continue
+            parties = _parties_to_remind(dispute, reminder)
+            if not parties:
+                box.settle_reminder(reminder, "cancelled", None)
+                continue
+            event_id = box.append_event(
+                DomainEvent(
+                    "deadline.reminder",
+                    dispute.id,
+                    now,
+                    {
+                        "dispute_id": dispute.id,
+                        "order_id": dispute.order_id,
+                        "status": dispute.status.value,
+                        "kind": reminder.kind,
+                        "due_at": reminder.due_at.isoformat(),
+                        "party": reminder.party,
+                        "parties": parties,
+                        "on_expiry": deadline[0],
+                        "explanation": deadline[1],
+                    },
+                )
+            )
+            box.settle_reminder(reminder, "sent", event_id)
+            emitted += 1
+        uow.commit()
+    return emitted
+
+
+def _still_pending(
+    dispute: Dispute | None, reminder: Reminder, now: datetime
+) -> tuple[str, str] | None:
+    if dispute is None or not dispute.is_open or reminder.due_at <= now:
+        return None
+    for deadline in dispute.pending_deadlines():
+        if deadline.kind == reminder.kind and deadline.due_at == reminder.due_at:
+            return deadline.on_expiry, deadline.explanation
+    return None
+
+
+def _parties_to_remind(dispute: Dispute, reminder: Reminder) -> list[str]:
+    if reminder.party != "both":
+        return [reminder.party]
+    parties = ["buyer", "seller"]
+    decision = dispute.mediation.decision if dispute.mediation else None
+    if reminder.kind == "decision_response" and decision is not None:
+        # A party that already answered the decision has acted.
+        parties = [p for p in parties if p not in decision.responses]
+    return parties
+
+
+# --- step 3: sending --------------------------------------------------------------------------
+
+
+def send_due(n: Notifier, *, limit: int | None = None) -> int:
+    """Claim the deliveries due now, send them, mark each right after it is sent. Returns
+    how many were attempted."""
+    now = n.wall_clock()
+    claim = secrets.token_hex(8)
+    with n.uow() as uow:
+        claimed = uow.outbox.claim_deliveries(now, limit or n.batch_size, now + n.lease, claim)
+        uow.commit()
+    if not claimed:
+        return 0
+    # Stop well inside the lease: past it another worker may claim (and send) these too.
+    stop_at = now + n.lease / 2
+    attempted = 0
+    with _Sessions(n.mailer, n.webhooks) as sessions:
+        for index, delivery in enumerate(claimed):
+            if n.wall_clock() > stop_at:
+                rest = [d.seq for d in claimed[index:]]
+                with n.uow() as uow:
+                    uow.outbox.release(claim, rest, n.wall_clock())
+                    uow.commit()
+                break
+            _send_one(n, delivery, sessions)
+            attempted += 1
+    return attempted
+
+
+class _Sessions:
+    """The batch's SMTP session and HTTP client, each opened at its first use (and the SMTP
+    one again after an error), all closed at the end of the batch."""
+
+    def __init__(self, mailer: Mailer, webhooks: WebhookSender) -> None:
+        self.mailer, self.webhooks = mailer, webhooks
+        self.mail: tuple[AbstractContextManager[MailSession], MailSession] | None = None
+        self.http: tuple[AbstractContextManager[WebhookSession], WebhookSession] | None = None
+
+    def __enter__(self) -> _Sessions:
+        return self
+
+    def send_email(self, email: OutgoingEmail) -> None:
+        if self.mail is None:
+            opened = self.mailer.session()
+            self.mail = (opened, opened.__enter__())
+        try:
+            self.mail[1].send(email)
+        except DeliveryError:
+            self._close_mail()
+            raise
+
+    def deliver(self, url: str, secret: str, message_id: str, body: bytes) -> int:
+        if self.http is None:
+            opened = self.webhooks.session()
+            self.http = (opened, opened.__enter__())
+        return self.http[1].deliver(url, secret, message_id, body)
+
+    def _close_mail(self) -> None:
+        mail, self.mail = self.mail, None
+        if mail is not None:
+            try:
+                mail[0].__exit__(None, None, None)
+            except Exception:  # a session that broke cannot be closed politely
+                log.debug("closing the mail session failed", exc_info=True)
+
+    def __exit__(self, *exc: object) -> None:
+        self._close_mail()
+        http, self.http = self.http, None
+        if http is not None:
+            http[0].__exit__(None, None, None)
+
+
+def _send_one(n: Notifier, delivery: Delivery, sessions: _Sessions) -> None:
+    error: DeliveryError | None = None
+    status_code: int | None = None
+    try:
+        if delivery.channel == "email":
+            sessions.send_email(_outgoing(delivery))
+        else:
+            if delivery.endpoint_status != "active" or delivery.secret is None:
+                raise DeliveryError("the endpoint is disabled", permanent=True)
+            status_code = sessions.deliver(
+                delivery.address, delivery.secret, delivery.message_id, delivery.payload.encode()
+            )
+    except DeliveryError as failed:
+        error = failed
+        status_code = failed.status_code
+    except Exception as failed:  # a bug in a sender must not stop the others
+        log.exception("sending delivery %s failed unexpectedly", delivery.seq)
+        error = DeliveryError(f"{type(failed).__name__}: {failed}")
+    if error is None:
+        for hook in n.after_send:
+            hook(delivery)
+    now = n.wall_clock()
+    with n.uow() as uow:
+        box = uow.outbox
+        if error is None:
+            box.record_attempt(
+                delivery,
+                status="sent",
+                next_attempt_at=delivery.next_attempt_at,
+                now=now,
+                error=None,
+                status_code=status_code,
+            )
+            if delivery.channel == "webhook":
+                box.endpoint_succeeded(delivery.target)
+        else:
+            first = delivery.first_attempt_at or now
+            gave_up = error.permanent or now - first >= GIVE_UP_AFTER
+            box.record_attempt(
+                delivery,
+                status="failed" if gave_up else "pending",
+                next_attempt_at=now + retry_delay(delivery.attempts, n.jitter()),
+                now=now,
+                error=str(error)[:2000],
+                status_code=status_code,
+            )
+            if delivery.channel == "webhook" and delivery.endpoint_status == "active":
+                _endpoint_failed(n, box, delivery, now)
+        uow.commit()
+    if error is not None:
+        log.info(
+            "%s delivery %s (%s) failed on attempt %d: %s",
+            delivery.channel,
+            delivery.seq,
+            delivery.event_type,
+            delivery.attempts,
+            error,
+        )
+
+
+def _endpoint_failed(n: Notifier, box: Outbox, delivery: Delivery, now: datetime) -> None:
+    since = box.endpoint_failed(delivery.target, now)
+    if since is None or now - since < DISABLE_AFTER:
+        return
+    box.disable_endpoint(delivery.target, now)
+    box.append_event(
+        DomainEvent(
+            "webhook_endpoint.disabled",
+            delivery.target,
+            n.clock.now(),
+            {
+                "endpoint_id": delivery.target,
+                "url": delivery.address,
+                "failing_since": _ts(since),
+                "disabled_at": _ts(now),
+                "reason": f"every delivery failed for {DISABLE_AFTER.days} days",
+            },
+        )
+    )
+    log.warning("webhook endpoint %s disabled after failing since %s", delivery.target, since)
+
+
+def retry_delay(attempts: int, jitter: float) -> timedelta:
+    """How long to wait after the ``attempts``-th failed attempt; ``jitter`` in [0, 1)
+    spreads it by +-10% so that retries of many deliveries do not arrive together."""
+    base = RETRY_DELAYS[min(max(attempts, 1), len(RETRY_DELAYS)) - 1]
+    return base * (1 - JITTER + 2 * JITTER * jitter)
+
+
+def _outgoing(delivery: Delivery) -> OutgoingEmail:
+    parts = json.loads(delivery.payload)
+    return OutgoingEmail(
+        to_address=delivery.address,
+        to_name=str(parts.get("to_name", "")),
+        subject=str(parts["subject"]),
+        text=str(parts["text"]),
+        html=str(parts["html"]),
+        message_id=delivery.message_id,
+        headers={str(k): str(v) for k, v in dict(parts.get("headers", {})).items()},
+    )
+
+
+def relay_step(n: Notifier) -> int:
+    """One round of the relay: fan out, emit due reminders, send. Returns the work done
+    (0: nothing was waiting)."""
+    return fan_out(n) + emit_due_reminders(n) + send_due(n)
+
+
+def relay_until_idle(n: Notifier, *, rounds: int = 10_000) -> int:
+    """Relay until nothing is waiting now (tests, ``worker --once``)."""
+    total = 0
+    for _ in range(rounds):
+        done = relay_step(n)
+        if not done:
+            break
+        total += done
+    return total
+
+
+# --- the platform's webhook endpoints ---------------------------------------------------------
+
+
+def new_secret() -> str:
+    import base64
+
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def create_endpoint(n: Notifier, actor: Actor, *, url: str, events: Sequence[str]) -> Endpoint:
+    """Register a webhook endpoint for the platform; its secret is returned here."""
+    _require_platform(actor)
+    url = url.strip()
+    n.webhooks.check_url(url)
+    wanted = list(dict.fromkeys(str(e) for e in events))
+    if not wanted:
+        raise ValidationError("events must name at least one event type, or '*'", field="events")
+    unknown = [e for e in wanted if e != "*" and e not in EVENT_TYPES]
+    if unknown:
+        raise ValidationError(
+            f"unknown event type(s): {', '.join(unknown)}; see API.md for the types",
+            field="events",
+        )
+    endpoint = Endpoint(
+        id=n.ids.new("whe"),
+        owner_id=actor.user_id,
+        url=url,
+        events=wanted,
+        secret=new_secret(),
+        status="active",
+        created_at=n.clock.now(),
+    )
+    with n.uow() as uow:
+        uow.outbox.add_endpoint(endpoint)
+        uow.commit()
+    return endpoint
+
+
+def get_endpoint(n: Notifier, actor: Actor, endpoint_id: str) -> Endpoint:
+    _require_platform(actor)
+    with n.uow(write=False) as uow:
+        endpoint = uow.outbox.endpoint(endpoint_id)
+    if endpoint is None or (actor.role is Role.PLATFORM and endpoint.owner_id != actor.user_id):
+        raise NotFound(f"webhook endpoint {endpoint_id} not found")
+    return endpoint
+
+
+def list_endpoints(n: Notifier, actor: Actor) -> list[Endpoint]:
+    _require_platform(actor)
+    with n.uow(write=False) as uow:
+        return uow.outbox.endpoints_of(actor.user_id)
+
+
+def endpoint_deliveries(
+    n: Notifier, actor: Actor, endpoint_id: str, *, after: int | None, limit: int
+) -> list[Delivery]:
+    endpoint = get_endpoint(n, actor, endpoint_id)
+    with n.uow(write=False) as uow:
+        return uow.outbox.deliveries_of(endpoint.id, after, limit)
+
+
+def _require_platform(actor: Actor) -> None:
+    from fairdeal.domain.errors import Forbidden
+
+    if actor.role not in (Role.PLATFORM, Role.ADMIN):
+        raise Forbidden("only the platform manages webhook endpoints")
+
+
+# --- in-app notifications ---------------------------------------------------------------------
+
+
+def list_notifications(
+    n: Notifier, actor: Actor, *, unread_only: bool, after: str | None, limit: int
+) -> list[Notification]:
+    with n.uow(write=False) as uow:
+        return uow.outbox.notifications_of(
+            actor.user_id, unread_only=unread_only, after=after, limit=limit
+        )
+
+
+def mark_read(n: Notifier, actor: Actor, ids: Sequence[str] | None) -> int:
+    """Mark the caller's notifications read: these, or all of them (``ids`` None)."""
+    with n.uow() as uow:
+        marked = uow.outbox.mark_read(actor.user_id, ids, n.clock.now())
+        uow.commit()
+    return marked

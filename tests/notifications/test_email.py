@@ -1,0 +1,195 @@
+"""Email through a real SMTP server (aiosmtpd on loopback): the right people get the right
+emails for a whole dispute, in order, each once, with plain-text and HTML bodies that say what
+happened, what the recipient can do and the deadline with what happens when it passes."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+
+import pytest
+
+from fairdeal.adapters.clock import FixedClock
+from fairdeal.adapters.notifications.mailbox import MailCatcher
+from fairdeal.adapters.notifications.smtp import LoggingMailer
+from fairdeal.bootstrap import App
+from fairdeal.services import disputes
+from notifications.support import World, deliveries, make_world, use_smtp
+
+
+def sent(catcher: MailCatcher, world: World) -> list[tuple[str, str]]:
+    """(recipient's name, event type) of every email caught, in arrival order."""
+    names = {address: name for name, address in _addresses(world).items()}
+    return [
+        (names[m.rcpt_tos[0]], m.header("X-Fairdeal-Event")) for m in catcher.mailbox.messages()
+    ]
+
+
+def _addresses(world: World) -> dict[str, str]:
+    return {
+        "buyer": world.emails[world.buyer.user_id],
+        "seller": world.emails[world.seller.user_id],
+        "mediator": world.emails[world.mediator.user_id],
+    }
+
+
+def test_a_whole_lifecycle_mails_the_right_people_in_order_each_once(
+    world: World, catcher: MailCatcher
+) -> None:
+    ctx = world.app.ctx
+    dispute = world.open()
+    world.relay()
+    world.clock.advance(hours=2)
+    offer = disputes.propose_solution(
+        ctx, world.seller, dispute.id, kind="refund_only", amount="10.00", comment="Half, no more."
+    ).dispute.solutions[-1]
+    world.relay()
+    disputes.reject_solution(ctx, world.buyer, dispute.id, offer.id)
+    world.relay()
+    disputes.post_message(ctx, world.seller, dispute.id, body="The lamp was fine when it left.")
+    world.relay()
+    world.advance(days=7)  # no agreement: the negotiation deadline escalates it
+    world.relay()
+    disputes.assign(ctx, world.mediator, dispute.id, mediator_id=None)
+    disputes.request_evidence(
+        ctx, world.mediator, dispute.id, party="seller", request="The packing photos", days=3
+    )
+    world.relay()
+    disputes.add_evidence(ctx, world.seller, dispute.id, file_id=world.photo(world.seller))
+    world.relay()
+    decision = disputes.propose_decision(
+        ctx,
+        world.mediator,
+        dispute.id,
+        solutions=[disputes.DecisionInput("refund_only", "25.00")],
+        rationale="Damage in transit, shared.",
+    ).dispute.mediation
+    assert decision is not None and decision.decision is not None
+    decision_id = decision.decision.id
+    world.relay()
+    disputes.accept_decision(ctx, world.buyer, dispute.id, decision_id, solution_index=None)
+    disputes.accept_decision(ctx, world.seller, dispute.id, decision_id, solution_index=None)
+    world.relay()
+    world.advance(days=20)  # the refund completes
+    world.relay()
+
+    assert sent(catcher, world) == [
+        ("buyer", "dispute.opened"),
+        ("seller", "dispute.opened"),
+        ("buyer", "dispute.solution_proposed"),
+        ("seller", "dispute.solution_rejected"),
+        ("buyer", "dispute.message_posted"),
+        ("buyer", "dispute.escalated"),
+        ("seller", "dispute.escalated"),
+        ("seller", "dispute.evidence_requested"),
+        ("buyer", "dispute.decision_proposed"),
+        ("seller", "dispute.decision_proposed"),
+        ("buyer", "dispute.closed"),
+        ("mediator", "dispute.closed"),
+        ("seller", "dispute.closed"),
+        ("buyer", "refund.scheduled"),
+        ("buyer", "refund.completed"),
+    ]
+    ids = Counter(m.message_id for m in catcher.mailbox.messages())
+    assert all(count == 1 for count in ids.values()), ids
+    assert all(d["status"] == "sent" for d in deliveries(world.app.engine))
+    # Nothing more to send: relaying again sends nothing.
+    world.relay()
+    assert len(catcher.mailbox.messages()) == 15
+
+
+def test_the_seller_offer_email_says_what_happened_what_to_do_and_the_deadline(
+    world: World, catcher: MailCatcher
+) -> None:
+    world.app.ctx.policy = world.app.ctx.policies["classic"]  # a buyer answer clock
+    dispute = world.open()
+    world.clock.advance(hours=1)
+    disputes.propose_solution(
+        world.app.ctx,
+        world.seller,
+        dispute.id,
+        kind="refund_only",
+        amount="10.00",
+        comment="A partial refund; keep the lamp.",
+    )
+    world.relay()
+    offer = catcher.mailbox.messages()[-1]
+    assert offer.rcpt_tos == [world.emails[world.buyer.user_id]]
+    assert offer.subject.startswith("Seller offered a new solution for order")
+    text, html = offer.body("plain"), offer.body("html")
+    for part in (text, html):
+        assert "Alice" in part
+        assert "refund only, 10.00 EUR" in part
+        assert "A partial refund; keep the lamp." in part
+        assert "Reject it" in part and "still accept this one later" in part
+        assert f"/disputes/{dispute.id}" in part
+    # The deadline with what happens when it passes.
+    current = world.dispute(dispute.id).deadline
+    assert current is not None
+    assert "Your deadline:" in text
+    assert current.explanation in text
+    assert current.due_at.strftime("%H:%M UTC") in text
+    assert "<html" in html and "<strong>Your deadline:" in html
+    assert offer.header("From") == "Fairdeal <disputes@fairdeal.test>"
+    event_id = offer.header("X-Fairdeal-Event-Id")
+    buyer_id = world.buyer.user_id
+    assert offer.message_id == f"<{event_id}.{buyer_id}@fairdeal.test>"
+
+
+def test_values_from_users_are_escaped_in_the_html(world: World, catcher: MailCatcher) -> None:
+    dispute = world.open()
+    disputes.post_message(
+        world.app.ctx, world.seller, dispute.id, body='<script>alert("x")</script> & more'
+    )
+    world.relay()
+    message = catcher.mailbox.messages()[-1]
+    assert "<script>" not in message.body("html")
+    assert "&lt;script&gt;" in message.body("html")
+    assert '<script>alert("x")</script> & more' in message.body("plain")
+
+
+def test_emails_go_out_in_the_recipients_language_where_a_translation_exists(
+    app: App, clock: FixedClock, catcher: MailCatcher
+) -> None:
+    use_smtp(app, catcher)
+    world = make_world(app, clock, buyer_language="ru-RU")
+    world.open()
+    world.relay()
+    by_recipient = {m.rcpt_tos[0]: m for m in catcher.mailbox.messages()}
+    to_buyer = by_recipient[world.emails[world.buyer.user_id]]
+    to_seller = by_recipient[world.emails[world.seller.user_id]]
+    assert to_buyer.subject.startswith("Ваш спор по заказу")
+    assert "Здравствуйте, Alice!" in to_buyer.body("plain")
+    assert "ноября 2026" in to_buyer.body("plain")  # the deadline, in Russian
+    assert 'lang="ru"' in to_buyer.body("html")
+    assert to_seller.subject.startswith("New dispute on order")  # the seller reads English
+
+
+def test_an_untranslated_email_falls_back_to_english(
+    app: App, clock: FixedClock, catcher: MailCatcher
+) -> None:
+    use_smtp(app, catcher)
+    world = make_world(app, clock, buyer_language="ru")
+    dispute = world.open()
+    disputes.cancel(world.app.ctx, world.buyer, dispute.id)
+    disputes.reopen(world.app.ctx, world.buyer, dispute.id)
+    disputes.post_message(world.app.ctx, world.seller, dispute.id, body="Hello")
+    world.relay()
+    to_buyer = [
+        m for m in catcher.mailbox.messages() if m.rcpt_tos[0] == world.emails[world.buyer.user_id]
+    ]
+    assert to_buyer[-1].subject.startswith("New message from the seller")
+
+
+def test_without_an_smtp_host_emails_are_only_logged(
+    app: App, clock: FixedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert app.notifier is not None
+    assert isinstance(app.notifier.mailer, LoggingMailer)  # FAIRDEAL_SMTP_HOST is unset
+    world = make_world(app, clock)
+    with caplog.at_level(logging.INFO, logger="fairdeal.email"):
+        world.open()
+        world.relay()
+    logged = [r.getMessage() for r in caplog.records if r.name == "fairdeal.email"]
+    assert len(logged) == 2 and all("not sent" in line for line in logged)
+    assert {d["status"] for d in deliveries(app.engine)} == {"sent"}
