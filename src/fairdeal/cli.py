@@ -106,7 +106,8 @@ def users_create(
 
 @app.command()
 def worker(once: bool = typer.Option(False, help="fire what is due now, then exit")) -> None:
-    """Fire due deadlines (and, later, relay notifications) until stopped."""
+    """Fire due deadlines and relay notifications (email, webhooks, reminders) until
+    stopped."""
     from fairdeal.entrypoints.worker import run
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -176,16 +177,25 @@ def demo(
     path.parent.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
+    # A local SMTP server catches the demo's email; /dev/mailbox shows it.
+    from fairdeal.adapters.notifications.mailbox import MailCatcher
+
+    catcher = MailCatcher().start()
     settings = Settings(
         database_url=f"sqlite:///{path}",
         sandbox=True,
         storage_dir=str(path.parent / "demo-files"),
         rate_limit_writes_per_minute=600,
+        smtp_host=catcher.host,
+        smtp_port=catcher.port,
+        public_url=f"http://{host}:{port}",
     )
     application = _app(settings)
+    application.mailbox = catcher
     _prepare(application)
     accounts = seed_sandbox(application)
     print_accounts(accounts, f"http://{host}:{port}", sys.stdout)
+    sys.stdout.write(f"Email the demo sends: http://{host}:{port}/dev/mailbox\n\n")
     _serve(application, host, port, with_worker=True)
 
 

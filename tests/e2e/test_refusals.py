@@ -157,12 +157,6 @@ def test_the_platform_cannot_act_for_a_party(world: World, dispute: dict[str, An
     assert dispute_state(world, dispute["id"]) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="domain/dispute.py checks 'you have nothing of your own to edit/answer/remove' "
-    "(409 invalid_transition) before 'it is not yours' (403 forbidden); with a solution or "
-    "evidence of its own the same party gets 403 -- see test_access_matrix",
-)
 def test_touching_the_other_partys_solution_or_evidence_is_forbidden(
     world: World, dispute: dict[str, Any]
 ) -> None:

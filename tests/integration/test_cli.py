@@ -109,7 +109,7 @@ def test_worker_once_fires_what_is_due_and_exits(app: App, db_url: str) -> None:
     env.update(FAIRDEAL_DATABASE_URL=db_url, FAIRDEAL_SANDBOX="true")
     command = [sys.executable, "-m", "fairdeal.cli", "worker", "--once"]
 
-    first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
     assert first.returncode == 0, first.stderr
     assert "fired 5 deadline(s)" in first.stdout
     assert "fired 5 deadline(s), 5 in all" in first.stderr  # the log's line per batch
@@ -124,7 +124,7 @@ def test_demo_scenario_runs(tmp_path: Path) -> None:
         cwd=tmp_path,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=180,
     )
     assert demo.returncode == 0, demo.stderr
     assert "awaiting_seller_response" in demo.stdout

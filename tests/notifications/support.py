@@ -146,9 +146,7 @@ def make_world(app: App, clock: FixedClock, *, buyer_language: str | None = None
 def use_smtp(app: App, catcher: MailCatcher) -> None:
     """Send the relay's email over real SMTP to the local catcher."""
     assert app.notifier is not None
-    app.notifier.mailer = SmtpMailer(
-        host=catcher.host, port=catcher.port, sender=SENDER, timeout=5
-    )
+    app.notifier.mailer = SmtpMailer(host=catcher.host, port=catcher.port, sender=SENDER, timeout=5)
     app.notifier.mail_domain = "fairdeal.test"
 
 

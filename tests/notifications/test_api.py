@@ -3,10 +3,9 @@ notifications, and the sandbox mailbox page."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
-
-import warnings
 
 import pytest
 
@@ -115,9 +114,10 @@ def test_register_an_endpoint_and_read_its_deliveries(world: World, client: Test
     other_headers = {"Authorization": f"Bearer {other.api_token}"}
     path = f"/api/v1/webhook-endpoints/{endpoint['id']}/deliveries"
     assert client.get(path, headers=other_headers).status_code == 404
-    assert client.get(
-        "/api/v1/webhook-endpoints/whe_nope/deliveries", headers=platform
-    ).status_code == 404
+    assert (
+        client.get("/api/v1/webhook-endpoints/whe_nope/deliveries", headers=platform).status_code
+        == 404
+    )
 
 
 def test_in_app_notifications_list_unread_events_and_mark_them_read(

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from fairdeal.adapters.clock import SandboxClock
 from fairdeal.adapters.db import tables
 from fairdeal.adapters.notifications.mailbox import MailCatcher
 from fairdeal.bootstrap import bootstrap
@@ -40,7 +41,7 @@ pytestmark = pytest.mark.slow
 # Kills per database in the webhook test (SQLite and PostgreSQL: twice this in a full run).
 KILLS = int(os.environ.get("FAIRDEAL_KILL_TRIALS", "15"))
 SEED = int(os.environ.get("FAIRDEAL_KILL_SEED", "20261126"))
-LEASE_SECONDS = 0.3
+LEASE_SECONDS = 0.5
 
 
 def _worker(settings: dict[str, Any], kill_after_sends: int | None, once: bool) -> None:
@@ -75,11 +76,15 @@ def start_worker(
     return process
 
 
-def worker_settings(db_url: str, catcher: MailCatcher, **extra: Any) -> dict[str, Any]:
+def worker_settings(world: World, catcher: MailCatcher | None, **extra: Any) -> dict[str, Any]:
+    """A worker on the test's database, in sandbox mode with the sandbox clock set to the
+    test's time (so that it fires no deadline the test did not mean to)."""
+    SandboxClock(world.app.engine).advance_to(world.clock.now())
+    smtp = {"smtp_host": catcher.host, "smtp_port": catcher.port} if catcher else {}
     return {
-        "database_url": db_url,
-        "smtp_host": catcher.host,
-        "smtp_port": catcher.port,
+        "database_url": str(world.app.engine.url.render_as_string(hide_password=False)),
+        "sandbox": True,
+        **smtp,
         "smtp_from": SENDER,
         "webhook_allow_private": True,
         "delivery_lease_seconds": LEASE_SECONDS,
@@ -89,11 +94,11 @@ def worker_settings(db_url: str, catcher: MailCatcher, **extra: Any) -> dict[str
 
 
 def test_a_worker_killed_between_sending_and_marking_resends_only_that_email(
-    world: World, catcher: MailCatcher, db_url: str
+    world: World, catcher: MailCatcher
 ) -> None:
     for _ in range(6):
         world.open()  # 12 emails: buyer and seller of each
-    settings = worker_settings(db_url, catcher)
+    settings = worker_settings(world, catcher)
     killed = start_worker(settings, kill_after_sends=5)
     killed.join(60)
     assert killed.exitcode == -signal.SIGKILL
@@ -124,7 +129,7 @@ def make_traffic(world: World, count: int) -> None:
 
 
 def test_webhook_relay_killed_at_random_points_loses_no_event(
-    world: World, catcher: MailCatcher, db_url: str, record_property: Any
+    world: World, record_property: Any
 ) -> None:
     allow_local_webhooks(world.app)
     rng = random.Random(SEED)
@@ -143,26 +148,28 @@ def test_webhook_relay_killed_at_random_points_loses_no_event(
         receiver.on_request.append(kill_mid_request)
         endpoint = create_endpoint(world.notifier, world.platform, url=receiver.url, events=["*"])
         make_traffic(world, 20)
-        settings = worker_settings(db_url, catcher)
-        kills = 0
+        settings = worker_settings(world, None)
+        at_request = at_moment = 0
         for trial in range(KILLS):
             process = start_worker(settings)
             assert process.pid is not None
-            if trial % 2 == 0:  # at a random request
-                with lock:
-                    current["pid"], current["kill_at"] = process.pid, rng.randint(1, 4)
-                process.join(10)
-                if process.exitcode is None:  # nothing left to send: kill it anyway
-                    os.kill(process.pid, signal.SIGKILL)
-            else:  # at a random moment: start-up, fan-out, a claim, a send, a mark, idle
-                time.sleep(rng.uniform(0.0, 0.4))
-                os.kill(process.pid, signal.SIGKILL)
-            process.join(10)
+            # Whichever comes first: the n-th webhook request (the worker dies between its
+            # send and its mark), or a random moment (start-up, fan-out, a claim, a send, a
+            # mark, idle).
+            with lock:
+                current["pid"], current["kill_at"] = process.pid, rng.randint(1, 6)
+            process.join(rng.uniform(0.05, 0.6))
             with lock:
                 current["pid"] = 0
+            if process.exitcode is None:
+                os.kill(process.pid, signal.SIGKILL)
+                at_moment += 1
+            else:
+                at_request += 1
+            process.join(10)
             assert process.exitcode == -signal.SIGKILL, trial
-            kills += 1
             time.sleep(LEASE_SECONDS * rng.random())
+        kills = at_request + at_moment
         time.sleep(LEASE_SECONDS + 0.2)
         finisher = start_worker(settings, once=True)
         finisher.join(60)
@@ -176,12 +183,18 @@ def test_webhook_relay_killed_at_random_points_loses_no_event(
     lost = expected - set(got)
     duplicates = sum(count - 1 for count in got.values())
     record_property("kills", kills)
+    record_property("kills_at_a_request", at_request)
     record_property("events", len(expected))
     record_property("duplicates", duplicates)
-    print(f"\n{kills} kills, {len(expected)} events, {len(lost)} lost, {duplicates} duplicates")
+    print(
+        f"\n{kills} kills ({at_request} mid-request, {at_moment} at a random moment),"
+        f" {len(expected)} events, {len(lost)} lost, {duplicates} duplicates"
+    )
     assert lost == set()
     assert duplicates <= kills  # at most the message in flight, per kill
-    assert all(verify_standard_webhook(endpoint.secret, r.headers, r.body) for r in receiver.received)
+    assert all(
+        verify_standard_webhook(endpoint.secret, r.headers, r.body) for r in receiver.received
+    )
     webhook_rows = deliveries(world.app.engine, tables.deliveries.c.channel == "webhook")
     assert {d["status"] for d in webhook_rows} == {"sent"}
     assert len(webhook_rows) == len(expected)

@@ -67,9 +67,7 @@ def test_every_event_of_a_lifecycle_arrives_signed_and_as_the_feed_shows_it(
         run_a_lifecycle(world)
     events = feed(world)
     types = [e.type for e in events]
-    assert {"dispute.opened", "return.shipped", "return.received", "refund.completed"} <= set(
-        types
-    )
+    assert {"dispute.opened", "return.shipped", "return.received", "refund.completed"} <= set(types)
     got = {r.headers["webhook-id"]: r for r in receiver.received}
     assert set(got) == {e.id for e in events}  # every event, at least once...
     assert len(receiver.received) == len(events)  # ...and here exactly once
@@ -168,7 +166,9 @@ def test_a_delivery_failing_for_three_days_fails_and_disables_the_endpoint(world
     assert dead["status"] == "failed"
     assert wall.now - started >= GIVE_UP_AFTER
     assert 10 <= dead["attempts"] <= 16
-    (row,) = rows(world.app.engine, tables.webhook_endpoints, tables.webhook_endpoints.c.id == failing.id)
+    (row,) = rows(
+        world.app.engine, tables.webhook_endpoints, tables.webhook_endpoints.c.id == failing.id
+    )
     assert row["status"] == "disabled"
     assert row["disabled_at"] - row["failing_since"] >= DISABLE_AFTER
     # The platform is told: an event in the feed, delivered to its other endpoint.
@@ -185,9 +185,10 @@ def test_a_delivery_failing_for_three_days_fails_and_disables_the_endpoint(world
 
 def test_redirects_are_not_followed(world: World) -> None:
     allow_local_webhooks(world.app)
-    with WebhookReceiver(lambda number, _: 200) as target, WebhookReceiver(
-        lambda number, _: 307
-    ) as redirecting:
+    with (
+        WebhookReceiver(lambda number, _: 200) as target,
+        WebhookReceiver(lambda number, _: 307) as redirecting,
+    ):
         create_endpoint(world.notifier, world.platform, url=redirecting.url, events=["*"])
         world.open()
         world.relay()

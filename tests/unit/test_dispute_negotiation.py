@@ -319,10 +319,12 @@ def test_a_party_answers_the_other_partys_solutions_not_its_own(policy: Policy) 
 
 
 @POLICIES
-def test_the_buyer_has_nothing_to_accept_before_the_seller_offers(policy: Policy) -> None:
+def test_the_buyer_cannot_accept_their_own_solution(policy: Policy) -> None:
+    # Whose solution it is is checked first: accepting your own is 403, not "nothing to accept".
     dispute, _ = open_dispute(policy=policy)
+    assert "accept_solution" not in dispute.allowed_actions(BUYER, window_open=True)
     refuses(
-        InvalidTransition,
+        Forbidden,
         lambda: dispute.accept_solution(
             BUYER, dispute.primary_solution.id, now=at(1), is_holiday=no_holiday
         ),
@@ -494,10 +496,9 @@ def test_either_party_adds_and_removes_its_own_evidence_any_number_of_times(
 def test_evidence_is_removed_by_its_author_only(policy: Policy) -> None:
     dispute, _ = open_dispute(policy=policy)
     buyer_ev = dispute.evidence[0].id
-    # The seller has nothing of its own to remove.
-    refuses(
-        InvalidTransition, lambda: dispute.remove_evidence(SELLER, buyer_ev, now=at(1)), dispute
-    )
+    # Whose evidence it is comes first: 403 even while the seller has none of its own.
+    assert "remove_evidence" not in dispute.allowed_actions(SELLER, window_open=True)
+    refuses(Forbidden, lambda: dispute.remove_evidence(SELLER, buyer_ev, now=at(1)), dispute)
     dispute.add_evidence(SELLER, file_id="file_s", content_type="image/png", now=at(1))
     refuses(Forbidden, lambda: dispute.remove_evidence(SELLER, buyer_ev, now=at(1)), dispute)
     refuses(NotFound, lambda: dispute.remove_evidence(BUYER, "ev_missing", now=at(1)), dispute)

@@ -832,10 +832,10 @@ class Dispute:
         amount: Money | None = None,
         comment: str | None = None,
     ) -> Solution:
-        self._precheck(Action.EDIT_SOLUTION, actor)
-        solution = self.solution(solution_id)
-        if solution.author_id != actor.user_id or solution.proposed_by is not actor.role:
-            raise Forbidden("only the solution's author can edit it")
+        self._precheck(
+            Action.EDIT_SOLUTION, actor, owner=lambda: self._authored_solution(actor, solution_id)
+        )
+        solution = self._authored_solution(actor, solution_id)
         if solution.status not in (SolutionStatus.PENDING, SolutionStatus.REJECTED):
             raise InvalidTransition(f"the solution is {solution.status.value}")
         new_kind = _solution_kind(kind, "kind") if kind is not None else solution.kind
@@ -872,7 +872,9 @@ class Dispute:
     ) -> None:
         """The other party accepts: final. The dispute closes on these terms, or goes on to the
         return step for a return-and-refund."""
-        self._precheck(Action.ACCEPT_SOLUTION, actor)
+        self._precheck(
+            Action.ACCEPT_SOLUTION, actor, owner=lambda: self._others_solution(actor, solution_id)
+        )
         solution = self._answerable(actor, solution_id)
         solution.status = SolutionStatus.ACCEPTED
         solution.updated_at = now
@@ -901,7 +903,9 @@ class Dispute:
 
     def reject_solution(self, actor: Actor, solution_id: str, *, now: datetime) -> None:
         """Reversible: the rejected solution can still be accepted while the dispute is open."""
-        self._precheck(Action.REJECT_SOLUTION, actor)
+        self._precheck(
+            Action.REJECT_SOLUTION, actor, owner=lambda: self._others_solution(actor, solution_id)
+        )
         solution = self._answerable(actor, solution_id)
         if solution.status is SolutionStatus.REJECTED:
             raise InvalidTransition("you have already rejected this solution")
@@ -951,7 +955,9 @@ class Dispute:
                 )
 
     def remove_evidence(self, actor: Actor, evidence_id: str, *, now: datetime) -> None:
-        self._precheck(Action.REMOVE_EVIDENCE, actor)
+        self._precheck(
+            Action.REMOVE_EVIDENCE, actor, owner=lambda: self._own_evidence(actor, evidence_id)
+        )
         for index, evidence in enumerate(self.evidence):
             if evidence.id == evidence_id:
                 if evidence.author_id != actor.user_id:
@@ -1289,12 +1295,18 @@ class Dispute:
 
     # --- guards -----------------------------------------------------------------------------
 
-    def _precheck(self, action: Action, actor: Actor) -> None:
-        """Role, then status, then the action's state guards. Raises; returns nothing."""
+    def _precheck(
+        self, action: Action, actor: Actor, *, owner: Callable[[], object] | None = None
+    ) -> None:
+        """Role, then (for an action on one item) whose item it is, then status, then the
+        action's state guards. Raises; returns nothing. Ownership comes before state so that
+        touching the other party's solution or evidence is 403, whatever else is true."""
         rule = TRANSITIONS[action]
         if actor.role not in rule.roles:
             raise Forbidden(f"a {actor.role.value} cannot {action.value.replace('_', ' ')}")
         self._check_party(actor)
+        if owner is not None:
+            owner()
         if self.status not in rule.sources:
             raise InvalidTransition(
                 f"cannot {action.value.replace('_', ' ')} while the dispute is "
@@ -1402,10 +1414,28 @@ class Dispute:
         other = Role.SELLER if actor.role is Role.BUYER else Role.BUYER
         return self._live_solutions(other)
 
-    def _answerable(self, actor: Actor, solution_id: str) -> Solution:
+    def _authored_solution(self, actor: Actor, solution_id: str) -> Solution:
+        solution = self.solution(solution_id)
+        if solution.author_id != actor.user_id or solution.proposed_by is not actor.role:
+            raise Forbidden("only the solution's author can edit it")
+        return solution
+
+    def _others_solution(self, actor: Actor, solution_id: str) -> Solution:
         solution = self.solution(solution_id)
         if solution.proposed_by is actor.role or solution.proposed_by is Role.MEDIATOR:
             raise Forbidden("a party answers the other party's solutions, not its own")
+        return solution
+
+    def _own_evidence(self, actor: Actor, evidence_id: str) -> Evidence:
+        for evidence in self.evidence:
+            if evidence.id == evidence_id:
+                if evidence.author_id != actor.user_id:
+                    raise Forbidden("only the party who added evidence can remove it")
+                return evidence
+        raise NotFound(f"evidence {evidence_id} not found")
+
+    def _answerable(self, actor: Actor, solution_id: str) -> Solution:
+        solution = self._others_solution(actor, solution_id)
         if solution not in self._answerable_solutions(actor):
             raise InvalidTransition(f"the solution is {solution.status.value}")
         return solution

@@ -711,8 +711,8 @@ def _deadline_context(event: StoredEvent, dispute: Dispute, role: str) -> dict[s
         party, explanation, kind = str(data["party"]), str(data["explanation"]), str(data["kind"])
     else:
         deadline = dispute.deadline
-        if deadline is None:
-            return None
+        if deadline is None or (deadline.party == "mediator" and role != "mediator"):
+            return None  # the mediator's review target is not the parties' to meet
         due, party, explanation, kind = (
             deadline.due_at,
             deadline.party,
@@ -821,7 +821,7 @@ def _parties_to_remind(dispute: Dispute, reminder: Reminder) -> list[str]:
 
 def send_due(n: Notifier, *, limit: int | None = None) -> int:
     """Claim the deliveries due now, send them, mark each right after it is sent. Returns
-    how many were attempted."""
+    how many were claimed (sent, failed, or handed back for later)."""
     now = n.wall_clock()
     claim = secrets.token_hex(8)
     with n.uow() as uow:
@@ -831,18 +831,16 @@ def send_due(n: Notifier, *, limit: int | None = None) -> int:
         return 0
     # Stop well inside the lease: past it another worker may claim (and send) these too.
     stop_at = now + n.lease / 2
-    attempted = 0
     with _Sessions(n.mailer, n.webhooks) as sessions:
         for index, delivery in enumerate(claimed):
-            if n.wall_clock() > stop_at:
+            if index and n.wall_clock() > stop_at:
                 rest = [d.seq for d in claimed[index:]]
                 with n.uow() as uow:
                     uow.outbox.release(claim, rest, n.wall_clock())
                     uow.commit()
                 break
             _send_one(n, delivery, sessions)
-            attempted += 1
-    return attempted
+    return len(claimed)
 
 
 class _Sessions:

@@ -4,6 +4,7 @@ run one to receive the emails the relay sends over real SMTP."""
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 from collections.abc import Callable
@@ -92,6 +93,9 @@ class MailCatcher:
     """Start with ``start()`` (or as a context manager); ``port`` is where to send."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        # aiosmtpd logs every SMTP command at INFO on "mail.log": the demo's console is not
+        # the place for that.
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
         self.host = host
         self.port = port or free_port(host)
         self.mailbox = Mailbox()

@@ -1,0 +1,150 @@
+"""The load generator: an async httpx client in a process of its own (so that its CPU is not
+the server's), run as ``python -m fairdeal.bench.loadgen SPEC.json RESULT.json``.
+
+Closed loop: each of N clients has one keep-alive connection and sends its next request when
+the last one answered. Client ``c`` talks to ``ports[c % len(ports)]``, as a load balancer in
+front of several API processes would spread them. Nothing is recorded during the warm-up.
+
+Spec ``{"mode": "lifecycle", ...}``: each client takes the next job (an order of its own) and
+drives it through open -> seller's solution -> buyer accepts (the refund); every answered
+request is one transition. Spec ``{"mode": "requests", ...}``: each client sends requests
+picked at random from ``requests`` ([kind, path, token])."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import sys
+import time
+from collections import defaultdict
+from typing import Any
+
+import httpx
+
+API = "/api/v1"
+
+
+class Recorder:
+    def __init__(self, warmup_until: float, stop_at: float) -> None:
+        self.warmup_until, self.stop_at = warmup_until, stop_at
+        self.latencies: dict[str, list[float]] = defaultdict(list)
+        self.errors: dict[str, int] = defaultdict(int)
+        self.samples: list[str] = []
+        self.lifecycles = 0
+
+    def record(self, kind: str, started: float, response: httpx.Response, expected: int) -> bool:
+        ended = time.perf_counter()
+        ok = response.status_code == expected
+        if started >= self.warmup_until and ended <= self.stop_at:
+            if ok:
+                self.latencies[kind].append((ended - started) * 1000)
+            else:
+                self.errors[f"{kind} {response.status_code}"] += 1
+        if not ok and len(self.samples) < 5:
+            self.samples.append(f"{kind} {response.status_code}: {response.text[:300]}")
+        return ok
+
+
+async def lifecycle_client(
+    client: httpx.AsyncClient, jobs: list[dict[str, str]], rec: Recorder
+) -> None:
+    for job in jobs:
+        if time.perf_counter() >= rec.stop_at:
+            return
+        buyer = {"Authorization": f"Bearer {job['buyer_token']}"}
+        seller = {"Authorization": f"Bearer {job['seller_token']}"}
+        started = time.perf_counter()
+        response = await client.post(
+            f"{API}/disputes",
+            headers=buyer,
+            json={
+                "order_id": job["order_id"],
+                "item_ids": [job["item_id"]],
+                "reason": "damaged",
+                "desired_outcome": "refund_only",
+                "amount": "40.00",
+                "description": "The lamp arrived with its shade crushed.",
+                "evidence_file_ids": [job["file_id"]],
+            },
+        )
+        if not rec.record("open", started, response, 201):
+            continue
+        dispute_id = response.json()["id"]
+        started = time.perf_counter()
+        response = await client.post(
+            f"{API}/disputes/{dispute_id}/solutions",
+            headers=seller,
+            json={"kind": "refund_only", "amount": "40.00", "comment": "Sorry: full refund."},
+        )
+        if not rec.record("solution", started, response, 201):
+            continue
+        solution_id = response.json()["solutions"][-1]["id"]
+        started = time.perf_counter()
+        response = await client.post(
+            f"{API}/disputes/{dispute_id}/solutions/{solution_id}/accept", headers=buyer
+        )
+        if rec.record("accept", started, response, 200):
+            body = response.json()
+            if body["status"] != "closed" and len(rec.samples) < 5:
+                rec.samples.append(f"accept left the dispute {body['status']}")
+            elif started >= rec.warmup_until and time.perf_counter() <= rec.stop_at:
+                rec.lifecycles += 1
+
+
+async def request_client(
+    client: httpx.AsyncClient, requests: list[list[str]], rec: Recorder, seed: int
+) -> None:
+    rng = random.Random(seed)
+    while time.perf_counter() < rec.stop_at:
+        kind, path, token = rng.choice(requests)
+        started = time.perf_counter()
+        response = await client.get(path, headers={"Authorization": f"Bearer {token}"})
+        rec.record(kind, started, response, 200)
+
+
+async def main(spec: dict[str, Any]) -> dict[str, Any]:
+    clients = int(spec["clients"])
+    ports = spec["ports"]
+    https = [
+        httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{ports[c % len(ports)]}",
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+            timeout=60,
+        )
+        for c in range(clients)
+    ]
+    start = time.perf_counter()
+    rec = Recorder(start + spec["warmup"], start + spec["warmup"] + spec["duration"])
+    if spec["mode"] == "lifecycle":
+        jobs = spec["jobs"]
+        tasks = [lifecycle_client(https[c], jobs[c::clients], rec) for c in range(clients)]
+    else:
+        tasks = [request_client(https[c], spec["requests"], rec, c) for c in range(clients)]
+    await asyncio.gather(*tasks)
+    ended = min(time.perf_counter(), rec.stop_at)
+    for http in https:
+        await http.aclose()
+    return {
+        "clients": clients,
+        "seconds": round(ended - rec.warmup_until, 3),
+        "latencies_ms": rec.latencies,
+        "errors": rec.errors,
+        "error_samples": rec.samples,
+        "lifecycles": rec.lifecycles,
+        "ran_out_of_jobs": spec["mode"] == "lifecycle" and time.perf_counter() < rec.stop_at,
+    }
+
+
+if __name__ == "__main__":
+    with open(sys.argv[1]) as handle:
+        spec_ = json.load(handle)
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    result = asyncio.run(main(spec_))
+    with open(sys.argv[2], "w") as handle:
+        json.dump(result, handle)

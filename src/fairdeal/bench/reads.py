@@ -1,0 +1,178 @@
+"""Benchmark 2: reads over HTTP -- GET a dispute, GET the list of one's disputes -- at 16
+concurrent clients, against a constant route of the same processes (``/healthz``: same
+server, same middleware, no database) measured in the same run. Also checks the uvicorn
+``--workers N`` delay (Kludex/uvicorn#3149) that the single-worker processes avoid."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from fairdeal.bench import seed
+from fairdeal.bench.common import (
+    MemorySampler,
+    Proc,
+    drop_database,
+    free_port,
+    percentile,
+    ratio,
+    recreate_database,
+    running,
+    say,
+    spawn,
+    start_api,
+    table,
+    wait_ready,
+    write_result,
+)
+from fairdeal.bench.transitions import API_PROCESSES, run_loadgen
+
+CLIENTS = 16
+ACTIVE = 1000  # disputes (and their buyers) the clients pick from: spread over the whole range
+KINDS = ("constant", "dispute", "list")
+
+
+def read_requests(shape: seed.Shape, kinds: Sequence[str]) -> list[list[str]]:
+    requests = []
+    stride = max(1, shape.disputes // ACTIVE)
+    for k in range(1, shape.disputes + 1, stride):
+        i = k * shape.step
+        token = seed.token_of(seed.buyer_id(seed.buyer_of(i, shape)))
+        for kind in kinds:
+            path = {
+                "constant": "/healthz",
+                "dispute": f"/api/v1/disputes/{seed.dispute_id(k)}",
+                "list": "/api/v1/disputes",
+            }[kind]
+            requests.append([kind, path, token])
+    return requests
+
+
+def measure(
+    shape: seed.Shape, apis: Sequence[Proc], *, seconds: int, clients: int = CLIENTS
+) -> dict[str, Any]:
+    """Each kind of read on its own, at ``clients`` concurrent clients."""
+    out: dict[str, Any] = {}
+    run_loadgen(  # warm-up: pools, caches, the token cache
+        {
+            "mode": "requests",
+            "clients": clients,
+            "ports": [a.port for a in apis],
+            "warmup": 0,
+            "duration": 2,
+            "requests": read_requests(shape, ["dispute", "list"]),
+        }
+    )
+    for kind in KINDS:
+        result = run_loadgen(
+            {
+                "mode": "requests",
+                "clients": clients,
+                "ports": [a.port for a in apis],
+                "warmup": 1,
+                "duration": seconds,
+                "requests": read_requests(shape, [kind]),
+            }
+        )
+        values = result["latencies_ms"].get(kind, [])
+        out[kind] = {
+            "requests_per_s": round(len(values) / result["seconds"], 1),
+            "p50_ms": round(percentile(values, 50), 2),
+            "p99_ms": round(percentile(values, 99), 2),
+            "errors": result["errors"],
+        }
+        say(f"  {kind}: {out[kind]}")
+    return out
+
+
+def uvicorn_workers_check(seconds: int = 3, clients: int = CLIENTS) -> dict[str, Any]:
+    """The constant app under ``uvicorn --workers 2`` and under one single-worker process."""
+    out = {}
+    uvicorn = [sys.executable, "-m", "uvicorn", "fairdeal.bench.constant_app:app"]
+    quiet = ["--log-level", "warning", "--no-access-log", "--host", "127.0.0.1"]
+    for name, extra in (("uvicorn --workers 2", ["--workers", "2"]), ("uvicorn, 1 process", [])):
+        port = free_port()
+        proc = spawn("constant", [*uvicorn, *quiet, "--port", str(port), *extra], dict(os.environ), port)
+
+        with running([proc]):
+            wait_ready([proc])
+            result = run_loadgen(
+                {
+                    "mode": "requests",
+                    "clients": clients,
+                    "ports": [port],
+                    "warmup": 1,
+                    "duration": seconds,
+                    "requests": [["constant", "/healthz", "x"]],
+                }
+            )
+        values = result["latencies_ms"].get("constant", [])
+        out[name] = {
+            "requests_per_s": round(len(values) / result["seconds"], 1),
+            "p50_ms": round(percentile(values, 50), 2),
+            "p99_ms": round(percentile(values, 99), 2),
+        }
+        say(f"  {name}: {out[name]}")
+    return out
+
+
+def report(label: str, measured: dict[str, Any]) -> list[list[Any]]:
+    base = measured["constant"]
+    rows = []
+    for kind in KINDS:
+        m = measured[kind]
+        rows.append(
+            [
+                label,
+                kind,
+                m["requests_per_s"],
+                m["p50_ms"],
+                m["p99_ms"],
+                f"{ratio(m['requests_per_s'], base['requests_per_s']):.0%}",
+            ]
+        )
+    return rows
+
+
+def main(*, seconds: int = 8, keep: bool = False) -> dict[str, Any]:
+    shape = seed.Shape(orders=10_000, disputes=2_000)
+    say(f"reads: loading {shape.orders} orders, {shape.disputes} disputes")
+    url = recreate_database()
+    engine = seed.prepare(url)
+    load_times = seed.load(engine, shape)
+    engine.dispose()
+    say("reads: the uvicorn --workers check")
+    workers_check = uvicorn_workers_check()
+    apis = [start_api(url, free_port(), name=f"api{i}") for i in range(API_PROCESSES)]
+    with running(apis), MemorySampler(apis) as memory:
+        wait_ready(apis)
+        measured = measure(shape, apis, seconds=seconds)
+    rendered = table(
+        f"Reads at {CLIENTS} clients ({API_PROCESSES} API processes)",
+        ["data", "request", "req/s", "p50 ms", "p99 ms", "vs constant"],
+        report(f"{shape.orders // 1000}k orders", measured),
+    )
+    data = {
+        "shape": shape.__dict__,
+        "load_seconds": load_times,
+        "clients": CLIENTS,
+        "api_processes": API_PROCESSES,
+        "reads": measured,
+        "uvicorn_workers_check": workers_check,
+        "memory": memory.summary(),
+        "table": rendered,
+        "targets": {
+            "p99_get_dispute<=25ms": measured["dispute"]["p99_ms"] <= 25,
+            "p99_list_disputes<=25ms": measured["list"]["p99_ms"] <= 25,
+        },
+    }
+    write_result("reads", data)
+    if not keep:
+        drop_database()
+    return data
+
+
+if __name__ == "__main__":
+    main()
