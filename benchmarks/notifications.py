@@ -51,6 +51,11 @@ from fairdeal.services.notifications import create_endpoint, fan_out, send_due
 RESULTS = Path(__file__).parent / "results" / "notifications.json"
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a killed worker resets its connection: expected here
+
+
 class Receiver:
     def __init__(self, kill: dict[str, int] | None = None) -> None:
         self.ids: list[str] = []
@@ -76,7 +81,7 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _QuietServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()

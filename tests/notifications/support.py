@@ -213,6 +213,11 @@ class Received:
         return parsed
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a killed worker resets its connection: expected here
+
+
 class WebhookReceiver:
     """An HTTP server on 127.0.0.1 in a thread. ``respond(request_number, received)`` picks
     each answer's status (200 by default); ``on_request`` hooks run before it answers."""
@@ -249,7 +254,7 @@ class WebhookReceiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _QuietServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

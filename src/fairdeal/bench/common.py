@@ -324,3 +324,48 @@ def write_result(name: str, data: dict[str, Any]) -> Path:
     path.write_text(json.dumps(data, indent=2, default=str) + "\n")
     say(f"wrote {path}")
     return path
+
+
+# --- CPU ------------------------------------------------------------------------------------
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def backend_pids(url: str) -> list[int]:
+    """The PostgreSQL backends connected to this benchmark's database now."""
+    engine = create_engine(url, poolclass=None)
+    with engine.connect() as conn:
+        pids = conn.execute(
+            text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid()"
+            )
+        ).scalars()
+        found = [int(p) for p in pids]
+    engine.dispose()
+    return found
+
+
+class CpuMeter:
+    """CPU used by some processes between ``start`` and ``stop`` (PostgreSQL backends are
+    looked up when started: keep connections pooled across the measurement)."""
+
+    def __init__(self, groups: dict[str, list[int]]) -> None:
+        self.groups = groups
+        self.before = {g: sum(cpu_seconds(p) for p in pids) for g, pids in groups.items()}
+
+    def stop(self) -> dict[str, float]:
+        return {
+            g: round(sum(cpu_seconds(p) for p in pids) - self.before[g], 3)
+            for g, pids in self.groups.items()
+        }

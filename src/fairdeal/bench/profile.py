@@ -50,7 +50,7 @@ def main(which: str, seconds: int = 15, clients: int = 8) -> None:
         pyspy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
         record = [
             pyspy, "record", "--pid", str(api.pid), "--duration", str(seconds),
-            "--rate", "200", "--format", "raw", "--output", str(out), "--nonblocking",
+            "--rate", "200", "--format", "raw", "--output", str(out), "--nonblocking", "--gil",
         ]
         profiler = threading.Thread(target=subprocess.run, args=(record,), daemon=True)
         profiler.start()
