@@ -18,7 +18,6 @@ from fairdeal.services import deadlines, disputes, orders, users
 from fairdeal.services.context import Context
 from fairdeal.services.ports import FileRecord, SettableClock
 
-
 # (handle, role, name, email) of every demo account; the web login page lists them in sandbox
 # mode.
 DEMO_PEOPLE = [

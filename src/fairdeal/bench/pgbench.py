@@ -63,9 +63,7 @@ def setup_refund_tables(url: str, *, disputes: int, accounts: int, doc: str) -> 
             {"doc": doc, "n": disputes},
         )
         conn.execute(
-            text(
-                "INSERT INTO pgb_balances SELECT i, 0 FROM generate_series(1, CAST(:n AS int)) i"
-            ),
+            text("INSERT INTO pgb_balances SELECT i, 0 FROM generate_series(1, CAST(:n AS int)) i"),
             {"n": accounts},
         )
     with engine.connect() as conn:
@@ -79,7 +77,9 @@ def drop_refund_tables(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as conn:
         conn.execute(
-            text("DROP TABLE IF EXISTS pgb_disputes, pgb_events, pgb_ledger, pgb_balances, pgb_outbox")
+            text(
+                "DROP TABLE IF EXISTS pgb_disputes, pgb_events, pgb_ledger, pgb_balances, pgb_outbox"
+            )
         )
     engine.dispose()
 
@@ -89,9 +89,7 @@ def run(url: str, script: str, *, clients: int, seconds: int) -> dict[str, Any]:
     transaction log): tps and latency percentiles."""
     pgbench = shutil.which("pgbench")
     if pgbench is None:
-        raise RuntimeError(
-            "pgbench is not installed (Debian: apt-get install postgresql-client)"
-        )
+        raise RuntimeError("pgbench is not installed (Debian: apt-get install postgresql-client)")
     folder = tempfile.mkdtemp(prefix="fairdeal-pgbench-")
     path = os.path.join(folder, "script.sql")
     with open(path, "w") as handle:

@@ -44,13 +44,23 @@ def main(which: str, seconds: int = 15, clients: int = 8) -> None:
             spec = {"mode": "lifecycle", "jobs": jobs_for(shape, 1, 15_000)}
         else:
             spec = {"mode": "requests", "requests": read_requests(shape, ["dispute", "list"])}
-        spec.update(
-            {"clients": clients, "ports": [api.port], "warmup": 1, "duration": seconds + 2}
-        )
+        spec.update({"clients": clients, "ports": [api.port], "warmup": 1, "duration": seconds + 2})
         pyspy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
         record = [
-            pyspy, "record", "--pid", str(api.pid), "--duration", str(seconds),
-            "--rate", "200", "--format", "raw", "--output", str(out), "--nonblocking", "--gil",
+            pyspy,
+            "record",
+            "--pid",
+            str(api.pid),
+            "--duration",
+            str(seconds),
+            "--rate",
+            "200",
+            "--format",
+            "raw",
+            "--output",
+            str(out),
+            "--nonblocking",
+            "--gil",
         ]
         profiler = threading.Thread(target=subprocess.run, args=(record,), daemon=True)
         profiler.start()

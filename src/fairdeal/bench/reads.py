@@ -94,7 +94,9 @@ def uvicorn_workers_check(seconds: int = 3, clients: int = CLIENTS) -> dict[str,
     quiet = ["--log-level", "warning", "--no-access-log", "--host", "127.0.0.1"]
     for name, extra in (("uvicorn --workers 2", ["--workers", "2"]), ("uvicorn, 1 process", [])):
         port = free_port()
-        proc = spawn("constant", [*uvicorn, *quiet, "--port", str(port), *extra], dict(os.environ), port)
+        proc = spawn(
+            "constant", [*uvicorn, *quiet, "--port", str(port), *extra], dict(os.environ), port
+        )
 
         with running([proc]):
             wait_ready([proc])

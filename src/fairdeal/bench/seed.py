@@ -125,8 +125,10 @@ def build_templates(policy_name: str = "standard", *, now: datetime | None = Non
     days to answer have run out), with placeholder ids."""
     now = now or datetime.now(UTC)
     policy = load_policy(policy_name)
-    paid, shipped, opened = now - timedelta(days=12), now - timedelta(days=11), now - timedelta(
-        days=8
+    paid, shipped, opened = (
+        now - timedelta(days=12),
+        now - timedelta(days=11),
+        now - timedelta(days=8),
     )
 
     def shipped_order() -> Order:
@@ -137,7 +139,9 @@ def build_templates(policy_name: str = "standard", *, now: datetime | None = Non
             seller_id="usr_@@S@@",
             currency="EUR",
             items=[
-                LineItem(f"{oid}_item_1", "SKU-1", "Desk lamp", None, 1, Money.parse("40.00", "EUR")),
+                LineItem(
+                    f"{oid}_item_1", "SKU-1", "Desk lamp", None, 1, Money.parse("40.00", "EUR")
+                ),
                 LineItem(f"{oid}_item_2", "SKU-2", "Bulb", None, 1, Money.parse("10.00", "EUR")),
             ],
             shipping_cost=Money.parse("5.00", "EUR"),
@@ -251,7 +255,9 @@ def load(engine: Engine, shape: Shape, *, files: bool = False) -> dict[str, floa
             " '@@B@@', substr(b, 5)), '@@S@@', substr(s, 5)), '@@D@@', substr(d, 5))"
         )
 
-    lateral = f"LATERAL (SELECT {ids['o']} AS o, {ids['b']} AS b, {ids['s']} AS s, {ids['d']} AS d) x"
+    lateral = (
+        f"LATERAL (SELECT {ids['o']} AS o, {ids['b']} AS b, {ids['s']} AS s, {ids['d']} AS d) x"
+    )
     order_statements = []
     dispute_statements = []
     for lo in range(1, shape.orders + 1, CHUNK):
@@ -309,8 +315,13 @@ def load(engine: Engine, shape: Shape, *, files: bool = False) -> dict[str, floa
                     " currency, amount_minor, created_at) SELECT 'txn_' || substr(o, 5), o, NULL,"
                     " :movement, :account, :currency, :amount, :created_at"
                     f" FROM generate_series(CAST(:lo AS bigint), CAST(:hi AS bigint)) i, {lateral}",
-                    {"lo": lo, "hi": hi, **{k: row[k] for k in ("movement", "account", "currency")},
-                     "amount": row["amount_minor"], "created_at": row["created_at"]},
+                    {
+                        "lo": lo,
+                        "hi": hi,
+                        **{k: row[k] for k in ("movement", "account", "currency")},
+                        "amount": row["amount_minor"],
+                        "created_at": row["created_at"],
+                    },
                 )
             )
     timed("ledger", ledger_statements)

@@ -11,17 +11,16 @@ import json
 import subprocess
 import sys
 import tempfile
-import time
 from typing import Any
 
 from fairdeal.bench import pgbench, seed
 from fairdeal.bench.common import (
     MemorySampler,
+    drop_database,
     free_port,
     percentile,
     ratio,
     recreate_database,
-    drop_database,
     running,
     say,
     start_api,
@@ -63,8 +62,13 @@ def jobs_for(shape: seed.Shape, first: int, count: int) -> list[dict[str, str]]:
     return jobs
 
 
-def main(*, seconds: int = 10, warmup: float = 2.0, clients: tuple[int, ...] = CLIENTS,
-         keep: bool = False) -> dict[str, Any]:
+def main(
+    *,
+    seconds: int = 10,
+    warmup: float = 2.0,
+    clients: tuple[int, ...] = CLIENTS,
+    keep: bool = False,
+) -> dict[str, Any]:
     say("transitions: loading the database")
     url = recreate_database()
     engine = seed.prepare(url)

@@ -57,7 +57,9 @@ class Metrics:
         d = tables.disputes
         now = app.ctx.clock.now()
         with begin(app.engine, write=False) as conn:
-            counts: dict[str, int] = dict(conn.execute(select(d.c.status, func.count()).group_by(d.c.status)).all())
+            counts: dict[str, int] = dict(
+                conn.execute(select(d.c.status, func.count()).group_by(d.c.status)).all()
+            )
             due = conn.execute(
                 select(func.count()).select_from(d).where(d.c.fire_at <= now)
             ).scalar_one()
