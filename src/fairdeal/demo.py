@@ -3,7 +3,9 @@ created through the same services a marketplace uses, with the clock moved as ne
 
 from __future__ import annotations
 
+import io
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,9 +16,12 @@ from fairdeal.bootstrap import App, bootstrap
 from fairdeal.config import Settings
 from fairdeal.domain.dispute import Actor, Role
 from fairdeal.domain.order import Payment
-from fairdeal.services import deadlines, disputes, orders, users
+from fairdeal.services import deadlines, disputes, files, orders, users
 from fairdeal.services.context import Context
 from fairdeal.services.ports import FileRecord, SettableClock
+
+# Stores a photo of a damaged item for a demo buyer and answers its file id.
+PhotoUploader = Callable[[Actor, str], str]
 
 # (handle, role, name, email) of every demo account; the web login page lists them in sandbox
 # mode.
@@ -38,9 +43,16 @@ class DemoAccounts:
     dispute_ids: dict[str, str] = field(default_factory=dict)
 
 
-def seed(ctx: Context, clock: SettableClock, *, password_hash: str | None = None) -> DemoAccounts:
+def seed(
+    ctx: Context,
+    clock: SettableClock,
+    *,
+    password_hash: str | None = None,
+    upload_photo: PhotoUploader | None = None,
+) -> DemoAccounts:
     """Create the demo world through the services, moving the (sandbox or test) clock where a
-    status needs time to have passed."""
+    status needs time to have passed. Without ``upload_photo`` the evidence is a file record
+    with no stored bytes (enough for the engine; the pages show a placeholder)."""
     accounts = DemoAccounts()
     for handle, role, name, email in DEMO_PEOPLE:
         created = users.create_user(
@@ -53,7 +65,9 @@ def seed(ctx: Context, clock: SettableClock, *, password_hash: str | None = None
 
     photo_ids = iter(range(1000))
 
-    def photo(owner: Actor) -> str:
+    def photo(owner: Actor, title: str) -> str:
+        if upload_photo is not None:
+            return upload_photo(owner, title)
         file_id = f"file_demo_{owner.user_id}_{next(photo_ids)}"
         with ctx.uow() as uow:
             uow.files.add(
@@ -118,7 +132,7 @@ def seed(ctx: Context, clock: SettableClock, *, password_hash: str | None = None
             desired_outcome=outcome,
             amount=price,
             description=f"The {title} arrived cracked.",
-            evidence_file_ids=[photo(buyer)],
+            evidence_file_ids=[photo(buyer, title)],
         )
         accounts.dispute_ids[label] = opened.id
         return opened.id
@@ -216,9 +230,52 @@ def seed_sandbox(app: App) -> DemoAccounts:
     """Seed a sandbox server's database; every demo account logs in with DEMO_PASSWORD."""
     from argon2 import PasswordHasher
 
+    from fairdeal.adapters.storage.inspect import PillowInspector
+    from fairdeal.adapters.storage.local import LocalFileStorage
+
     clock = app.sandbox_clock
     assert clock is not None, "the demo runs in sandbox mode"
-    return seed(app.ctx, clock, password_hash=PasswordHasher().hash(DEMO_PASSWORD))
+    # The same folder the served app reads evidence from (create_app builds its own store
+    # on app.settings.storage_dir), so the demo's photos show on the dispute pages.
+    storage, inspector = LocalFileStorage(app.settings.storage_dir), PillowInspector()
+
+    def upload_photo(owner: Actor, title: str) -> str:
+        record = files.upload(
+            app.ctx,
+            storage,
+            inspector,
+            owner,
+            filename=f"{title.lower().replace(' ', '-')}-damage.png",
+            chunks=[damaged_item_photo(title)],
+        )
+        return record.id
+
+    return seed(
+        app.ctx,
+        clock,
+        password_hash=PasswordHasher().hash(DEMO_PASSWORD),
+        upload_photo=upload_photo,
+    )
+
+
+def damaged_item_photo(title: str) -> bytes:
+    """A small drawn 'photo' of a cracked item, as a PNG: real evidence for the demo pages."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (480, 360), (222, 214, 200))
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((110, 60, 370, 300), radius=24, fill=(58, 66, 82))
+    draw.rounded_rectangle((130, 80, 350, 280), radius=12, fill=(120, 160, 196))
+    # The crack: a jagged line across the item's face.
+    draw.line(
+        [(150, 100), (205, 160), (190, 190), (260, 230), (250, 262), (330, 276)],
+        fill=(250, 250, 250),
+        width=4,
+    )
+    draw.text((20, 326), f"{title}: as it arrived", fill=(40, 40, 40))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
 
 
 def print_accounts(accounts: DemoAccounts, base_url: str, out: TextIO) -> None:
