@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from fairdeal.adapters.calendar import HolidaysCalendar
 from fairdeal.adapters.clock import SandboxClock, SystemClock
+from fairdeal.adapters.db.audit import SqlAuditChains
 from fairdeal.adapters.db.engine import make_engine
 from fairdeal.adapters.db.notifications import SqlNotificationUnitOfWorkFactory
 from fairdeal.adapters.db.repository import SqlUnitOfWorkFactory
@@ -22,7 +23,7 @@ from fairdeal.config import Settings
 from fairdeal.policies import all_policies, load_policy
 from fairdeal.services.context import Context
 from fairdeal.services.notifications import Mailer, Notifier
-from fairdeal.services.ports import Clock
+from fairdeal.services.ports import AuditChains, Clock
 
 
 @dataclass
@@ -34,6 +35,8 @@ class App:
     notifier: Notifier | None = None
     # The local mail catcher that ``fairdeal demo`` runs (shown at /dev/mailbox).
     mailbox: Any = None
+    # The stored hash chains, for ``fairdeal audit verify`` (ADR 0003).
+    audit: AuditChains | None = None
 
     @property
     def sandbox_clock(self) -> SandboxClock | None:
@@ -72,7 +75,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
         lease=timedelta(seconds=settings.delivery_lease_seconds),
         batch_size=settings.delivery_batch_size,
     )
-    return App(settings, engine, ctx, chosen_clock, notifier)
+    return App(settings, engine, ctx, chosen_clock, notifier, audit=SqlAuditChains(engine))
 
 
 def _mailer(settings: Settings) -> Mailer:

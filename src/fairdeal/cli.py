@@ -1,4 +1,5 @@
-"""The one command: ``fairdeal db upgrade|check``, ``users create``, ``worker``, ``demo``."""
+"""The one command: ``fairdeal db upgrade|check``, ``users create``, ``audit verify``,
+``worker``, ``demo``."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="Users and API tokens.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+audit_app = typer.Typer(help="The tamper-evident record.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 
 
 def _quiet_libraries() -> None:
@@ -102,6 +105,38 @@ def users_create(
             typer.echo(f"error: {error.detail}", err=True)
             raise typer.Exit(2) from None
     typer.echo(f"id:    {created.user.id}\nrole:  {created.user.role}\ntoken: {created.api_token}")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    show: int = typer.Option(20, help="how many broken chains to list"),
+) -> None:
+    """Walk every timeline and ledger hash chain from its genesis; exit 1 naming the first
+    broken entry of each broken chain."""
+    import time
+
+    from fairdeal.services.audit import verify
+
+    with _opened() as application:
+        _require_current_schema(application)
+        assert application.audit is not None
+        started = time.perf_counter()
+        report = verify(application.audit)
+        elapsed = time.perf_counter() - started
+    rate = report.entries / elapsed if elapsed > 0 else 0.0
+    summary = (
+        f"checked {report.entries} entries in {report.chains} chains"
+        f" in {elapsed:.2f} s ({rate:,.0f} entries/s)"
+    )
+    if report.ok:
+        typer.echo(f"{summary}: every chain verifies")
+        return
+    typer.echo(f"{summary}: {len(report.breaks)} broken chain(s)", err=True)
+    for broken in report.breaks[:show]:
+        typer.echo(f"BROKEN {broken}", err=True)
+    if len(report.breaks) > show:
+        typer.echo(f"... and {len(report.breaks) - show} more", err=True)
+    raise typer.Exit(1)
 
 
 @app.command()

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from fairdeal.domain import scams
+from fairdeal.domain import audit, scams
 from fairdeal.domain.clock import add_business_days
 from fairdeal.domain.errors import (
     AmountOutOfRange,
@@ -319,6 +319,20 @@ class TimelineEntry:
     actor_role: Role
     summary: str
     actor_id: str | None = None
+    # This entry's link in the dispute's hash chain (domain/audit.py): covers the previous
+    # entry's hash and this entry's content as stored.
+    hash: str = ""
+
+    def stored_content(self) -> dict[str, object]:
+        """The entry's fields as the document stores them, without its hash: what the chain
+        hashes (and what the verifier reads back from the database)."""
+        return {
+            "at": self.at.isoformat(),
+            "type": self.type,
+            "actor_role": self.actor_role.value,
+            "summary": self.summary,
+            "actor_id": self.actor_id,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -1659,7 +1673,10 @@ class Dispute:
         return f"{prefix}_{self.id}_{number}"
 
     def _log(self, now: datetime, kind: str, actor: Actor, summary: str) -> None:
-        self.timeline.append(TimelineEntry(now, kind, actor.role, summary, actor.user_id or None))
+        entry = TimelineEntry(now, kind, actor.role, summary, actor.user_id or None)
+        previous = self.timeline[-1].hash if self.timeline else audit.timeline_genesis(self.id)
+        entry.hash = audit.entry_hash(previous, entry.stored_content())
+        self.timeline.append(entry)
         self.updated_at = max(self.updated_at, now)
 
     def _emit(self, kind: str, now: datetime, **data: Any) -> None:

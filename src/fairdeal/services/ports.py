@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import TracebackType
 from typing import Protocol
 
+from fairdeal.domain.audit import Chain
 from fairdeal.domain.dispute import Dispute
 from fairdeal.domain.events import DomainEvent
 from fairdeal.domain.ledger import LedgerTransaction
@@ -143,6 +144,18 @@ class UnitOfWork(Protocol):
     def ledger(self, order_id: str) -> builtins.list[LedgerTransaction]: ...
     def published(self) -> builtins.list[DomainEvent]:
         """The events the last commit wrote, in order (for metrics and notifications)."""
+        ...
+
+
+class AuditChains(Protocol):
+    """Read access to the stored hash chains (ADR 0003), each aggregate's chain in order."""
+
+    def timelines(self) -> Iterator[Chain]:
+        """Every dispute's timeline chain, with the head recorded on the dispute."""
+        ...
+
+    def ledgers(self) -> Iterator[Chain]:
+        """Every order's ledger chain, with the head recorded on the order."""
         ...
 
 

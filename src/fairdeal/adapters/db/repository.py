@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection
 from fairdeal.adapters.db import tables
 from fairdeal.adapters.db.codec import decode, encode
 from fairdeal.adapters.db.engine import begin
+from fairdeal.domain import audit
 from fairdeal.domain.dispute import Dispute
 from fairdeal.domain.errors import VersionConflict
 from fairdeal.domain.events import DomainEvent
@@ -359,9 +360,7 @@ class SqlUnitOfWork:
                 ],
             )
         if ledger:
-            self.conn.execute(
-                insert(tables.ledger_entries), [row for txn in ledger for row in _ledger_rows(txn)]
-            )
+            self._append_ledger(ledger)
         self.conn.commit()
         # Versions move only once the transaction is in: a failed commit leaves the
         # aggregates as they were read, for the caller's retry or error report.
@@ -376,6 +375,45 @@ class SqlUnitOfWork:
 
     def published(self) -> builtins.list[DomainEvent]:
         return list(self._published)
+
+    def _append_ledger(self, ledger: builtins.list[LedgerTransaction]) -> None:
+        """Insert ledger entries as links of their order's hash chain (ADR 0003) and move the
+        orders' chain heads. Runs after the orders' version-checked writes, so this
+        transaction holds their rows: the last link read here stays the last until commit
+        (and the unique (order_id, chain_seq) would refuse a fork anyway)."""
+        rows = [row for txn in ledger for row in _ledger_rows(txn)]
+        new_orders = {i for i, (_, loaded) in self.tracked.orders.items() if loaded is None}
+        existing = sorted({row["order_id"] for row in rows} - new_orders)
+        heads = dict.fromkeys(new_orders, (0, ""))
+        if existing:
+            t = tables.ledger_entries
+            last = (
+                select(t.c.order_id, func.max(t.c.chain_seq).label("seq"))
+                .where(t.c.order_id.in_(existing))
+                .group_by(t.c.order_id)
+                .subquery()
+            )
+            found = self.conn.execute(
+                select(t.c.order_id, t.c.chain_seq, t.c.hash).join(
+                    last, (t.c.order_id == last.c.order_id) & (t.c.chain_seq == last.c.seq)
+                )
+            )
+            heads.update({order_id: (seq, digest) for order_id, seq, digest in found})
+        for row in rows:
+            order_id = row["order_id"]
+            seq, previous = heads.get(order_id, (0, ""))
+            seq += 1
+            row["chain_seq"] = seq
+            row["hash"] = audit.entry_hash(
+                previous or audit.ledger_genesis(order_id), _ledger_content(row)
+            )
+            heads[order_id] = (seq, row["hash"])
+        self.conn.execute(insert(tables.ledger_entries), rows)
+        moved = sorted({row["order_id"] for row in rows})
+        self.conn.execute(
+            update(tables.orders).where(tables.orders.c.id == bindparam("_id")),
+            [{"_id": order_id, "ledger_head": heads[order_id][1]} for order_id in moved],
+        )
 
     def ledger(self, order_id: str) -> builtins.list[LedgerTransaction]:
         t = tables.ledger_entries
@@ -485,6 +523,7 @@ def _dispute_columns(dispute: Dispute, doc: Any) -> dict[str, Any]:
         "mediator_id": dispute.mediation.mediator_id if dispute.mediation else None,
         "fire_at": dispute.fire_at,
         "deadline_at": deadline.due_at if deadline else None,
+        "timeline_head": dispute.timeline[-1].hash if dispute.timeline else None,
         "doc": doc,
         "created_at": dispute.created_at,
         "updated_at": dispute.updated_at,
@@ -517,6 +556,21 @@ def _ledger_rows(txn: LedgerTransaction) -> builtins.list[dict[str, Any]]:
         }
         for posting in txn.postings
     ]
+
+
+def _ledger_content(row: Mapping[str, Any]) -> dict[str, object]:
+    """The chained content of one ledger row (domain/audit.py), as the verifier reads it."""
+    return audit.ledger_content(
+        seq=row["chain_seq"],
+        txn_id=row["txn_id"],
+        order_id=row["order_id"],
+        dispute_id=row["dispute_id"],
+        movement=row["movement"],
+        account=row["account"],
+        currency=row["currency"],
+        amount_minor=row["amount_minor"],
+        at=row["created_at"].astimezone(UTC).isoformat(),
+    )
 
 
 class SqlUnitOfWorkFactory:

@@ -85,6 +85,9 @@ orders = Table(
     Column("fire_at", UTCDateTime),
     Column("doc", Document, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # The hash of the last entry of this order's ledger chain (ADR 0003): a chain that ends
+    # anywhere else lost its tail.
+    Column("ledger_head", String(64)),
     Index("ix_orders_fire_at", "fire_at"),
 )
 
@@ -103,6 +106,8 @@ disputes = Table(
     Column("doc", Document, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # The hash of the last entry of the timeline chain in ``doc`` (ADR 0003).
+    Column("timeline_head", String(64)),
     Index("ix_disputes_fire_at", "fire_at"),
     Index("ix_disputes_buyer_id_created", "buyer_id", "id"),
     Index("ix_disputes_seller_id_created", "seller_id", "id"),
@@ -123,6 +128,12 @@ ledger_entries = Table(
     Column("currency", String(3), nullable=False),
     Column("amount_minor", BigInteger, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # Each order's entries are a hash chain (ADR 0003): the entry's position in its order's
+    # chain (1, 2, ...) and sha256 over the previous entry's hash and this entry's content.
+    # The unique pair is also what stops two writers from forking one order's chain.
+    Column("chain_seq", Integer, nullable=False),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("order_id", "chain_seq"),
 )
 
 events = Table(
