@@ -287,3 +287,26 @@ notifications = Table(
     UniqueConstraint("user_id", "event_id"),
     Index("ix_notifications_user_id_id", "user_id", "id"),
 )
+
+# Signed-in web sessions, by the hash of the cookie's random nonce: a cookie is only as good as
+# its row, so logging out (or disabling the user) ends it even though the cookie is still
+# validly signed (migration 0005).
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("user_id", String(40), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
+# Consecutive failed sign-ins per email typed (its hash: unknown emails are counted the same
+# way, so the lockout does not tell which accounts exist), for the lockout with backoff.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("key_hash", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_failed_at", UTCDateTime, nullable=False, index=True),
+    Column("locked_until", UTCDateTime),
+)
