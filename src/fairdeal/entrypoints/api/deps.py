@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from fairdeal.bootstrap import App
 from fairdeal.domain.dispute import Actor, Role
@@ -43,8 +44,19 @@ class TokenCache:
         self.entries[token] = (time.monotonic() + TOKEN_CACHE_SECONDS, actor)
 
 
+# Documents the bearer scheme in the OpenAPI document (``securitySchemes``, and ``security`` on
+# every operation that authenticates), so that clients and fuzzers know which operations need a
+# token. It never refuses by itself: ``current_actor`` reads the header and answers 401.
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    description="The API token: the platform's, or the `api_token` POST /users answered.",
+)
+
+
 def current_actor(
     request: Request,
+    _documented: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Actor:
     if not authorization or not authorization.lower().startswith("bearer "):
