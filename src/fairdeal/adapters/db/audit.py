@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, Select, select
 
 from fairdeal.adapters.db import tables
 from fairdeal.adapters.db.engine import begin
@@ -22,20 +22,18 @@ class SqlAuditChains:
         self.engine = engine
 
     def timelines(self) -> Iterator[Chain]:
-        t = tables.disputes
-        # Only the timeline leaves the database, not the whole case file.
-        stmt = select(t.c.id, t.c.timeline_head, t.c.doc["timeline"]).order_by(t.c.id)
         with begin(self.engine, write=False) as conn:
-            rows = conn.execution_options(stream_results=True, yield_per=_BATCH).execute(stmt)
+            rows = conn.execution_options(stream_results=True, yield_per=_BATCH).execute(
+                timeline_query()
+            )
             for dispute_id, head, timeline in rows:
                 entries = [
-                    StoredEntry(f"timeline entry #{n}", entry, entry.get(audit.HASH_KEY))
-                    for n, entry in enumerate(timeline or (), 1)
+                    StoredEntry(entry, entry.get(audit.HASH_KEY)) for entry in timeline or ()
                 ]
                 yield Chain("timeline", dispute_id, head, entries)
 
     def ledgers(self) -> Iterator[Chain]:
-        t, o = tables.ledger_entries, tables.orders
+        o = tables.orders
         with begin(self.engine, write=False) as conn:
             # The heads first (one short row per order), then the entries in chain order; an
             # order whose head is set but whose entries are all gone is a chain too.
@@ -43,20 +41,9 @@ class SqlAuditChains:
                 select(o.c.id, o.c.ledger_head).where(o.c.ledger_head.is_not(None))
             )
             heads: dict[str, str | None] = {order_id: head for order_id, head in found}
-            stmt = select(
-                t.c.id,
-                t.c.order_id,
-                t.c.chain_seq,
-                t.c.txn_id,
-                t.c.dispute_id,
-                t.c.movement,
-                t.c.account,
-                t.c.currency,
-                t.c.amount_minor,
-                t.c.created_at,
-                t.c.hash,
-            ).order_by(t.c.order_id, t.c.chain_seq)
-            rows = conn.execution_options(stream_results=True, yield_per=_BATCH).execute(stmt)
+            rows = conn.execution_options(stream_results=True, yield_per=_BATCH).execute(
+                ledger_query()
+            )
             current: str | None = None
             entries: list[StoredEntry] = []
             for row in rows:
@@ -69,6 +56,31 @@ class SqlAuditChains:
                 yield Chain("ledger", current, heads.pop(current, None), entries)
             for order_id, head in sorted(heads.items()):  # heads without a single entry
                 yield Chain("ledger", order_id, head, [])
+
+
+def timeline_query() -> Select[Any]:
+    """Every dispute's id, recorded head and timeline -- only the timeline leaves the database,
+    not the whole case file."""
+    t = tables.disputes
+    return select(t.c.id, t.c.timeline_head, t.c.doc["timeline"]).order_by(t.c.id)
+
+
+def ledger_query() -> Select[Any]:
+    """Every ledger entry, each order's in chain order."""
+    t = tables.ledger_entries
+    return select(
+        t.c.id,
+        t.c.order_id,
+        t.c.chain_seq,
+        t.c.txn_id,
+        t.c.dispute_id,
+        t.c.movement,
+        t.c.account,
+        t.c.currency,
+        t.c.amount_minor,
+        t.c.created_at,
+        t.c.hash,
+    ).order_by(t.c.order_id, t.c.chain_seq)
 
 
 def _ledger_entry(row: Any) -> StoredEntry:
@@ -86,4 +98,4 @@ def _ledger_entry(row: Any) -> StoredEntry:
         amount_minor=minor,
         at=at.astimezone(UTC).isoformat(),
     )
-    return StoredEntry(f"ledger entry id={entry_id}", content, digest, seq)
+    return StoredEntry(content, digest, seq, entry_id)

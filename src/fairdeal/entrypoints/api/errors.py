@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fairdeal.domain.errors import DomainError
+from fairdeal.entrypoints.refusals import log_refusal
 
 log = logging.getLogger("fairdeal.api")
 
@@ -106,13 +107,31 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def _log_refusal(request: Request, code: str, detail: str) -> None:
+    """Every refused authorization of the API goes through here (see entrypoints/refusals)."""
+    log_refusal(
+        code=code,
+        actor=getattr(request.state, "actor", None),
+        method=request.method,
+        path=request.url.path,
+        path_params=request.path_params,
+        request_id=getattr(request.state, "request_id", None),
+        client=request.client.host if request.client else None,
+        detail=detail,
+    )
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, error: DomainError) -> JSONResponse:
+        # A NotFound naming a field is a bad reference in a body (an unknown file id), still a
+        # refusal to reveal someone else's file: logged like the others.
+        _log_refusal(request, error.code, error.detail)
         return problem(error.code, error.detail, field=error.field)
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, error: ApiError) -> JSONResponse:
+        _log_refusal(request, error.code, error.detail)
         return problem(error.code, error.detail, field=error.field, headers=error.headers)
 
     @app.exception_handler(RequestValidationError)
@@ -151,6 +170,8 @@ def install(app: FastAPI) -> None:
             415: "unsupported_file_type",
             429: "rate_limited",
         }.get(error.status_code, "internal_error")
+        if code in ("unauthenticated", "forbidden"):
+            _log_refusal(request, code, str(error.detail))
         return problem(code, str(error.detail))
 
     @app.exception_handler(Exception)

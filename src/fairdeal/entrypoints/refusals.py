@@ -1,0 +1,71 @@
+"""The security log of refused authorizations: one structured record on ``fairdeal.security``
+for every request refused as unauthenticated (401), outside the caller's role (403) or for
+something the caller may not see (404 from a scoped load: a stranger's dispute, order or file
+is "not found", exactly like one that does not exist -- so both are logged).
+
+Emitted from the HTTP layer's error handlers (``entrypoints/api/errors.py``) and the web pages'
+route wrapper, not from the services: that is where every refusal ends up whatever raised it
+(a domain guard, a service's scoped load, the auth dependency, the role check), where the
+unauthenticated caller exists at all, and where the request (method, path, id, client) that
+names the target is known. A new service or guard is covered without a call to remember."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from fairdeal.domain.dispute import Actor
+
+log = logging.getLogger("fairdeal.security")
+
+# The refusals that are authorization decisions (others, like 409 or 422, are not).
+REFUSED = frozenset({"unauthenticated", "forbidden", "not_found"})
+
+
+def _clean(value: str, limit: int = 300) -> str:
+    """No control characters (a CR/LF in a path would forge log lines), bounded length."""
+    cleaned = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in value[:limit])
+    return cleaned + ("..." if len(value) > limit else "")
+
+
+def log_refusal(
+    *,
+    code: str,
+    actor: Actor | None,
+    method: str,
+    path: str,
+    path_params: Mapping[str, Any] | None = None,
+    request_id: str | None = None,
+    client: str | None = None,
+    detail: str = "",
+    channel: str = "api",
+) -> None:
+    """Record one refused authorization: who (actor id and role, or anonymous), what (the
+    method and path, and the ids the route named), when (UTC), and the refusal's code."""
+    if code not in REFUSED:
+        return
+    target_ids = {str(k): _clean(str(v)) for k, v in (path_params or {}).items()}
+    target = f"{method} {_clean(path)}"
+    actor_id = actor.user_id if actor is not None else None
+    actor_role = actor.role.value if actor is not None else None
+    log.warning(
+        "authorization refused: %s %s to %s: %s",
+        code,
+        target,
+        f"{actor_id} ({actor_role})" if actor is not None else "an anonymous caller",
+        _clean(detail),
+        extra={
+            "event": "authorization.refused",
+            "code": code,
+            "actor_id": actor_id,
+            "actor_role": actor_role,
+            "target": target,
+            "target_ids": target_ids,
+            "at": datetime.now(UTC).isoformat(),
+            "request_id": request_id,
+            "client": client,
+            "channel": channel,
+        },
+    )
