@@ -10,6 +10,7 @@ from contextlib import contextmanager
 
 import typer
 
+from fairdeal.bench.cli import bench_app
 from fairdeal.bootstrap import App, bootstrap
 from fairdeal.config import Settings
 from fairdeal.domain.errors import DomainError, PolicyError
@@ -21,6 +22,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 audit_app = typer.Typer(help="The tamper-evident record.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+app.add_typer(bench_app, name="bench")  # fairdeal.bench.cli: benchmarks, docs/performance.md
 
 
 def _quiet_libraries() -> None:
@@ -157,9 +159,11 @@ def _serve(application: App, host: str, port: int, *, with_worker: bool = False)
 
     import uvicorn
 
+    from fairdeal.adapters.calendar import warm_up
     from fairdeal.entrypoints.api.app import create_app
     from fairdeal.entrypoints.worker import run as run_worker
 
+    warm_up()  # the holiday calendars: not on the first refund's request (performance.md)
     if with_worker:
         threading.Thread(
             target=run_worker, args=(application,), daemon=True, name="fairdeal-worker"

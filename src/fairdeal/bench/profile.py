@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 from fairdeal.bench import seed
 from fairdeal.bench.common import (
@@ -40,6 +41,7 @@ def main(which: str, seconds: int = 15, clients: int = 8) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     with running([api]):
         wait_ready([api])
+        spec: dict[str, Any]
         if which == "transitions":
             spec = {"mode": "lifecycle", "jobs": jobs_for(shape, 1, 15_000)}
         else:

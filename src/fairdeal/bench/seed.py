@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, text
 
+from fairdeal.adapters.db import tables
 from fairdeal.adapters.db.codec import encode
 from fairdeal.adapters.db.migrate import upgrade
 from fairdeal.adapters.db.repository import (
@@ -48,6 +49,9 @@ class Shape:
     orders: int
     disputes: int
     sellers: int = 0  # 0: one seller per 100 orders
+    # Disputes due now (the first ``due``); the others' stored due time is 30 days ahead,
+    # as open disputes' deadlines are spread over the coming weeks. None: all due.
+    due: int | None = None
 
     @property
     def buyers(self) -> int:
@@ -186,6 +190,75 @@ def build_templates(policy_name: str = "standard", *, now: datetime | None = Non
     )
 
 
+# --- hash chains (ADR 0003), computed inside PostgreSQL --------------------------------------
+
+
+def _chained() -> bool:
+    """Whether this schema has the tamper-evident chains (ledger positions and hashes)."""
+    return "chain_seq" in tables.ledger_entries.c
+
+
+def _subst(expr: str) -> str:
+    """SQL: ``expr`` (text with the templates' placeholders) with this row's ids in."""
+    return (
+        f"replace(replace(replace(replace({expr}, '@@O@@', substr(o, 5)),"
+        " '@@B@@', substr(b, 5)), '@@S@@', substr(s, 5)), '@@D@@', substr(d, 5))"
+    )
+
+
+def _chain_sql(
+    name: str, chain: str, id_column: str, contents: list[dict[str, object]]
+) -> tuple[str, list[str], dict[str, Any]]:
+    """The hashes of a chain of entries (domain/audit.py's format) for each row: LATERAL
+    clauses computing ``{name}1``... with sha256 in SQL over the canonical content (placeholders
+    replaced), their column names, and the parameters they use. So every seeded chain
+    verifies, as one the application wrote would."""
+    from fairdeal.domain import audit
+
+    params: dict[str, Any] = {f"{name}_genesis": f"fairdeal:{chain}:{audit.FORMAT}:"}
+    clauses = [
+        f"LATERAL (SELECT encode(sha256(convert_to(CAST(:{name}_genesis AS text) || {id_column},"
+        f" 'UTF8')), 'hex') AS {name}0) {name}_0"
+    ]
+    for k, content in enumerate(contents, 1):
+        params[f"{name}_c{k}"] = audit.canonical(content)
+        body = _subst(f"CAST(:{name}_c{k} AS text)")
+        clauses.append(
+            f"LATERAL (SELECT encode(sha256(convert_to({name}{k - 1} || chr(10) || {body},"
+            f" 'UTF8')), 'hex') AS {name}{k}) {name}_{k}"
+        )
+    return " , ".join(clauses), [f"{name}{k}" for k in range(1, len(contents) + 1)], params
+
+
+def _ledger_chain(t: Templates) -> tuple[str, list[str], dict[str, Any]]:
+    from fairdeal.domain import audit
+
+    contents = [
+        audit.ledger_content(
+            seq=k,
+            txn_id=row["txn_id"],
+            order_id=row["order_id"],
+            dispute_id=row["dispute_id"],
+            movement=row["movement"],
+            account=row["account"],
+            currency=row["currency"],
+            amount_minor=row["amount_minor"],
+            at=row["created_at"].astimezone(UTC).isoformat(),
+        )
+        for k, row in enumerate(t.ledger, 1)
+    ]
+    return _chain_sql("lh", "ledger", "o", contents)
+
+
+def _timeline_chain(t: Templates) -> tuple[str, list[str], dict[str, Any], list[str]]:
+    """As _ledger_chain, for the dispute's timeline; also the template's own hashes (made
+    for the placeholder id), which the document's text has in place of the real ones."""
+    entries = t.dispute["doc"]["timeline"]
+    contents = [{k: v for k, v in e.items() if k != "hash"} for e in entries]
+    lateral, names, params = _chain_sql("th", "timeline", "d", contents)
+    return lateral, names, params, [e["hash"] for e in entries]
+
+
 # --- loading ----------------------------------------------------------------------------------
 
 
@@ -258,6 +331,29 @@ def load(engine: Engine, shape: Shape, *, files: bool = False) -> dict[str, floa
     lateral = (
         f"LATERAL (SELECT {ids['o']} AS o, {ids['b']} AS b, {ids['s']} AS s, {ids['d']} AS d) x"
     )
+    # The tamper-evident chains (ADR 0003), where the schema has them: each order's ledger
+    # head, each dispute's timeline hashes (in its document, in place of the template's).
+    head_column = head_value = head_lateral = ""
+    head_params: dict[str, Any] = {}
+    ledger_lateral, ledger_hashes = "", list[str]()
+    timeline_column = timeline_value = timeline_lateral = ""
+    timeline_params: dict[str, Any] = {}
+    dispute_doc = doc_sql("doc")
+    if _chained():
+        ledger_lateral, ledger_hashes, head_params = _ledger_chain(t)
+        head_column, head_value = ", ledger_head", f", {ledger_hashes[-1]}"
+        head_lateral = f", {ledger_lateral}"
+        tl_lateral, tl_hashes, timeline_params, template_hashes = _timeline_chain(t)
+        timeline_column, timeline_value = ", timeline_head", f", {tl_hashes[-1]}"
+        timeline_lateral = f", {tl_lateral}"
+        for template_hash, column in zip(template_hashes, tl_hashes, strict=True):
+            dispute_doc = f"replace({dispute_doc}, '{template_hash}', {column})"
+    due_sql = ":fire_at"
+    if shape.due is not None:
+        due_sql = (
+            f"CASE WHEN i / {shape.step} <= {int(shape.due)} THEN CAST(:fire_at AS timestamptz)"
+            " ELSE CAST(:fire_at AS timestamptz) + interval '30 days' END"
+        )
     order_statements = []
     dispute_statements = []
     for lo in range(1, shape.orders + 1, CHUNK):
@@ -271,8 +367,10 @@ def load(engine: Engine, shape: Shape, *, files: bool = False) -> dict[str, floa
             order_statements.append(
                 (
                     "INSERT INTO orders (id, buyer_id, seller_id, status, version, fire_at, doc,"
-                    f" created_at) SELECT o, b, s, :status, 1, :fire_at, ({doc_sql('doc')})::jsonb,"
-                    f" :created_at FROM generate_series(CAST(:lo AS bigint), CAST(:hi AS bigint)) i, {lateral} {where}",
+                    f" created_at{head_column}) SELECT o, b, s, :status, 1, :fire_at,"
+                    f" ({doc_sql('doc')})::jsonb, :created_at{head_value}"
+                    " FROM generate_series(CAST(:lo AS bigint), CAST(:hi AS bigint)) i,"
+                    f" {lateral}{head_lateral} {where}",
                     {
                         "lo": lo,
                         "hi": hi,
@@ -280,6 +378,7 @@ def load(engine: Engine, shape: Shape, *, files: bool = False) -> dict[str, floa
                         "fire_at": row["fire_at"],
                         "doc": json.dumps(row["doc"]),
                         "created_at": row["created_at"],
+                        **head_params,
                     },
                 )
             )
@@ -288,10 +387,11 @@ def load(engine: Engine, shape: Shape, *, files: bool = False) -> dict[str, floa
             dispute_statements.append(
                 (
                     "INSERT INTO disputes (id, order_id, buyer_id, seller_id, status, version,"
-                    " fire_at, deadline_at, doc, created_at, updated_at) SELECT d, o, b, s,"
-                    f" :status, 1, :fire_at, :deadline_at, ({doc_sql('doc')})::jsonb, :created_at,"
-                    f" :updated_at FROM generate_series(CAST(:lo AS bigint), CAST(:hi AS bigint)) i, {lateral}"
-                    f" WHERE i % {shape.step} = 0",
+                    f" fire_at, deadline_at, doc, created_at, updated_at{timeline_column})"
+                    f" SELECT d, o, b, s, :status, 1, {due_sql}, :deadline_at,"
+                    f" ({dispute_doc})::jsonb, :created_at, :updated_at{timeline_value}"
+                    " FROM generate_series(CAST(:lo AS bigint), CAST(:hi AS bigint)) i,"
+                    f" {lateral}{timeline_lateral} WHERE i % {shape.step} = 0",
                     {
                         "lo": lo,
                         "hi": hi,
@@ -301,6 +401,7 @@ def load(engine: Engine, shape: Shape, *, files: bool = False) -> dict[str, floa
                         "doc": json.dumps(d["doc"]),
                         "created_at": d["created_at"],
                         "updated_at": d["updated_at"],
+                        **timeline_params,
                     },
                 )
             )
@@ -308,19 +409,27 @@ def load(engine: Engine, shape: Shape, *, files: bool = False) -> dict[str, floa
     ledger_statements = []
     for lo in range(1, shape.orders + 1, CHUNK):
         hi = min(shape.orders, lo + CHUNK - 1)
-        for row in t.ledger:
+        for position, row in enumerate(t.ledger, 1):
+            chain_columns = chain_values = chain_lateral = ""
+            if ledger_hashes:
+                chain_columns = ", chain_seq, hash"
+                chain_values = f", {position}, {ledger_hashes[position - 1]}"
+                chain_lateral = f", {ledger_lateral}"
             ledger_statements.append(
                 (
                     "INSERT INTO ledger_entries (txn_id, order_id, dispute_id, movement, account,"
-                    " currency, amount_minor, created_at) SELECT 'txn_' || substr(o, 5), o, NULL,"
-                    " :movement, :account, :currency, :amount, :created_at"
-                    f" FROM generate_series(CAST(:lo AS bigint), CAST(:hi AS bigint)) i, {lateral}",
+                    f" currency, amount_minor, created_at{chain_columns})"
+                    " SELECT 'txn_' || substr(o, 5), o, NULL,"
+                    f" :movement, :account, :currency, :amount, :created_at{chain_values}"
+                    " FROM generate_series(CAST(:lo AS bigint), CAST(:hi AS bigint)) i,"
+                    f" {lateral}{chain_lateral}",
                     {
                         "lo": lo,
                         "hi": hi,
                         **{k: row[k] for k in ("movement", "account", "currency")},
                         "amount": row["amount_minor"],
                         "created_at": row["created_at"],
+                        **head_params,
                     },
                 )
             )
@@ -384,7 +493,7 @@ def check_sample(engine: Engine, shape: Shape) -> None:
             assert order is not None and order.buyer_id == buyer_id(buyer_of(i, shape)), i
             assert order.items[0].id == f"{order_id(i)}_item_1"
         if shape.disputes:
-            for k in sorted({1, shape.disputes}):
+            for k in sorted({1, shape.disputes if shape.due is None else max(1, shape.due)}):
                 dispute = uow.disputes.get(dispute_id(k))
                 assert dispute is not None, k
                 assert dispute.order_id == order_id(k * shape.step)

@@ -1,0 +1,107 @@
+"""``fairdeal bench ...``: the benchmarks (docs/performance.md). Each prints a table, writes
+JSON to benchmarks/results/ and measures its baseline in the same run. They need the
+PostgreSQL server at FAIRDEAL_BENCH_PG_URL (default postgresql+psycopg://postgres@127.0.0.1:5432/
+postgres), where they create and drop a database of their own (FAIRDEAL_BENCH_DB,
+default fairdeal_bench). Imports are inside the commands: the CLI starts fast without them."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import typer
+
+bench_app = typer.Typer(
+    help="Benchmarks against PostgreSQL's own ceiling (docs/performance.md); never tests.",
+    no_args_is_help=True,
+)
+
+SECONDS = typer.Option(10, help="measured seconds per run")
+
+
+@bench_app.command("transitions")
+def transitions(seconds: int = SECONDS) -> None:
+    """Dispute transitions over HTTP at 1, 8, 32 clients vs pgbench (refund-shaped)."""
+    from fairdeal.bench import transitions as bench
+
+    bench.main(seconds=seconds)
+
+
+@bench_app.command("reads")
+def reads(seconds: int = typer.Option(8, help="measured seconds per kind of read")) -> None:
+    """GET dispute and GET disputes at 16 clients vs a constant route."""
+    from fairdeal.bench import reads as bench
+
+    bench.main(seconds=seconds)
+
+
+@bench_app.command("firing")
+def firing(
+    count: int = typer.Option(50_000, help="due deadlines (the issue's figure: 200000)"),
+    baseline_jobs: int = typer.Option(0, help="PgQueuer no-op jobs (0: min(count, 50000))"),
+) -> None:
+    """Deadline firing with 2 workers vs PgQueuer and procrastinate no-op jobs."""
+    from fairdeal.bench import firing as bench
+
+    bench.main(count=count, baseline_jobs=baseline_jobs or None)
+
+
+@bench_app.command("scale")
+def scale(seconds: int = typer.Option(8, help="measured seconds per kind of read")) -> None:
+    """Reads and firing at 10k and at 1M orders / 200k disputes; EXPLAIN of the hot queries."""
+    from fairdeal.bench import scale as bench
+
+    bench.main(seconds=seconds)
+
+
+@bench_app.command("embedded")
+def embedded(seconds: float = typer.Option(8.0, help="measured seconds per system")) -> None:
+    """The lifecycle in one process on SQLite vs Tryton sale_complaint (proteus)."""
+    from fairdeal.bench import embedded as bench
+
+    bench.main(seconds=seconds)
+
+
+@bench_app.command("soak")
+def soak(
+    minutes: float = typer.Option(10.0, help="how long"),
+    clients: int = typer.Option(8, help="concurrent HTTP clients"),
+) -> None:
+    """Memory over a long run: transitions over HTTP with 2 workers firing, RSS sampled."""
+    from fairdeal.bench import soak as bench
+
+    bench.main(minutes=minutes, clients=clients)
+
+
+@bench_app.command("all")
+def run_all(
+    firing_count: int = typer.Option(50_000, help="due deadlines for the firing benchmark"),
+) -> None:
+    """All five, one after another (about 10 minutes on 2 cores)."""
+    from fairdeal.bench import embedded as embedded_bench
+    from fairdeal.bench import firing as firing_bench
+    from fairdeal.bench import reads as reads_bench
+    from fairdeal.bench import scale as scale_bench
+    from fairdeal.bench import transitions as transitions_bench
+    from fairdeal.bench.common import say
+
+    started = time.monotonic()
+    steps: list[tuple[str, Callable[[], dict[str, Any]]]] = [
+        ("transitions", lambda: transitions_bench.main(seconds=10)),
+        ("reads", lambda: reads_bench.main(seconds=8)),
+        ("firing", lambda: firing_bench.main(count=firing_count)),
+        ("scale", lambda: scale_bench.main(seconds=8)),
+        ("embedded", lambda: embedded_bench.main(seconds=8)),
+    ]
+    summary = []
+    for name, step in steps:
+        t0 = time.monotonic()
+        data = step()
+        summary.append((name, round(time.monotonic() - t0), data.get("targets", {})))
+    for name, took, targets in summary:
+        say(
+            f"{name} ({took} s): "
+            + ", ".join(f"{k}: {'met' if v else 'NOT met'}" for k, v in targets.items())
+        )
+    say(f"bench all: {time.monotonic() - started:.0f} s")
