@@ -18,7 +18,13 @@ from fairdeal.domain.dispute import (
     Role,
     SolutionKind,
 )
-from fairdeal.domain.errors import DisputeExists, NotFound, ValidationError, VersionConflict
+from fairdeal.domain.errors import (
+    DisputeExists,
+    DomainError,
+    NotFound,
+    ValidationError,
+    VersionConflict,
+)
 from fairdeal.domain.money import Money
 from fairdeal.domain.order import Order
 from fairdeal.services.context import Context, load_dispute, load_order, retrying, sync_order
@@ -534,8 +540,22 @@ def _change(
             order = uow.orders.get(dispute.order_id)
             assert order is not None, "a dispute's order always exists"
             now = ctx.clock.now()
-            created = act(dispute, order, now, uow) if needs_uow else act(dispute, order, now)
-            sync_order(dispute, order, now)
+            try:
+                created = act(dispute, order, now, uow) if needs_uow else act(dispute, order, now)
+                sync_order(dispute, order, now)
+            except DomainError as refusal:
+                # Under READ COMMITTED the order is read a moment after the dispute: a racer
+                # that closed the dispute in between leaves us a stale dispute beside its
+                # refunded order, and the escrow then refuses a refund it already made. That
+                # is a stale read, not the caller's mistake: retry, and the fresh dispute
+                # answers (e.g. "closed"), as the version check would have.
+                if not isinstance(refusal, VersionConflict) and (
+                    uow.disputes.stored_version(dispute.id) != dispute.version
+                ):
+                    raise VersionConflict(
+                        f"dispute {dispute_id} changed while the command ran; try again"
+                    ) from refusal
+                raise
             uow.commit()
         ctx.committed(uow)
         return view_of(ctx, actor, dispute, order, created)

@@ -108,6 +108,10 @@ class DisputeRepository(Protocol):
         """The earliest (kind 'dispute'|'order', id, fire_at) due at or before ``until``."""
         ...
 
+    def stored_version(self, dispute_id: str) -> int | None:
+        """The version the database holds now (read afresh, not the one loaded)."""
+        ...
+
 
 class EventLog(Protocol):
     def after(self, position: int, limit: int) -> builtins.list[StoredEvent]:

@@ -212,6 +212,11 @@ class SqlDisputeRepository:
         )
         return [self._track(doc, version) for doc, version in self.conn.execute(stmt)]
 
+    def stored_version(self, dispute_id: str) -> int | None:
+        t = tables.disputes
+        found = self.conn.execute(select(t.c.version).where(t.c.id == dispute_id)).scalar()
+        return None if found is None else int(found)
+
     def next_due(self, until: datetime) -> tuple[str, str, datetime] | None:
         d, o = tables.disputes, tables.orders
         both = union_all(
