@@ -74,6 +74,19 @@ def soak(
     bench.main(minutes=minutes, clients=clients)
 
 
+@bench_app.command("audit")
+def audit(
+    entries: int = typer.Option(200_000, help="timeline entries, and as many ledger entries"),
+    runs: int = typer.Option(3, help="runs per measurement (the best is reported)"),
+    postgres: bool = typer.Option(True, help="also on PostgreSQL (else SQLite only)"),
+) -> None:
+    """audit verify's entries/s on SQLite and PostgreSQL vs a plain SELECT of the same rows
+    (docs/audit.md)."""
+    from fairdeal.bench import audit as bench
+
+    bench.main(entries=entries, runs=runs, postgres=postgres)
+
+
 @bench_app.command("all")
 def run_all(
     firing_count: int = typer.Option(50_000, help="due deadlines for the firing benchmark"),
