@@ -483,3 +483,58 @@ def test_a_strangers_look_at_a_dispute_is_logged_with_actor_target_and_time(
     assert "anonymous" in anonymous_record.getMessage()
     # A CR/LF in the path cannot forge a log line.
     assert "\n" not in injected.getMessage() and "\r" not in injected.getMessage()
+
+
+def test_a_strangers_look_at_a_dispute_page_is_logged_too(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The web pages render their own refusal pages; their route wrapper logs them the same
+    way (SQLite only: the record does not depend on the database)."""
+    import re
+
+    from e2e.support import TestClient  # imported there with Starlette's deprecation quiet
+    from fairdeal.bootstrap import bootstrap
+    from fairdeal.config import Settings
+    from fairdeal.demo import DEMO_PASSWORD, seed_sandbox
+    from fairdeal.entrypoints.api.app import create_app
+
+    app = bootstrap(
+        Settings(
+            database_url=f"sqlite:///{tmp_path / 'web.db'}",
+            sandbox=True,
+            storage_dir=str(tmp_path / "files"),
+            rate_limit_writes_per_minute=0,
+        )
+    )
+    try:
+        upgrade(app.engine)
+        accounts = seed_sandbox(app)
+        bobs = accounts.dispute_ids["under_review"]
+        with TestClient(create_app(app)) as http:
+            page = http.get("/login")
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+            assert csrf is not None
+            signed_in = http.post(
+                "/login",
+                data={
+                    "email": "alice@demo.test",
+                    "password": DEMO_PASSWORD,
+                    "csrf_token": csrf.group(1),
+                },
+                follow_redirects=False,
+            )
+            assert signed_in.status_code == 303
+            caplog.clear()
+            with caplog.at_level(logging.INFO, logger="fairdeal.security"):
+                assert http.get(f"/disputes/{bobs}").status_code == 404
+                assert http.get("/admin").status_code == 403
+    finally:
+        app.engine.dispose()
+    records = [vars(r) for r in refusals(caplog)]
+    alice = accounts.actors["alice"].user_id
+    assert [(r["code"], r["actor_id"], r["channel"]) for r in records] == [
+        ("not_found", alice, "web"),
+        ("forbidden", alice, "web"),
+    ]
+    assert records[0]["target"] == f"GET /disputes/{bobs}"
+    assert records[0]["target_ids"] == {"dispute_id": bobs}

@@ -69,3 +69,20 @@ def log_refusal(
             "channel": channel,
         },
     )
+
+
+def log_request_refusal(
+    request: Any, code: str, detail: str, *, actor: Actor | None, channel: str
+) -> None:
+    """``log_refusal`` for a Starlette request: the web pages' route wrapper calls this."""
+    log_refusal(
+        code=code,
+        actor=actor,
+        method=request.method,
+        path=request.url.path,
+        path_params=request.path_params,
+        request_id=getattr(request.state, "request_id", None),
+        client=request.client.host if request.client else None,
+        detail=detail,
+        channel=channel,
+    )

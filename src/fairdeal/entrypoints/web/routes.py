@@ -26,6 +26,7 @@ from starlette.datastructures import FormData, UploadFile
 from fairdeal.domain.dispute import Action, Actor, Dispute, Role
 from fairdeal.domain.errors import DomainError, Forbidden, NotFound, VersionConflict
 from fairdeal.domain.money import minimum_claim
+from fairdeal.entrypoints.refusals import log_request_refusal
 from fairdeal.entrypoints.web import csrf, views
 from fairdeal.entrypoints.web.i18n import _
 from fairdeal.entrypoints.web.sessions import COOKIE, Session
@@ -137,6 +138,14 @@ class WebRoute(APIRoute):
             except (NotFound, Forbidden) as error:
                 status = 404 if isinstance(error, NotFound) else 403
                 response = error_page(request, status, error.detail)
+                viewer = request.state.viewer
+                log_request_refusal(
+                    request,
+                    error.code,
+                    error.detail,
+                    actor=viewer.actor if viewer else None,
+                    channel="web",
+                )
             finally:
                 if form is not None:
                     await form.close()
