@@ -54,9 +54,25 @@ bearer_scheme = HTTPBearer(
 )
 
 
+async def plain_parameters(request: Request) -> None:
+    """Path and query parameters with U+0000 are refused (422): PostgreSQL cannot compare or
+    store that character, and would answer a lookup of ``/disputes/a%00b`` with an error (500)
+    where SQLite answers 404. Bodies are checked by ``schemas.Strict``."""
+    for where, values in (("path", request.path_params), ("query", request.query_params)):
+        for name, value in values.items():
+            if "\x00" in name or (isinstance(value, str) and "\x00" in value):
+                raise ApiError(
+                    "validation_error",
+                    f"{where} parameter {name!r} must not contain the NUL character (U+0000)",
+                    field=name,
+                )
+
+
 def current_actor(
     request: Request,
     _documented: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
+    # Every authenticated operation checks its parameters first: one place for all of them.
+    _plain: Annotated[None, Depends(plain_parameters)],
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Actor:
     if not authorization or not authorization.lower().startswith("bearer "):

@@ -6,14 +6,42 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
 
 Text = Annotated[StrictStr, Field(max_length=5000)]
 Short = Annotated[StrictStr, Field(min_length=1, max_length=200)]
 
 
+def nul_path(value: Any, path: str = "") -> str | None:
+    """Where in a JSON value a string holds U+0000 (``items.0.title``), or None. PostgreSQL
+    cannot store that character in text or JSONB: it is refused at the door (422), the same on
+    both databases, instead of failing in the database (500)."""
+    if isinstance(value, str):
+        return (path or "body") if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            name = f"{path}.{key}" if path else str(key)
+            found = nul_path(key, name) or nul_path(item, name)
+            if found:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = nul_path(item, f"{path}.{index}" if path else str(index))
+            if found:
+                return found
+    return None
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul_characters(cls, data: Any) -> Any:
+        found = nul_path(data)
+        if found:
+            raise ValueError(f"{found} must not contain the NUL character (U+0000)")
+        return data
 
 
 class MoneyIn(Strict):
