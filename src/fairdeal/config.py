@@ -41,3 +41,104 @@ class Settings(BaseSettings):
     # in sandbox mode a random key per process is used when it is unset.
     secret_key: str | None = None
     session_hours: int = Field(default=12, ge=1, le=24 * 30)
+
+    # Abuse limits per user and per client IP, per minute, counted in each API process (token
+    # buckets: a burst of the whole allowance, refilled evenly). Unset, each is a share of
+    # rate_limit_writes_per_minute (see ``action_limits``), so 0 there turns them all off;
+    # set one to 0 to turn only it off. Login is limited per account (the email typed) and
+    # per IP.
+    rate_limit_login_per_minute: int | None = Field(default=None, ge=0)
+    rate_limit_login_per_ip_per_minute: int | None = Field(default=None, ge=0)
+    rate_limit_disputes_per_minute: int | None = Field(default=None, ge=0)
+    rate_limit_disputes_per_ip_per_minute: int | None = Field(default=None, ge=0)
+    rate_limit_messages_per_minute: int | None = Field(default=None, ge=0)
+    rate_limit_messages_per_ip_per_minute: int | None = Field(default=None, ge=0)
+    rate_limit_uploads_per_minute: int | None = Field(default=None, ge=0)
+    rate_limit_uploads_per_ip_per_minute: int | None = Field(default=None, ge=0)
+    # Login lockout: after this many wrong passwords in a row for one email, sign-in is
+    # refused for login_lockout_seconds, doubled for every further failure, at most
+    # login_lockout_max_seconds. Stored in the database (shared by every process).
+    login_lockout_after: int = Field(default=5, ge=1)
+    login_lockout_seconds: int = Field(default=60, ge=1)
+    login_lockout_max_seconds: int = Field(default=3600, ge=1)
+
+    def action_limits(self) -> dict[str, tuple[int, int]]:
+        """Per action: (allowed per user a minute, allowed per IP a minute); 0 is no limit.
+        The defaults, as shares of rate_limit_writes_per_minute (120): login 10 per account
+        and 60 per IP; disputes 30 and 300; messages and uploads 120 and 1200."""
+        writes = self.rate_limit_writes_per_minute
+        shares = {
+            "login": (12, 2),
+            "disputes": (4, 0.4),
+            "messages": (1, 0.1),
+            "uploads": (1, 0.1),
+        }
+        limits: dict[str, tuple[int, int]] = {}
+        for action, (user_share, ip_share) in shares.items():
+            user = getattr(self, f"rate_limit_{action}_per_minute")
+            ip = getattr(self, f"rate_limit_{action}_per_ip_per_minute")
+            limits[action] = (
+                max(1, round(writes / user_share)) if user is None and writes else user or 0,
+                max(1, round(writes / ip_share)) if ip is None and writes else ip or 0,
+            )
+        return limits
+
+    def check_secrets(self) -> None:
+        """Refuse to serve outside sandbox mode with a missing, short or well-known secret:
+        anyone who knows FAIRDEAL_SECRET_KEY forges web sessions, and the platform token is
+        the marketplace's master key. Raises InsecureSettings naming each problem."""
+        if self.sandbox:
+            return
+        problems = []
+        key = self.secret_key
+        if key is None:
+            problems.append(
+                "FAIRDEAL_SECRET_KEY is not set: the web pages sign sessions with it. Set it to"
+                f" a random string of at least {MIN_SECRET_LENGTH} characters, e.g. the output"
+                " of `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
+        elif len(key) < MIN_SECRET_LENGTH:
+            problems.append(f"FAIRDEAL_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters")
+        elif _well_known(key):
+            problems.append("FAIRDEAL_SECRET_KEY is a well-known example value; use a random one")
+        token = self.platform_token
+        if token is not None:
+            if len(token) < MIN_SECRET_LENGTH:
+                problems.append(
+                    f"FAIRDEAL_PLATFORM_TOKEN must be at least {MIN_SECRET_LENGTH} characters"
+                )
+            elif _well_known(token):
+                problems.append(
+                    "FAIRDEAL_PLATFORM_TOKEN is a well-known example value; use a random one"
+                )
+        if problems:
+            raise InsecureSettings("; ".join(problems))
+
+
+MIN_SECRET_LENGTH = 32
+
+
+class InsecureSettings(RuntimeError):
+    """The settings would serve with a guessable secret (outside sandbox mode)."""
+
+
+# Values that appear in docs and examples: never secrets.
+WELL_KNOWN_SECRETS = frozenset(
+    {
+        "changeme",
+        "change-me",
+        "secret",
+        "password",
+        "fairdeal",
+        "...",
+        "fd_e2e_platform_token_0123456789abcdef",
+    }
+)
+
+
+def _well_known(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in WELL_KNOWN_SECRETS or len(set(lowered)) <= 2:
+        return True
+    # An example value padded to length: "changeme" repeated, "secretsecret..."
+    return any(lowered.replace(word, "") == "" for word in ("changeme", "secret", "password", "x"))

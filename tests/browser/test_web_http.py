@@ -311,7 +311,7 @@ def test_outside_sandbox_mode_the_secret_key_is_required(tmp_path: Path) -> None
         app.settings.secret_key = "short"
         with pytest.raises(WebConfigError, match="at least 32"):
             create_app(app)
-        app.settings.secret_key = "k" * 40
+        app.settings.secret_key = "web-test-key-0123456789abcdefghijklmnop"
         assert create_app(app) is not None
     finally:
         app.engine.dispose()

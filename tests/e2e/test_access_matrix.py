@@ -155,8 +155,14 @@ def _webhook(w: World) -> dict[str, Any]:
     return {"webhook": created["id"]}
 
 
+def _user(w: World) -> dict[str, Any]:
+    """A user of its own, for the routes that change a user (disabling one)."""
+    return {"user": w.user("buyer").user_id}
+
+
 SCENES: dict[str, Callable[[World], dict[str, Any]]] = {
     "none": lambda w: {"order": "-", "dispute": "-"},
+    "user": _user,
     "order": _order,
     "shipped": _shipped,
     "open": _open,
@@ -232,6 +238,7 @@ ROUTES = [
     # users and orders
     Route("POST", "/users", "none", PLATFORM_CREATES, _new_user),
     Route("POST", "/orders", "none", PLATFORM_CREATES, _new_order),
+    Route("POST", "/users/{user}/disable", "user", (403, 403, 403, 403, 403, 204, 401)),
     Route(
         "POST",
         "/orders/{order}/ship",

@@ -66,6 +66,11 @@ MINIMUM_CLAIM_MAJOR: dict[str, Decimal] = {"RUB": Decimal("1")}
 # digits only: ``\d`` would also let through full-width and other scripts' digits.
 _AMOUNT_TEXT = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,6})?")
 
+# The largest amount an order may hold, in minor units (10 trillion dollars): far above any
+# real order and far below the 64-bit integers the ledger stores, so that prices times
+# quantities can never overflow a column.
+MAX_AMOUNT_MINOR = 10**15
+
 
 def minor_units(currency: str) -> int:
     try:
@@ -102,7 +107,8 @@ class Money:
                 field=field,
             )
         text = str(value)
-        if not _AMOUNT_TEXT.fullmatch(text):
+        if not _AMOUNT_TEXT.fullmatch(text) or (text.startswith("-") and not text.strip("-0.")):
+            # "-0.00" is refused too: a zero with a sign is a client bug, not an amount.
             raise ValidationError(f"{field} {text!r} is not a plain decimal amount", field=field)
         try:
             amount = Decimal(text)

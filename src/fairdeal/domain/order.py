@@ -16,7 +16,7 @@ from fairdeal.domain.errors import (
 )
 from fairdeal.domain.events import DomainEvent
 from fairdeal.domain.ledger import Escrow, LedgerTransaction, Movement
-from fairdeal.domain.money import Money
+from fairdeal.domain.money import MAX_AMOUNT_MINOR, Money
 from fairdeal.domain.policy import Policy, Reason
 
 MAX_PROTECTION_DAYS = 365
@@ -151,6 +151,11 @@ class Order:
         )
         if order.total.minor <= 0:
             raise ValidationError("an order's total must be more than zero", field="items")
+        if order.total.minor > MAX_AMOUNT_MINOR:
+            raise ValidationError(
+                f"an order's total cannot be more than {Money(MAX_AMOUNT_MINOR, currency)}",
+                field="items",
+            )
         order._move(Movement.HOLD, order.total, now)
         return order
 

@@ -4,7 +4,9 @@ re-encoded, which drops metadata such as EXIF GPS positions."""
 
 from __future__ import annotations
 
+import re
 import warnings
+import zipfile
 from pathlib import Path
 
 from PIL import Image
@@ -41,6 +43,50 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
+# Signs of a second format hidden in an upload (a polyglot): markup a browser would run, PHP,
+# a Windows executable's stub. Each pattern is long enough that compressed image or video data
+# matches it by chance about once in 10^5 uploads of the largest size or less.
+_ACTIVE_CONTENT = re.compile(
+    rb"<(?:script|html|iframe|object|embed|body)[\s>/]"
+    rb"|<\?php\s|<!doctype\s+html|http://www\.w3\.org/2000/svg"
+    rb"|This program cannot be run in DOS mode",
+    re.IGNORECASE,
+)
+# A PDF inside an image: PDF readers find "%PDF-" anywhere in the first kilobyte.
+_PDF_HEADER = re.compile(rb"%PDF-")
+# PDF features that run code or carry files: scripts, launch actions, attachments.
+_PDF_ACTIVE = re.compile(rb"/(?:JavaScript|JS|Launch|EmbeddedFiles?|RichMedia)(?![A-Za-z0-9])")
+_SCAN_BLOCK = 1024 * 1024
+_SCAN_OVERLAP = 64
+# An animation decodes every frame: frames x width x height is capped too.
+MAX_ANIMATION_PIXELS = 4 * MAX_IMAGE_PIXELS
+
+
+def refuse_polyglot(path: Path, content_type: str) -> None:
+    """Refuse an upload that is also another format (a JPEG with a ZIP or HTML tail, a PDF
+    inside an image, a PDF with scripts). Scans the bytes as uploaded, before cleaning."""
+    patterns: list[tuple[re.Pattern[bytes], str]] = [(_ACTIVE_CONTENT, "web page or program code")]
+    if content_type.startswith("image/"):
+        patterns.append((_PDF_HEADER, "a PDF document"))
+    if content_type == "application/pdf":
+        patterns = [(_PDF_ACTIVE, "scripts, launch actions or attached files")]
+    with path.open("rb") as handle:
+        tail = b""
+        while block := handle.read(_SCAN_BLOCK):
+            window = tail + block
+            for pattern, what in patterns:
+                if pattern.search(window):
+                    raise UnsupportedFileType(
+                        f"the file also contains {what}; upload a plain"
+                        f" {content_type.split('/')[-1].upper()} file"
+                    )
+            tail = window[-_SCAN_OVERLAP:]
+    if zipfile.is_zipfile(path):
+        raise UnsupportedFileType(
+            "the file also contains a ZIP archive (a polyglot); upload a plain file"
+        )
+
+
 def limit_for(content_type: str) -> int:
     return SIZE_LIMITS.get(content_type, SIZE_LIMITS.get(content_type.split("/")[0], 0))
 
@@ -62,6 +108,10 @@ def clean_image(path: Path, content_type: str) -> None:
             with Image.open(path) as image:
                 image.load()
                 frames = getattr(image, "n_frames", 1)
+                if frames * image.width * image.height > MAX_ANIMATION_PIXELS:
+                    raise UnsupportedFileType(
+                        "the animation is too large when decoded (decompression bomb)"
+                    )
                 if frames > 1:
                     # Animated images keep their frames; only the metadata blocks go.
                     image.save(path, format=expected, save_all=True)
@@ -96,5 +146,6 @@ class PillowInspector:
         return limit_for(content_type)
 
     def clean(self, path: Path, content_type: str) -> None:
+        refuse_polyglot(path, content_type)
         if content_type.startswith("image/"):
             clean_image(path, content_type)

@@ -6,6 +6,7 @@ import logging
 
 from fastapi import FastAPI
 
+from fairdeal.adapters.db.security import SqlSecurityStore
 from fairdeal.adapters.storage.inspect import PillowInspector
 from fairdeal.adapters.storage.local import LocalFileStorage
 from fairdeal.bootstrap import App
@@ -14,7 +15,7 @@ from fairdeal.entrypoints.api import errors
 from fairdeal.entrypoints.api.deps import TokenCache
 from fairdeal.entrypoints.api.idempotency import IdempotencyMiddleware
 from fairdeal.entrypoints.api.observability import Metrics, RequestLogMiddleware
-from fairdeal.entrypoints.api.ratelimit import RateLimitMiddleware
+from fairdeal.entrypoints.api.ratelimit import ActionLimiter, RateLimitMiddleware
 from fairdeal.entrypoints.api.routes import (
     disputes,
     files,
@@ -31,6 +32,7 @@ back as `If-Match` to refuse a write on a dispute that changed since you read it
 
 
 def create_app(app: App) -> FastAPI:
+    app.settings.check_secrets()  # outside sandbox mode: no missing or well-known secrets
     api = FastAPI(title="Fairdeal API", version="1.0.0", description=DESCRIPTION)
     metrics = Metrics()
     api.state.fairdeal = app
@@ -38,6 +40,8 @@ def create_app(app: App) -> FastAPI:
     api.state.metrics = metrics
     api.state.storage = LocalFileStorage(app.settings.storage_dir)
     api.state.inspector = PillowInspector()
+    api.state.action_limiter = ActionLimiter(app.settings.action_limits())
+    api.state.security = SqlSecurityStore(app.engine)
     errors.install(api)
     for router in (platform.router, files.router, disputes.router, mediation.router, ops.router):
         api.include_router(router)

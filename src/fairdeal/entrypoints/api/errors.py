@@ -177,7 +177,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
         log.exception(
-            "unhandled error on %s %s (request %s)",
+            # The path as a Python literal: a %0A or an ANSI escape in it cannot start a
+            # forged log line.
+            "unhandled error on %s %r (request %s)",
             request.method,
             request.url.path,
             getattr(request.state, "request_id", "-"),

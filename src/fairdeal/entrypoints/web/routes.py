@@ -26,12 +26,14 @@ from starlette.datastructures import FormData, UploadFile
 from fairdeal.domain.dispute import Action, Actor, Dispute, Role
 from fairdeal.domain.errors import DomainError, Forbidden, NotFound, VersionConflict
 from fairdeal.domain.money import minimum_claim
+from fairdeal.entrypoints.api.ratelimit import ActionLimiter, RateLimited, client_ip
+from fairdeal.entrypoints.api.routes.files import content_disposition
 from fairdeal.entrypoints.refusals import log_request_refusal
 from fairdeal.entrypoints.web import csrf, views
 from fairdeal.entrypoints.web.i18n import _
 from fairdeal.entrypoints.web.sessions import COOKIE, Session
 from fairdeal.entrypoints.web.site import Web
-from fairdeal.services import disputes, files, orders, reports, users
+from fairdeal.services import access, disputes, files, orders, reports, users
 from fairdeal.services.context import Context
 from fairdeal.services.deadlines import advance_clock, run_until_idle
 from fairdeal.services.disputes import DecisionInput
@@ -107,8 +109,8 @@ class WebRoute(APIRoute):
             session = web.signer.loads(request.cookies.get(COOKIE), now)
             request.state.viewer = None
             if session is not None and session.user_id is not None:
-                user = await run_in_threadpool(users.get_user, web.app.ctx, session.user_id)
-                if user is None or user.disabled:
+                user = await run_in_threadpool(_signed_in, request, session, now)
+                if user is None:
                     session = None
                 else:
                     request.state.viewer = Viewer(user, Actor(user.id, Role(user.role)))
@@ -146,6 +148,9 @@ class WebRoute(APIRoute):
                     actor=viewer.actor if viewer else None,
                     channel="web",
                 )
+            except RateLimited as refused:
+                response = error_page(request, 429, _too_many(refused))
+                response.headers["Retry-After"] = str(refused.retry_after)
             finally:
                 if form is not None:
                     await form.close()
@@ -164,6 +169,30 @@ class WebRoute(APIRoute):
 
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
+
+
+def _signed_in(request: Request, session: Session, now: datetime) -> User | None:
+    """The user of a signed session cookie, if that session is still live: recorded at
+    login, not ended by logout, not expired, and its user not disabled."""
+    web = web_of(request)
+    assert session.user_id is not None
+    if not access.session_is_live(request.app.state.security, session.user_id, session.nonce, now):
+        return None
+    user = users.get_user(web.app.ctx, session.user_id)
+    return None if user is None or user.disabled else user
+
+
+def limit(request: Request, action: str, user: str | None) -> None:
+    """Raise RateLimited when this user (or account) or this address is over the allowance
+    for ``action`` (Settings.action_limits); the pipeline answers 429 with Retry-After."""
+    limiter: ActionLimiter = request.app.state.action_limiter
+    limiter.check(action, user=user, ip=client_ip(request))
+
+
+def _too_many(refused: RateLimited) -> str:
+    return _("Too many attempts in a short time. Wait %(seconds)s seconds, then try again.") % {
+        "seconds": refused.retry_after
+    }
 
 
 def set_session_cookie(request: Request, response: Response, session: Session) -> None:
@@ -234,7 +263,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
 
 
 def error_page(request: Request, status: int, detail: str) -> HTMLResponse:
-    titles = {403: _("Not allowed"), 404: _("Not found")}
+    titles = {403: _("Not allowed"), 404: _("Not found"), 429: _("Too many attempts")}
     if status == 404:
         detail = _("There is nothing here for your account. %(detail)s") % {"detail": detail}
     return render(
@@ -350,9 +379,24 @@ def login(request: Request) -> Response:
     email = text(form, "email").strip().lower()
     password = text(form, "password")
     ctx = ctx_of(request)
+    store = request.app.state.security
+    now = datetime.now(UTC)  # real time, as sessions: the sandbox clock does not unlock
+    limit(request, "login", email)
+    locked = access.sign_in_locked(store, email, now)
+    if locked is not None:  # refused before the password is even looked at
+        return _locked_out(request, email, locked, now)
     with ctx.uow(write=False) as uow:
         user = uow.users.by_email(email) if email else None
     if not _password_ok(user, password) or user is None:
+        settings = web_of(request).app.settings
+        policy = access.LockoutPolicy(
+            after=settings.login_lockout_after,
+            base=timedelta(seconds=settings.login_lockout_seconds),
+            cap=timedelta(seconds=settings.login_lockout_max_seconds),
+        )
+        locked = access.sign_in_failed(store, policy, email, now)
+        if locked is not None:
+            return _locked_out(request, email, locked, now)
         return login_page(
             request,
             422,
@@ -371,10 +415,27 @@ def login(request: Request) -> Response:
                 "login", None, _("This account cannot sign in to the web pages."), {"email": email}
             ),
         )
-    session = web_of(request).signer.new(user.id, datetime.now(UTC))
+    access.sign_in_succeeded(store, email)
+    session = web_of(request).signer.new(user.id, now)
+    access.start_session(
+        store, user.id, session.nonce, now, timedelta(seconds=web_of(request).signer.max_age)
+    )
     request.state.new_session = session
     target = safe_next(text(form, "next")) or HOME[Role(user.role)]
     return redirect(target)
+
+
+def _locked_out(request: Request, email: str, locked: access.Locked, now: datetime) -> Response:
+    wait = locked.retry_after(now)
+    minutes = max(1, (wait + 59) // 60)
+    detail = _(
+        "Too many wrong passwords for this account: sign-in is locked for %(minutes)s more"
+        " minute(s), until %(until)s. Even the right password is refused until then; each"
+        " further wrong password after that locks it for longer."
+    ) % {"minutes": minutes, "until": locked.until.strftime("%H:%M UTC")}
+    response = login_page(request, 429, error=FormError("login", None, detail, {"email": email}))
+    response.headers["Retry-After"] = str(wait)
+    return response
 
 
 def _password_ok(user: User | None, password: str) -> bool:
@@ -388,6 +449,8 @@ def _password_ok(user: User | None, password: str) -> bool:
 
 @router.post("/logout")
 def logout(request: Request) -> Response:
+    if request.state.viewer is not None:  # the session's record goes: the cookie is dead
+        access.end_session(request.app.state.security, request.state.session.nonce)
     response = redirect("/login")
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax")
     request.state.logged_out = True
@@ -416,7 +479,7 @@ def file(request: Request, file_id: str) -> Response:
         body,
         media_type=record.content_type,
         headers={
-            "Content-Disposition": f'{disposition}; filename="{record.filename}"',
+            "Content-Disposition": content_disposition(disposition, record.filename),
             "X-Content-Type-Options": "nosniff",
             "Content-Length": str(record.size),
             "Cache-Control": "private, max-age=300",
@@ -435,6 +498,7 @@ MISSING_IMAGE = (
 
 def _upload(request: Request, viewer: Viewer, upload: UploadFile) -> FileRecord:
     web = web_of(request)
+    limit(request, "uploads", viewer.actor.user_id)
 
     def chunks() -> Iterator[bytes]:
         while chunk := upload.file.read(256 * 1024):
@@ -574,6 +638,7 @@ def reason_guidance(request: Request, order_id: str) -> Response:
 @router.post("/orders/{order_id}/dispute")
 def open_dispute(request: Request, order_id: str) -> Response:
     viewer = need(request, Role.BUYER)
+    limit(request, "disputes", viewer.actor.user_id)
     ctx = ctx_of(request)
     form = form_of(request)
     kept = [f for f in form.getlist("evidence_file_id") if isinstance(f, str) and f]
@@ -862,6 +927,7 @@ def remove_evidence(request: Request, dispute_id: str, evidence_id: str) -> Resp
 
 @router.post("/disputes/{dispute_id}/messages")
 def post_message(request: Request, dispute_id: str) -> Response:
+    limit(request, "messages", need(request).actor.user_id)
     return act(
         request,
         dispute_id,

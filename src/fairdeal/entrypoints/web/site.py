@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from fairdeal.bootstrap import App
+from fairdeal.config import InsecureSettings
 from fairdeal.entrypoints.web import i18n, views
 from fairdeal.entrypoints.web.sessions import SessionSigner
 
@@ -21,8 +22,9 @@ HERE = Path(__file__).parent
 MIN_SECRET_LENGTH = 32
 
 
-class WebConfigError(RuntimeError):
-    """The web pages cannot start with these settings (a missing or weak secret key)."""
+# The web pages cannot start with these settings (a missing or weak secret key): the same
+# error as Settings.check_secrets raises, which create_app runs first.
+WebConfigError = InsecureSettings
 
 
 @dataclass

@@ -11,6 +11,7 @@ from fairdeal.domain.dispute import Role
 from fairdeal.entrypoints.api import serializers
 from fairdeal.entrypoints.api.deps import Ctx, CurrentActor, IfMatch, Limit
 from fairdeal.entrypoints.api.errors import ApiError
+from fairdeal.entrypoints.api.ratelimit import DisputeLimit, MessageLimit
 from fairdeal.entrypoints.api.routes.common import dispute_response, errors, page
 from fairdeal.entrypoints.api.schemas import (
     AmountIn,
@@ -49,7 +50,7 @@ def amount(value: AmountIn | None) -> object:
 
 
 @router.post("/disputes", status_code=201, response_model=DisputeOut, responses=ACT)
-def open_dispute(body: DisputeCreate, actor: CurrentActor, ctx: Ctx) -> JSONResponse:
+def open_dispute(body: DisputeCreate, actor: DisputeLimit, ctx: Ctx) -> JSONResponse:
     """The buyer opens a dispute on an order (whole, or some of its items)."""
     if actor.role is not Role.BUYER:
         raise ApiError("forbidden", "only the buyer can open a dispute")
@@ -206,7 +207,7 @@ def remove_evidence(
     "/disputes/{dispute_id}/messages", status_code=201, response_model=DisputeOut, responses=ACT
 )
 def post_message(
-    dispute_id: str, body: MessageIn, actor: CurrentActor, ctx: Ctx, version: IfMatch
+    dispute_id: str, body: MessageIn, actor: MessageLimit, ctx: Ctx, version: IfMatch
 ) -> JSONResponse:
     """A message to the other party (and the mediator). Agreements in messages have no force."""
     view = disputes.post_message(ctx, actor, dispute_id, body=body.body, expected_version=version)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from argon2 import PasswordHasher
-from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
 
 from fairdeal.domain.dispute import Role
 from fairdeal.domain.order import Payment
@@ -24,7 +24,7 @@ from fairdeal.entrypoints.api.schemas import (
     UserCreate,
     UserOut,
 )
-from fairdeal.services import orders, users
+from fairdeal.services import access, orders, users
 from fairdeal.services.ports import StoredEvent
 
 router = APIRouter(prefix="/api/v1")
@@ -52,6 +52,20 @@ def create_user(body: UserCreate, actor: PlatformActor, ctx: Ctx) -> dict[str, o
         allowed_roles={"buyer", "seller", "mediator"},
     )
     return serializers.user(created.user, created.api_token)
+
+
+@router.post(
+    "/users/{user_id}/disable",
+    status_code=204,
+    tags=["users"],
+    responses=errors(401, 403, 404, 422),
+)
+def disable_user(request: Request, user_id: str, actor: PlatformActor) -> Response:
+    """Disable an account: its API token and its web sessions stop working at once (in other
+    API processes within 30 s, the time a token lookup is cached)."""
+    access.disable_user(request.app.state.security, actor, user_id)
+    request.app.state.token_cache.entries.clear()
+    return Response(status_code=204)
 
 
 @router.post(

@@ -1,0 +1,76 @@
+"""Helpers of the hostile-input tests: a web client per test over the demo-seeded site, with
+its login and CSRF token; images with and without hidden payloads."""
+
+from __future__ import annotations
+
+import io
+import re
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image
+
+from fairdeal.bootstrap import App
+from fairdeal.demo import DEMO_PASSWORD, DemoAccounts
+from fairdeal.entrypoints.api.app import create_app
+
+with warnings.catch_warnings():
+    from starlette.exceptions import StarletteDeprecationWarning
+
+    warnings.simplefilter("ignore", StarletteDeprecationWarning)
+    from fastapi.testclient import TestClient
+
+HANDLES = ("alice", "bob", "sam", "sue", "maya", "ada")
+
+
+@dataclass
+class Site:
+    app: App
+    accounts: DemoAccounts
+
+    @contextmanager
+    def client(self, **settings: Any) -> Iterator[TestClient]:
+        """A browser of its own (cookies) on a fresh process of the app (fresh rate limits);
+        ``settings`` override the app's for this client only."""
+        saved = {name: getattr(self.app.settings, name) for name in settings}
+        for name, value in settings.items():
+            setattr(self.app.settings, name, value)
+        try:
+            with TestClient(create_app(self.app), follow_redirects=False) as http:
+                yield http
+        finally:
+            for name, value in saved.items():
+                setattr(self.app.settings, name, value)
+
+    def actor(self, handle: str) -> Any:
+        return self.accounts.actors[handle]
+
+    def dispute(self, label: str) -> str:
+        return self.accounts.dispute_ids[label]
+
+
+def csrf(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "the page has no form with a CSRF token"
+    return found.group(1)
+
+
+def log_in(http: TestClient, handle: str, password: str = DEMO_PASSWORD) -> Any:
+    page = http.get("/login")
+    return http.post(
+        "/login",
+        data={"email": f"{handle}@demo.test", "password": password, "csrf_token": csrf(page.text)},
+    )
+
+
+def jpeg(size: tuple[int, int] = (64, 48), exif: Any = None) -> bytes:
+    buffer = io.BytesIO()
+    image = Image.new("RGB", size, (180, 90, 40))
+    if exif is None:
+        image.save(buffer, format="JPEG")
+    else:
+        image.save(buffer, format="JPEG", exif=exif)
+    return buffer.getvalue()

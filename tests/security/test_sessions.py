@@ -1,0 +1,229 @@
+"""Web sessions and sign-in: a new session on login (the cookie of before is not the one
+after), logout ends the session server-side (the old cookie, replayed, is anonymous), disabling
+a user ends their sessions and their API token; wrong passwords lock the account with a
+growing backoff, during which even the right password is refused."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+
+from e2e.support import World, assert_problem, ok
+from fairdeal.adapters.db import tables
+from fairdeal.adapters.db.security import SqlSecurityStore
+from fairdeal.entrypoints.web.sessions import COOKIE
+from fairdeal.services import access
+from fairdeal.services.security import login_key_hash
+from security.support import Site, csrf, log_in
+
+
+def test_login_rotates_the_session(site: Site) -> None:
+    with site.client() as http:
+        before = http.get("/login")
+        anonymous = http.cookies[COOKIE]
+        assert log_in(http, "alice").status_code == 303
+        signed_in = http.cookies[COOKIE]
+        assert signed_in != anonymous
+        assert anonymous.split(".")[0] != signed_in.split(".")[0]  # a new nonce, not re-signed
+        # The pre-login cookie (a fixation attempt) is still only an anonymous visitor.
+        with site.client() as attacker:
+            attacker.cookies.set(COOKIE, anonymous)
+            assert attacker.get("/orders").status_code == 303
+        # ... and the CSRF token of the page before the login is dead.
+        stale = csrf(before.text)
+        dispute = site.dispute("negotiating")
+        refused = http.post(
+            f"/disputes/{dispute}/messages", data={"csrf_token": stale, "body": "x"}
+        )
+        assert refused.status_code == 403
+
+
+def test_logout_ends_the_session_even_for_a_replayed_cookie(site: Site) -> None:
+    with site.client() as http:
+        log_in(http, "alice")
+        cookie = http.cookies[COOKIE]
+        page = http.get("/orders")
+        assert page.status_code == 200
+        assert http.post("/logout", data={"csrf_token": csrf(page.text)}).status_code == 303
+    with site.client() as replay:
+        replay.cookies.set(COOKIE, cookie)  # validly signed, not expired: but its session ended
+        assert replay.get("/orders").status_code == 303
+        assert replay.get("/orders").headers["location"].startswith("/login")
+
+
+def test_logging_out_one_session_leaves_the_others(site: Site) -> None:
+    with site.client() as laptop, site.client() as phone:
+        log_in(laptop, "alice")
+        log_in(phone, "alice")
+        page = laptop.get("/orders")
+        laptop.post("/logout", data={"csrf_token": csrf(page.text)})
+        assert laptop.get("/orders").status_code == 303
+        assert phone.get("/orders").status_code == 200
+
+
+def test_disabling_a_user_ends_their_web_session_and_api_token(world: World) -> None:
+    password = "a long enough password"
+    created = ok(
+        world.platform.post(
+            "/users",
+            {"role": "buyer", "name": "Soon Gone", "email": "gone@e2e.test", "password": password},
+        ),
+        201,
+    )
+    token = {"Authorization": f"Bearer {created['api_token']}"}
+    assert world.http.get("/api/v1/orders", headers=token).status_code == 200  # now cached
+    page = world.http.get("/login")
+    world.http.post(
+        "/login",
+        data={"email": "gone@e2e.test", "password": password, "csrf_token": csrf(page.text)},
+        follow_redirects=False,
+    )
+    cookie = world.http.cookies[COOKIE]
+    assert world.http.get("/orders", follow_redirects=False).status_code == 200
+
+    response = world.platform.post(f"/users/{created['id']}/disable")
+    assert response.status_code == 204
+
+    assert_problem(world.http.get("/api/v1/orders", headers=token), 401, "unauthenticated")
+    world.http.cookies.set(COOKIE, cookie)
+    assert world.http.get("/orders", follow_redirects=False).status_code == 303
+    with world.app.engine.connect() as conn:
+        rows = conn.execute(
+            select(tables.web_sessions).where(tables.web_sessions.c.user_id == created["id"])
+        ).all()
+    assert rows == []
+    # A buyer cannot disable anyone; the platform cannot disable itself; unknown is 404.
+    assert_problem(world.buyer.post(f"/users/{world.seller.user_id}/disable"), 403, "forbidden")
+    assert_problem(world.platform.post("/users/usr_nobody/disable"), 404, "not_found")
+
+
+def test_a_user_disabled_in_the_database_is_refused_by_the_web_at_once(site: Site) -> None:
+    bob = site.actor("bob").user_id
+    with site.client() as http:
+        log_in(http, "bob")
+        assert http.get("/orders").status_code == 200
+        with site.app.engine.begin() as conn:
+            conn.execute(update(tables.users).where(tables.users.c.id == bob).values(disabled=True))
+        try:
+            assert http.get("/orders").status_code == 303
+        finally:
+            with site.app.engine.begin() as conn:
+                conn.execute(
+                    update(tables.users).where(tables.users.c.id == bob).values(disabled=False)
+                )
+
+
+# --- lockout with backoff -----------------------------------------------------------------
+
+
+def _clear_failures(site: Site, email: str) -> None:
+    with site.app.engine.begin() as conn:
+        conn.execute(
+            tables.login_failures.delete().where(
+                tables.login_failures.c.key_hash == login_key_hash(email)
+            )
+        )
+
+
+def test_wrong_passwords_lock_the_account_and_even_the_right_one_is_refused(site: Site) -> None:
+    _clear_failures(site, "sue@demo.test")
+    try:
+        with site.client() as http:
+            for _ in range(4):
+                assert log_in(http, "sue", "wrong password").status_code == 422
+            locked = log_in(http, "sue", "wrong password")  # the fifth
+            assert locked.status_code == 429
+            assert int(locked.headers["retry-after"]) in range(55, 61)
+            assert "locked" in locked.text and "Even the right password is refused" in locked.text
+            right = log_in(http, "sue")
+            assert right.status_code == 429 and COOKIE in http.cookies
+            assert http.get("/disputes").status_code == 303  # not signed in
+        with site.client() as other_browser:  # the lock is the account's, not the browser's
+            assert log_in(other_browser, "sue").status_code == 429
+        # Another account is not affected.
+        with site.client() as http:
+            assert log_in(http, "sam").status_code == 303
+    finally:
+        _clear_failures(site, "sue@demo.test")
+    with site.client() as http:  # lock over (cleared here): the right password works again
+        assert log_in(http, "sue").status_code == 303
+
+
+def test_unknown_emails_are_locked_the_same_way(site: Site) -> None:
+    """Otherwise the lockout would tell which emails have accounts."""
+    with site.client() as http:
+        page = http.get("/login")
+        answers = [
+            http.post(
+                "/login",
+                data={"email": "nobody@demo.test", "password": "x", "csrf_token": csrf(page.text)},
+            ).status_code
+            for _ in range(5)
+        ]
+    assert answers == [422, 422, 422, 422, 429]
+    _clear_failures(site, "nobody@demo.test")
+
+
+def test_the_lockout_grows_with_each_further_failure_up_to_its_cap(site: Site) -> None:
+    store = SqlSecurityStore(site.app.engine)
+    policy = access.LockoutPolicy(after=3, base=timedelta(minutes=1), cap=timedelta(minutes=10))
+    now = datetime(2031, 1, 1, tzinfo=UTC)
+    email = "backoff@demo.test"
+    locks = [access.sign_in_failed(store, policy, email, now) for _ in range(8)]
+    lengths = [None if lock is None else lock.until - now for lock in locks]
+    minute = timedelta(minutes=1)
+    assert lengths == [
+        None,
+        None,
+        minute,
+        2 * minute,
+        4 * minute,
+        8 * minute,
+        10 * minute,
+        10 * minute,
+    ]
+    assert access.sign_in_locked(store, email, now + 9 * minute) is not None
+    assert access.sign_in_locked(store, email, now + 10 * minute) is None
+    access.sign_in_succeeded(store, email)
+    assert access.sign_in_failed(store, policy, email, now) is None  # the count started over
+
+
+# --- rate limits on login --------------------------------------------------------------------
+
+
+def test_login_attempts_are_limited_per_account(site: Site) -> None:
+    with site.client(rate_limit_login_per_minute=2, login_lockout_after=100) as http:
+        assert log_in(http, "maya", "wrong").status_code == 422
+        assert log_in(http, "maya", "wrong").status_code == 422
+        limited = log_in(http, "maya")
+        assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+        assert log_in(http, "ada").status_code == 303  # another account has its own allowance
+    _clear_failures(site, "maya@demo.test")
+
+
+def test_login_attempts_are_limited_per_address(site: Site) -> None:
+    with site.client(rate_limit_login_per_ip_per_minute=3, login_lockout_after=100) as http:
+        statuses = [log_in(http, handle, "wrong").status_code for handle in HANDLES_FOUR]
+    assert statuses == [422, 422, 422, 429]
+    for handle in HANDLES_FOUR:
+        _clear_failures(site, f"{handle}@demo.test")
+
+
+HANDLES_FOUR = ("alice", "bob", "sam", "sue")
+
+
+def test_a_limit_of_zero_turns_it_off(site: Site) -> None:
+    """With the writes limit at its default, the per-account default would be 10 a minute;
+    set to 0 explicitly, login is not limited (the lockout is, separately)."""
+    with site.client(
+        rate_limit_writes_per_minute=120,
+        rate_limit_login_per_minute=0,
+        rate_limit_login_per_ip_per_minute=0,
+        login_lockout_after=100,
+    ) as http:
+        assert {log_in(http, "maya", "wrong").status_code for _ in range(12)} == {422}
+    with site.client(rate_limit_writes_per_minute=120, login_lockout_after=100) as http:
+        statuses = [log_in(http, "maya", "wrong").status_code for _ in range(11)]
+        assert statuses[:10] == [422] * 10 and statuses[10] == 429
+    _clear_failures(site, "maya@demo.test")
