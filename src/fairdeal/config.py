@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     worker_batch_size: int = Field(default=200, ge=1, le=5000)
     # Writes (POST/PATCH/DELETE) per API token per minute, per API process; 0 turns it off.
     rate_limit_writes_per_minute: int = Field(default=120, ge=0)
+    # A request with an Idempotency-Key that has not answered after this long is taken to
+    # have died (its transaction never committed): a retry with the same key runs it afresh.
+    idempotency_stale_seconds: float = Field(default=300.0, gt=0)
     host: str = "127.0.0.1"
     port: int = 8000
     # Signs the web pages' session cookies and CSRF tokens. Required outside sandbox mode;

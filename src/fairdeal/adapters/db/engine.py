@@ -10,6 +10,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import QueuePool
 
+from fairdeal.adapters.db.request_tx import borrow
+
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     if url.startswith("sqlite"):
@@ -45,7 +47,12 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 def begin(engine: Engine, *, write: bool) -> Connection:
-    """A connection with its transaction begun; the caller commits or rolls back and closes."""
+    """A connection with its transaction begun; the caller commits or rolls back and closes.
+    Inside an HTTP request with an Idempotency-Key: the request's own transaction (see
+    ``request_tx``), so that the request's effect commits with its stored answer."""
+    borrowed = borrow(engine, write=write)
+    if borrowed is not None:
+        return borrowed
     connection = engine.connect()
     connection.info["write"] = write
     connection.begin()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from fastapi import FastAPI
 
@@ -49,7 +50,11 @@ def create_app(app: App) -> FastAPI:
     api.include_router(notifications.router)  # in-app notifications, /dev/mailbox
     web.install(api, app)  # the resolution centre's pages (fairdeal.entrypoints.web)
     # Outermost first: logs see everything, then rate limits, then idempotency replays.
-    api.add_middleware(IdempotencyMiddleware, engine=app.engine)
+    api.add_middleware(
+        IdempotencyMiddleware,
+        engine=app.engine,
+        stale_after=timedelta(seconds=app.settings.idempotency_stale_seconds),
+    )
     api.add_middleware(RateLimitMiddleware, per_minute=app.settings.rate_limit_writes_per_minute)
     api.add_middleware(RequestLogMiddleware, metrics=metrics)
     logging.getLogger("fairdeal").setLevel(logging.INFO)

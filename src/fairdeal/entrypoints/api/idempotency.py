@@ -3,16 +3,23 @@ first response byte for byte; the same key with another body is refused (422); a
 that arrives while the first is still running is refused (409). Keys are scoped to the API
 token that sent them and kept for 48 hours.
 
-The key is claimed (a row inserted under its primary key) before the request runs, so two
-concurrent duplicates cannot both act. Known gap: if the process dies after the request's own
-transaction committed but before the response was stored, a retry after the claim goes stale
-(5 minutes) runs the request again; the state machine then refuses most repeated transitions
-with 409, but a repeated create would create twice. See docs/api.md."""
+The key is claimed (a row inserted under its primary key, committed) before the request runs,
+so two concurrent duplicates cannot both act. The request then runs in one database
+transaction of its own (``adapters.db.request_tx``), and its answer is stored in that same
+transaction before it commits; only then is the answer sent. So a process killed at any point
+leaves either nothing of the request (the claim alone: a retry after the claim goes stale
+runs it afresh) or its effect together with its answer (a retry replays the answer) -- never
+an effect without its answer, which a retry would apply twice. The claim's time is its fence:
+a request whose claim was taken over as stale while it still ran rolls back instead of
+storing, so a slow first attempt and its retry cannot both act. (Requests that commit several
+times, only the sandbox clock's advance, are atomic in their last step only: see
+docs/chaos.md.)"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,7 +30,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fairdeal.adapters.db import tables
 from fairdeal.adapters.db.engine import begin
+from fairdeal.adapters.db.request_tx import RequestTransaction
 from fairdeal.entrypoints.api.errors import problem
+
+log = logging.getLogger("fairdeal.api")
 
 STALE_CLAIM = timedelta(minutes=5)
 KEEP_FOR = timedelta(hours=48)
@@ -31,8 +41,8 @@ REPLAYED_HEADERS = {b"content-type", b"etag", b"location"}
 
 
 class IdempotencyMiddleware:
-    def __init__(self, app: ASGIApp, engine: Engine) -> None:
-        self.app, self.engine = app, engine
+    def __init__(self, app: ASGIApp, engine: Engine, stale_after: timedelta = STALE_CLAIM) -> None:
+        self.app, self.engine, self.stale_after = app, engine, stale_after
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
@@ -62,7 +72,7 @@ class IdempotencyMiddleware:
             + b"\n"
             + body
         ).hexdigest()
-        verdict = await anyio.to_thread.run_sync(self._claim, owner, key, fingerprint)
+        verdict, claimed_at = await anyio.to_thread.run_sync(self._claim, owner, key, fingerprint)
         if verdict is not None:
             await verdict(scope, receive, send)
             return
@@ -73,20 +83,28 @@ class IdempotencyMiddleware:
             return {"type": "http.request", "body": body, "more_body": False}
 
         async def capture_send(message: Message) -> None:
+            # Held back: the client hears nothing before the request's transaction commits.
             if message["type"] == "http.response.start":
                 captured["status"] = message["status"]
                 captured["headers"] = message.get("headers", [])
             elif message["type"] == "http.response.body":
                 captured["body"] += message.get("body", b"")
-            await send(message)
 
+        tx = await anyio.to_thread.run_sync(RequestTransaction.open, self.engine)
+        token = tx.activate()
         try:
             await self.app(scope, replay_receive, capture_send)
-        finally:
-            await anyio.to_thread.run_sync(self._store, owner, key, captured)
+        except BaseException:
+            RequestTransaction.deactivate(token)
+            await anyio.to_thread.run_sync(self._abandon, owner, key, claimed_at, tx)
+            raise
+        RequestTransaction.deactivate(token)
+        answer = await anyio.to_thread.run_sync(self._store, owner, key, claimed_at, captured, tx)
+        await answer(scope, receive, send)
 
-    def _claim(self, owner: str, key: str, fingerprint: str) -> Any:
-        """Claim the key, or return the response that answers a duplicate."""
+    def _claim(self, owner: str, key: str, fingerprint: str) -> tuple[Any, datetime]:
+        """Claim the key: (None, the claim's time, which fences it), or (the response that
+        answers a duplicate, -)."""
         t = tables.idempotency_keys
         now = datetime.now(UTC)
         conn = begin(self.engine, write=True)
@@ -98,7 +116,7 @@ class IdempotencyMiddleware:
                     )
                 )
                 conn.commit()
-                return None
+                return None, now
             except IntegrityError:
                 conn.rollback()
             conn.begin()
@@ -114,75 +132,151 @@ class IdempotencyMiddleware:
                     )
                 )
                 conn.commit()
-                return None
+                return None, now
             if row["request_hash"] != fingerprint:
                 conn.rollback()
                 return problem(
                     "idempotency_key_reused",
                     "this Idempotency-Key was used with a different request",
-                )
+                ), now
             if row["status_code"] is None:
                 created = tables.UTCDateTime().process_result_value(row["created_at"], conn.dialect)
-                if created is not None and now - created > STALE_CLAIM:
-                    conn.execute(
-                        update(t).where(t.c.user_id == owner, t.c.key == key).values(created_at=now)
+                if created is not None and now - created > self.stale_after:
+                    # The first attempt died (its transaction never committed) or is very
+                    # slow: take the claim over. Fenced on the claim's time, so that of two
+                    # retries only one takes it, and the slow first attempt cannot store.
+                    taken = conn.execute(
+                        update(t)
+                        .where(
+                            t.c.user_id == owner,
+                            t.c.key == key,
+                            t.c.status_code.is_(None),
+                            t.c.created_at == created,
+                        )
+                        .values(created_at=now)
                     )
                     conn.commit()
-                    return None
+                    if taken.rowcount == 1:
+                        return None, now
+                    return _in_use(), now
                 conn.rollback()
-                return problem(
-                    "idempotency_key_in_use",
-                    "a request with this Idempotency-Key is still being processed",
-                    headers={"Retry-After": "1"},
-                )
+                return _in_use(), now
             conn.rollback()
             return _Replay(
                 row["status_code"], row["response_body"] or "", row["response_headers"] or []
-            )
+            ), now
         finally:
             conn.close()
 
-    def _store(self, owner: str, key: str, captured: dict[str, Any]) -> None:
+    def _store(
+        self,
+        owner: str,
+        key: str,
+        claimed_at: datetime,
+        captured: dict[str, Any],
+        tx: RequestTransaction,
+    ) -> Any:
+        """Store the answer in the request's transaction and commit both; returns what to
+        send. A server error is not an answer: its transaction is rolled back and the claim
+        released, so that the client may retry with the same key."""
         t = tables.idempotency_keys
+        if captured["status"] >= 500:
+            self._abandon(owner, key, claimed_at, tx)
+            return _Replay(captured["status"], bytes(captured["body"]), captured["headers"])
+        try:
+            conn = tx.conn
+            mine = (
+                (t.c.user_id == owner)
+                & (t.c.key == key)
+                & (t.c.created_at == claimed_at)
+                & t.c.status_code.is_(None)
+            )
+            kept = [
+                [k.decode("latin-1"), v.decode("latin-1")]
+                for k, v in captured["headers"]
+                if k.lower() in REPLAYED_HEADERS
+            ]
+            stored = conn.execute(
+                update(t)
+                .where(mine)
+                .values(
+                    status_code=captured["status"],
+                    response_body=bytes(captured["body"]).decode("utf-8", "replace"),
+                    response_headers=kept,
+                )
+            )
+            if stored.rowcount != 1:
+                # Our claim was taken over as stale while we ran: the retry acts, not us.
+                tx.rollback()
+                return _in_use()
+            conn.execute(delete(t).where(t.c.created_at < datetime.now(UTC) - KEEP_FOR))
+            tx.commit()
+        except Exception:
+            # Not committed (or not known to be): the client must not hear a success. Its
+            # retry finds the answer if the commit did happen, or runs the request afresh.
+            log.exception("storing an idempotent answer failed")
+            tx.rollback()
+            return problem(
+                "service_unavailable",
+                "the request could not be completed; retry it with the same Idempotency-Key",
+                headers={"Retry-After": "1"},
+            )
+        return _Replay(captured["status"], bytes(captured["body"]), captured["headers"], False)
+
+    def _abandon(self, owner: str, key: str, claimed_at: datetime, tx: RequestTransaction) -> None:
+        """Roll the request back and release its claim (if it is still ours)."""
+        t = tables.idempotency_keys
+        try:
+            tx.rollback()
+        except Exception:
+            log.exception("rolling back an idempotent request failed")
         conn = begin(self.engine, write=True)
         try:
-            where = (t.c.user_id == owner) & (t.c.key == key)
-            if captured["status"] >= 500:
-                # A server error is not an answer: let the client retry with the same key.
-                conn.execute(delete(t).where(where))
-            else:
-                kept = [
-                    [k.decode("latin-1"), v.decode("latin-1")]
-                    for k, v in captured["headers"]
-                    if k.lower() in REPLAYED_HEADERS
-                ]
-                conn.execute(
-                    update(t)
-                    .where(where)
-                    .values(
-                        status_code=captured["status"],
-                        response_body=bytes(captured["body"]).decode("utf-8", "replace"),
-                        response_headers=kept,
-                    )
+            conn.execute(
+                delete(t).where(
+                    t.c.user_id == owner,
+                    t.c.key == key,
+                    t.c.created_at == claimed_at,
+                    t.c.status_code.is_(None),
                 )
-            conn.execute(delete(t).where(t.c.created_at < datetime.now(UTC) - KEEP_FOR))
+            )
             conn.commit()
         finally:
             conn.close()
 
 
-class _Replay:
-    """The stored first response, sent again as it was."""
+def _in_use() -> Any:
+    return problem(
+        "idempotency_key_in_use",
+        "a request with this Idempotency-Key is still being processed",
+        headers={"Retry-After": "1"},
+    )
 
-    def __init__(self, status: int, body: str, headers: list[list[str]]) -> None:
-        self.status, self.body, self.headers = status, body.encode("utf-8"), headers
+
+class _Replay:
+    """A response sent as it was: the stored first response of a key (marked as replayed),
+    or the request's own answer once its transaction has committed."""
+
+    def __init__(
+        self, status: int, body: str | bytes, headers: list[Any], replayed: bool = True
+    ) -> None:
+        self.status = status
+        self.body = body.encode("utf-8") if isinstance(body, str) else body
+        pairs = [(_raw(k), _raw(v)) for k, v in headers]
+        self.headers = [(k, v) for k, v in pairs if k.lower() != b"content-length"]
+        self.replayed = replayed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in self.headers]
+        headers = list(self.headers)
         headers.append((b"content-length", str(len(self.body)).encode()))
-        headers.append((b"idempotent-replayed", b"true"))
+        if self.replayed:
+            headers.append((b"idempotent-replayed", b"true"))
         await send({"type": "http.response.start", "status": self.status, "headers": headers})
         await send({"type": "http.response.body", "body": self.body})
+
+
+def _raw(value: str | bytes) -> bytes:
+    return value if isinstance(value, bytes) else value.encode("latin-1")
 
 
 async def _read_body(receive: Receive) -> bytes:
