@@ -107,7 +107,7 @@ def prepare(url: str, orders: int) -> tuple[Any, Callable[[int], None], int]:
     return app, lifecycle, len(order_ids)
 
 
-def fairdeal_lifecycles(url: str, *, seconds: float, orders: int = 20_000) -> dict[str, Any]:
+def fairdeal_lifecycles(url: str, *, seconds: float, orders: int = 6_000) -> dict[str, Any]:
     app, lifecycle, count = prepare(url, orders)
     for i in range(50):  # warm-up
         lifecycle(i)

@@ -24,7 +24,9 @@ from sqlalchemy import Engine, text
 
 from fairdeal.bench import queues, seed
 from fairdeal.bench.common import (
+    CpuMeter,
     MemorySampler,
+    backend_pids,
     drop_database,
     percentile,
     ratio,
@@ -119,6 +121,8 @@ def measure(
     started = time.time()
     out: dict[str, Any] = {"backlog": backlog, "target": target, "workers": WORKERS}
     progress: list[tuple[float, int]] = []
+    meter: CpuMeter | None = None
+    metered_from = 0
     with running(workers), MemorySampler(workers) as memory:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -128,9 +132,20 @@ def measure(
                     raise RuntimeError(f"{w.name} exited")
             done = backlog - due_now(engine)  # an index-only count; events have no index here
             progress.append((round(time.time() - started, 1), done))
+            if meter is None and done:
+                # Where the CPU goes, from the first batch on: the workers, their backends.
+                meter = CpuMeter(
+                    {"workers": [w.pid for w in workers], "postgres": backend_pids(url)}
+                )
+                metered_from = done
             if done >= target:
                 break
         backlog_result = firing_times(engine, started)
+        if meter is not None:
+            cpu = meter.stop()
+            metered = max(1, backlog_result["fired"] - metered_from)
+            out["cpu_seconds"] = cpu
+            out["cpu_ms_per_firing"] = {k: round(1000 * v / metered, 3) for k, v in cpu.items()}
         if live and held:
             out["live"] = live_phase(engine, held, timeout=60.0)
     elapsed = backlog_result["last"] - backlog_result["first"]
@@ -147,7 +162,8 @@ def measure(
     )
     say(
         f"firing: {out['fired']} fired at {out['firings_per_s']}/s"
-        f" ({out['seconds_first_to_last']} s first to last)"
+        f" ({out['seconds_first_to_last']} s first to last); CPU ms per firing:"
+        f" {out.get('cpu_ms_per_firing')}"
     )
     return out
 

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from fairdeal.bootstrap import App
 from fairdeal.domain.dispute import Actor, Role
@@ -24,7 +25,11 @@ def get_app(request: Request) -> App:
     return app
 
 
-def get_ctx(request: Request) -> Context:
+# The dependencies below are ``async def``: FastAPI runs a plain ``def`` dependency in its
+# thread pool, one hand-off (and a GIL round trip) per dependency per request -- a fifth of an
+# API process's CPU on GET /disputes/{id} in the profile (docs/performance.md). None of them
+# blocks: the token lookup, on a cache miss, is sent to the thread pool explicitly.
+async def get_ctx(request: Request) -> Context:
     return get_app(request).ctx
 
 
@@ -68,7 +73,7 @@ async def plain_parameters(request: Request) -> None:
                 )
 
 
-def current_actor(
+async def current_actor(
     request: Request,
     _documented: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
     # Every authenticated operation checks its parameters first: one place for all of them.
@@ -85,7 +90,7 @@ def current_actor(
     cache: TokenCache = request.app.state.token_cache
     actor = cache.get(token)
     if actor is None:
-        actor = users.authenticate(get_ctx(request), token)
+        actor = await run_in_threadpool(users.authenticate, get_app(request).ctx, token)
         if actor is None:
             raise ApiError(
                 "unauthenticated",
@@ -100,7 +105,7 @@ def current_actor(
 def require(*roles: Role):  # type: ignore[no-untyped-def]
     """A dependency that lets only these roles through (403 for the others)."""
 
-    def check(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
+    async def check(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
         if actor.role not in roles:
             names = " or ".join(r.value for r in roles)
             raise ApiError("forbidden", f"only a {names} can do this")
@@ -114,7 +119,7 @@ Ctx = Annotated[Context, Depends(get_ctx)]
 PlatformActor = Annotated[Actor, Depends(require(Role.PLATFORM, Role.ADMIN))]
 
 
-def if_match(if_match: Annotated[str | None, Header(alias="If-Match")] = None) -> int | None:
+async def if_match(if_match: Annotated[str | None, Header(alias="If-Match")] = None) -> int | None:
     """The version an If-Match header names ("3" or W/"3"), or None."""
     if if_match is None:
         return None
@@ -129,7 +134,7 @@ def if_match(if_match: Annotated[str | None, Header(alias="If-Match")] = None) -
 IfMatch = Annotated[int | None, Depends(if_match)]
 
 
-def page_limit(limit: int = 50) -> int:
+async def page_limit(limit: int = 50) -> int:
     if not 1 <= limit <= 100:
         raise ApiError("validation_error", "limit must be from 1 to 100", field="limit")
     return limit

@@ -1,0 +1,313 @@
+"""The scale-out topology of docs/deployment.md, for real: two ``fairdeal serve`` processes and
+two ``fairdeal worker`` processes, all subprocesses, against one PostgreSQL schema. One
+dispute goes through its whole life with each request sent to the other API process than the
+last: opened, negotiated, escalated by the clock (the sandbox clock, stored in the database,
+is moved; a worker fires the deadline -- no API request does), decided by a mediator, made
+final by both parties, and its refund completed by the clock again. Bounded: each wait gives
+up after PATIENCE seconds, and the whole test takes well under a minute."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from fairdeal.adapters.clock import SandboxClock
+from fairdeal.adapters.db.engine import make_engine
+from fairdeal.adapters.db.migrate import upgrade
+from fairdeal.bootstrap import bootstrap
+from fairdeal.config import Settings
+from fairdeal.services.users import ensure_platform_user
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+PG_URL = os.environ.get("FAIRDEAL_TEST_PG_URL")
+PLATFORM_TOKEN = "fd_scale_out_platform_token_0123456789abcdef"
+PATIENCE = 40.0  # seconds any one wait may take (a busy CI machine), far more than needed
+STARTUP = 120.0  # four Python processes importing everything at once, on a loaded machine
+LIFECYCLE_LIMIT = 60.0  # the whole lifecycle, once the processes answer
+API = "/api/v1"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def schema_url() -> Iterator[str]:
+    """A schema of its own, migrated, with the platform user: what `fairdeal db upgrade` and
+    the first start-up do once, before the processes of a deployment start together."""
+    if not PG_URL:
+        pytest.skip("FAIRDEAL_TEST_PG_URL is not set")
+    schema = f"fd_scale_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    separator = "&" if "?" in PG_URL else "?"
+    url = f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
+    app = bootstrap(Settings(database_url=url, sandbox=True))
+    upgrade(app.engine)
+    ensure_platform_user(app.ctx, PLATFORM_TOKEN)
+    app.engine.dispose()
+    yield url
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+def _fairdeal() -> list[str]:
+    script = Path(sys.executable).with_name("fairdeal")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "fairdeal.cli"]
+
+
+@pytest.fixture
+def deployment(schema_url: str, tmp_path: Path) -> Iterator[list[str]]:
+    """2 API processes and 2 workers; yields the APIs' base URLs."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FAIRDEAL_")}
+    env.update(
+        FAIRDEAL_DATABASE_URL=schema_url,
+        FAIRDEAL_SANDBOX="true",
+        FAIRDEAL_PLATFORM_TOKEN=PLATFORM_TOKEN,
+        FAIRDEAL_SECRET_KEY="scale-out-test-secret-key-0123456789abcdef0123456789",
+        # Uploaded evidence: every API process must see the same files (a shared volume or
+        # object storage in production, docs/deployment.md).
+        FAIRDEAL_STORAGE_DIR=str(tmp_path / "files"),
+        FAIRDEAL_WORKER_POLL_SECONDS="0.1",
+    )
+    ports = [_free_port(), _free_port()]
+    procs: list[tuple[str, subprocess.Popen[bytes], Path]] = []
+
+    def spawn(name: str, args: list[str]) -> None:
+        log = tmp_path / f"{name}.log"
+        with log.open("wb") as handle:  # the child has its own copy of the descriptor
+            proc = subprocess.Popen(args, env=env, stdout=handle, stderr=subprocess.STDOUT)
+        procs.append((name, proc, log))
+
+    for i, port in enumerate(ports):
+        spawn(f"api{i}", [*_fairdeal(), "serve", "--host", "127.0.0.1", "--port", str(port)])
+    for i in range(2):
+        spawn(f"worker{i}", [*_fairdeal(), "worker"])
+    bases = [f"http://127.0.0.1:{port}" for port in ports]
+    try:
+        deadline = time.monotonic() + STARTUP
+        for base in bases:
+            while True:
+                for name, proc, log in procs:
+                    if proc.poll() is not None:
+                        pytest.fail(f"{name} exited:\n{log.read_text()[-3000:]}")
+                try:
+                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    pytest.fail(f"{base} did not start")
+                time.sleep(0.2)
+        yield bases
+        for name, proc, log in procs:
+            assert proc.poll() is None, f"{name} died:\n{log.read_text()[-3000:]}"
+    finally:
+        for _, proc, _ in procs:
+            proc.terminate()
+        for _, proc, _ in procs:
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+class Spread:
+    """Sends each request to the next API process in turn (a round-robin load balancer) and
+    counts what each one answered."""
+
+    def __init__(self, bases: list[str]) -> None:
+        self.clients = [httpx.Client(base_url=base + API, timeout=30) for base in bases]
+        self.served = [0] * len(bases)
+        self.turn = 0
+
+    def __call__(self, method: str, path: str, token: str, status: int = 200, **kwargs: Any) -> Any:
+        i = self.turn % len(self.clients)
+        self.turn += 1
+        response = self.clients[i].request(
+            method, path, headers={"Authorization": f"Bearer {token}"}, **kwargs
+        )
+        assert response.status_code == status, (method, path, response.text)
+        self.served[i] += 1
+        return response.json()
+
+    def close(self) -> None:
+        for client in self.clients:
+            client.close()
+
+
+def _wait_for(what: str, probe: Callable[[], Any]) -> Any:
+    deadline = time.monotonic() + PATIENCE
+    while True:
+        found = probe()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up waiting for {what}")
+        time.sleep(0.2)
+
+
+def test_two_apis_and_two_workers_share_one_database_through_a_whole_lifecycle(
+    deployment: list[str], schema_url: str
+) -> None:
+    started = time.monotonic()
+    call = Spread(deployment)
+    p = PLATFORM_TOKEN
+    try:
+        users = {
+            role: call(
+                "POST",
+                "/users",
+                p,
+                201,
+                json={"role": role, "name": role.title(), "email": f"{role}@scale.test"},
+            )
+            for role in ("buyer", "seller", "mediator")
+        }
+        buyer, seller, mediator = (users[r]["api_token"] for r in ("buyer", "seller", "mediator"))
+        order = call(
+            "POST",
+            "/orders",
+            p,
+            201,
+            json={
+                "buyer_id": users["buyer"]["id"],
+                "seller_id": users["seller"]["id"],
+                "currency": "EUR",
+                "items": [
+                    {"sku": "LAMP", "title": "Desk lamp", "quantity": 1, "unit_price": "40.00"},
+                    {"sku": "BULB", "title": "Bulb", "quantity": 1, "unit_price": "10.00"},
+                ],
+                "shipping_cost": "5.00",
+                "payment": {"method": "card", "reference": "pay_scale_1", "country": "DE"},
+            },
+        )
+        call(
+            "POST",
+            f"/orders/{order['id']}/ship",
+            seller,
+            json={"carrier": "DHL", "tracking_number": "JD0001", "protection_days": 60},
+        )
+        photo = call(
+            "POST", "/files", buyer, 201, files={"file": ("photo.png", _png(), "image/png")}
+        )
+        opened = call(
+            "POST",
+            "/disputes",
+            buyer,
+            201,
+            json={
+                "order_id": order["id"],
+                "item_ids": [order["items"][0]["id"]],
+                "reason": "damaged",
+                "desired_outcome": "refund_only",
+                "amount": "40.00",
+                "description": "It arrived broken.",
+                "evidence_file_ids": [photo["id"]],
+            },
+        )
+        dispute = opened["id"]
+        assert opened["status"] == "awaiting_seller_response"
+
+        # Negotiation: the seller offers less, the buyer refuses.
+        offered = call(
+            "POST",
+            f"/disputes/{dispute}/solutions",
+            seller,
+            201,
+            json={"kind": "refund_only", "amount": "10.00", "comment": "Only a scratch."},
+        )
+        assert offered["status"] == "negotiating"
+        offer = offered["solutions"][-1]["id"]
+        call("POST", f"/disputes/{dispute}/solutions/{offer}/reject", buyer)
+
+        # Escalation by the clock: the negotiation window runs out; a worker fires it.
+        engine = make_engine(schema_url)
+        clock = SandboxClock(engine)
+        clock.advance_to(clock.now() + timedelta(days=7, minutes=1))
+        escalated = _wait_for(
+            "a worker to escalate the dispute",
+            lambda: (
+                (d := call("GET", f"/disputes/{dispute}", mediator))["status"] == "under_review"
+                and d
+            ),
+        )
+        assert escalated["mediation"]["escalated_at"] is not None
+
+        # The mediator takes it and decides; both parties accept: the decision is final.
+        call("POST", f"/disputes/{dispute}/assign", mediator)
+        decided = call(
+            "POST",
+            f"/disputes/{dispute}/decisions",
+            mediator,
+            201,
+            json={
+                "solutions": [{"kind": "refund_only", "amount": "30.00", "comment": "Most of it."}],
+                "rationale": "The photo shows a cracked housing; the lamp still works.",
+            },
+        )
+        decision = decided["mediation"]["decision"]["id"]
+        call(
+            "POST",
+            f"/disputes/{dispute}/decisions/{decision}/accept",
+            buyer,
+            json={"solution_index": 0},
+        )
+        final = call("POST", f"/disputes/{dispute}/decisions/{decision}/accept", seller)
+        assert final["status"] == "closed"
+        assert final["mediation"]["decision"]["status"] == "final"
+        assert final["outcome"]["refund"]["value"] == "30.00"
+        assert final["refund"]["status"] == "scheduled"
+
+        # The refund completes on its schedule: the clock again, a worker again.
+        clock.advance_to(clock.now() + timedelta(days=20))
+        done = _wait_for(
+            "a worker to complete the refund",
+            lambda: (
+                (d := call("GET", f"/disputes/{dispute}", buyer))["refund"]["status"] == "completed"
+                and d
+            ),
+        )
+        assert done["status"] == "closed"
+        escrow = call("GET", f"/orders/{order['id']}", p)["escrow"]
+        assert escrow["refunded"]["value"] == "30.00"
+        engine.dispose()
+
+        # Each deadline fired exactly once, whichever worker took it.
+        events = call("GET", "/events", p, params={"after": "0", "limit": 100})["data"]
+        mine = [e["type"] for e in events if dispute in str(e)]
+        assert mine.count("dispute.escalated") == 1, mine
+        assert mine.count("refund.completed") == 1, mine
+        assert all(n > 3 for n in call.served), call.served
+    finally:
+        call.close()
+    assert time.monotonic() - started < LIFECYCLE_LIMIT
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 4), (200, 40, 40)).save(buffer, format="PNG")
+    return buffer.getvalue()
