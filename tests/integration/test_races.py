@@ -502,3 +502,19 @@ def test_a_stale_write_is_retried_a_bounded_number_of_times_then_answers_412(
         again = api.seller.post(accept, headers={"Idempotency-Key": "stale-2"})
         assert again.status_code == 200 and again.headers.get("idempotent-replayed") == "true"
         assert stale_writes["tried"] == 0
+
+
+def test_api_processes_starting_at_once_share_one_platform_user(app: App) -> None:
+    """Every ``fairdeal serve`` makes sure the platform user of FAIRDEAL_PLATFORM_TOKEN exists
+    at start-up; several starting together on a new database all find none and insert. One
+    wins; the others must take its user, not die on the unique token (the crash harness's
+    forked API processes met this)."""
+    from fairdeal.services.users import ensure_platform_user
+
+    token = "fd_races_platform_token_0123456789abcdef"
+    for _ in range(3):
+        results = race(*[lambda t=token: ensure_platform_user(app.ctx, t) for _ in range(8)])
+        failed = [r for r in results if isinstance(r, BaseException)]
+        assert failed == [], failed
+        assert len({user.id for user in results}) == 1
+        token += "x"

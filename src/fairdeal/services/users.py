@@ -92,6 +92,15 @@ def ensure_platform_user(ctx: Context, token: str) -> User:
         existing = uow.users.by_token_hash(hash_token(token))
     if existing is not None:
         return existing
-    return create_user(
-        ctx, role="platform", name="Marketplace", email="platform@fairdeal.invalid", token=token
-    ).user
+    try:
+        return create_user(
+            ctx, role="platform", name="Marketplace", email="platform@fairdeal.invalid", token=token
+        ).user
+    except Exception:
+        # Several API processes starting at once on a new database all try to create it; the
+        # losers' inserts fail on the unique token. Theirs is the user the winner made.
+        with ctx.uow(write=False) as uow:
+            existing = uow.users.by_token_hash(hash_token(token))
+        if existing is None:
+            raise
+        return existing
