@@ -38,7 +38,7 @@ def reads(seconds: int = typer.Option(8, help="measured seconds per kind of read
 
 @bench_app.command("firing")
 def firing(
-    count: int = typer.Option(50_000, help="due deadlines (the issue's figure: 200000)"),
+    count: int = typer.Option(40_000, help="due deadlines (the issue's figure: 200000)"),
     baseline_jobs: int = typer.Option(0, help="PgQueuer no-op jobs (0: min(count, 50000))"),
 ) -> None:
     """Deadline firing with 2 workers vs PgQueuer and procrastinate no-op jobs."""
@@ -89,9 +89,10 @@ def audit(
 
 @bench_app.command("all")
 def run_all(
-    firing_count: int = typer.Option(50_000, help="due deadlines for the firing benchmark"),
+    firing_count: int = typer.Option(40_000, help="due deadlines for the firing benchmark"),
 ) -> None:
-    """All five, one after another (about 10 minutes on 2 cores)."""
+    """All five, one after another (about 12 minutes on 2 cores; the issue's 200,000
+    deadlines are `fairdeal bench firing --count 200000`, about 4 minutes more)."""
     from fairdeal.bench import embedded as embedded_bench
     from fairdeal.bench import firing as firing_bench
     from fairdeal.bench import reads as reads_bench
@@ -101,11 +102,11 @@ def run_all(
 
     started = time.monotonic()
     steps: list[tuple[str, Callable[[], dict[str, Any]]]] = [
-        ("transitions", lambda: transitions_bench.main(seconds=10)),
-        ("reads", lambda: reads_bench.main(seconds=8)),
+        ("transitions", lambda: transitions_bench.main(seconds=8)),
+        ("reads", lambda: reads_bench.main(seconds=6)),
         ("firing", lambda: firing_bench.main(count=firing_count)),
-        ("scale", lambda: scale_bench.main(seconds=8)),
-        ("embedded", lambda: embedded_bench.main(seconds=8)),
+        ("scale", lambda: scale_bench.main(seconds=6)),
+        ("embedded", lambda: embedded_bench.main(seconds=6)),
     ]
     summary = []
     for name, step in steps:

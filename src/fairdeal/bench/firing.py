@@ -216,10 +216,10 @@ def live_phase(engine: Engine, held: list[str], *, timeout: float) -> dict[str, 
 
 
 def main(
-    *, count: int = 50_000, baseline_jobs: int | None = None, keep: bool = False
+    *, count: int = 40_000, baseline_jobs: int | None = None, keep: bool = False
 ) -> dict[str, Any]:
     """``count`` due deadlines (the issue's figure is 200,000: ``--count 200000``);
-    ``baseline_jobs`` no-op jobs for PgQueuer (procrastinate gets a fifth: it is ~10x
+    ``baseline_jobs`` no-op jobs for PgQueuer (procrastinate gets an eighth: it is ~10x
     slower, and its rate is what is compared)."""
     baseline_jobs = baseline_jobs or min(count, 50_000)
     url = recreate_database()
@@ -230,7 +230,7 @@ def main(
 
     say("firing: baselines (no-op jobs, 2 worker processes each)")
     pgq = queues.run_pgqueuer(url, jobs=baseline_jobs, workers=WORKERS)
-    proc = queues.run_procrastinate(url, jobs=max(2000, baseline_jobs // 5), workers=WORKERS)
+    proc = queues.run_procrastinate(url, jobs=max(2000, baseline_jobs // 8), workers=WORKERS)
 
     measured = measure(url, engine)
     size = None
@@ -291,7 +291,8 @@ def main(
             "worker_peak_rss<=150MB": all(m["peak_mb"] <= 150 for m in measured["memory"].values()),
         },
     }
-    write_result("firing" if count == 50_000 else f"firing-{count}", data)
+    # The default run is "firing"; the issue's 200,000 (a flag) is kept beside it.
+    write_result("firing" if count < 100_000 else f"firing-{count}", data)
     if not keep:
         drop_database()
     return data
@@ -300,4 +301,4 @@ def main(
 if __name__ == "__main__":
     import sys
 
-    print(json.dumps(main(count=int(sys.argv[1]) if len(sys.argv) > 1 else 50_000)["targets"]))
+    print(json.dumps(main(count=int(sys.argv[1]) if len(sys.argv) > 1 else 40_000)["targets"]))
