@@ -165,47 +165,164 @@ class Cluster:
 # --- the processes --------------------------------------------------------------------------
 
 
-class Proc:
-    """One ``fairdeal`` process the harness starts, kills and restarts."""
+# ``fork`` mode: a process that has imported what ``fairdeal serve`` and ``fairdeal worker``
+# import, once, and forks each API or worker process from there and runs the same CLI command
+# in it -- a process of its own (own engine, own connections, killed with SIGKILL like any
+# other), started in milliseconds instead of the seconds the imports take. Single-threaded,
+# so that forking is safe. Commands on stdin, answers on stdout.
+ZYGOTE = r"""
+import os, sys
+import fairdeal.cli, fairdeal.entrypoints.api.app, fairdeal.entrypoints.worker, uvicorn
 
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], logdir: Path) -> None:
-        self.name, self.argv, self.env, self.logdir = name, argv, env, logdir
+commands, answers = sys.stdin, sys.stdout
+for line in commands:
+    verb, *args = line.split()
+    if verb == "start":
+        log = args[0]
+        pid = os.fork()
+        if pid == 0:
+            fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            os.dup2(fd, 1)
+            os.dup2(fd, 2)
+            null = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(null, 0)
+            sys.stdin = open(0)
+            sys.stdout = open(1, "w", buffering=1)
+            sys.stderr = open(2, "w", buffering=1)
+            code = 0
+            try:
+                fairdeal.cli.app(args[1:])
+            except SystemExit as stop:
+                code = stop.code if isinstance(stop.code, int) else 1
+            except BaseException:
+                import traceback
+                traceback.print_exc()
+                code = 1
+            os._exit(code)
+        answers.write(f"{pid}\n")
+    elif verb == "reap":
+        exits = []
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            exits.append(f"{pid}:{os.waitstatus_to_exitcode(status)}")
+        answers.write(" ".join(exits) + "\n")
+    answers.flush()
+"""
+
+
+class Zygote:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.popen = subprocess.Popen(
+            [sys.executable, "-c", ZYGOTE],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.lock = threading.Lock()
+        self.exited: dict[int, int] = {}
+
+    def _ask(self, line: str) -> str:
+        assert self.popen.stdin is not None and self.popen.stdout is not None
+        with self.lock:
+            self.popen.stdin.write(line + "\n")
+            self.popen.stdin.flush()
+            return self.popen.stdout.readline().strip()
+
+    def start(self, log: Path, args: list[str]) -> int:
+        return int(self._ask(" ".join(["start", str(log), *args])))
+
+    def reap(self) -> None:
+        for item in self._ask("reap").split():
+            pid, code = item.split(":")
+            self.exited[int(pid)] = int(code)
+
+    def close(self) -> None:
+        if self.popen.stdin:
+            self.popen.stdin.close()
+        self.popen.wait(30)
+
+
+class Proc:
+    """One ``fairdeal`` process the harness starts, kills and restarts: ``fairdeal <args>``
+    exec'd (``exec`` mode), or forked from the zygote (``fork`` mode)."""
+
+    def __init__(
+        self,
+        name: str,
+        args: list[str],
+        env: dict[str, str],
+        logdir: Path,
+        zygote: Zygote | None = None,
+    ) -> None:
+        self.name, self.args, self.env, self.logdir, self.zygote = name, args, env, logdir, zygote
         self.popen: subprocess.Popen[bytes] | None = None
+        self.pid: int | None = None
         self.generation = 0
         self.ready_at: float | None = None
+        self.started_at = 0.0
         self.unexpected_exits: list[str] = []
 
     def start(self) -> None:
         self.generation += 1
-        out = open(self.logdir / f"{self.name}.log", "ab")  # noqa: SIM115 (the child owns it)
-        out.write(f"\n--- start {self.generation} ---\n".encode())
-        out.flush()
-        self.popen = subprocess.Popen(self.argv, env=self.env, stdout=out, stderr=out)
-        out.close()
+        self.started_at = time.monotonic()
+        log = self.logdir / f"{self.name}.log"
+        with open(log, "ab") as out:
+            out.write(f"\n--- start {self.generation} ---\n".encode())
         self.ready_at = None
+        if self.zygote is not None:
+            self.pid = self.zygote.start(log, self.args)
+            return
+        out = open(log, "ab")  # noqa: SIM115 (the child owns it)
+        argv = [sys.executable, "-m", "fairdeal.cli", *self.args]
+        self.popen = subprocess.Popen(argv, env=self.env, stdout=out, stderr=out)
+        out.close()
+        self.pid = self.popen.pid
+
+    def exit_code(self) -> int | None:
+        """None while it runs."""
+        if self.zygote is not None:
+            assert self.pid is not None
+            self.zygote.reap()
+            return self.zygote.exited.get(self.pid)
+        assert self.popen is not None
+        return self.popen.poll()
 
     def alive(self) -> bool:
-        return self.popen is not None and self.popen.poll() is None
+        return self.pid is not None and self.exit_code() is None
+
+    def _wait(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while self.exit_code() is None:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.name} did not exit")
+            time.sleep(0.01)
 
     def kill(self) -> None:
-        assert self.popen is not None
+        assert self.pid is not None
         with suppress(ProcessLookupError):
-            os.kill(self.popen.pid, signal.SIGKILL)
-        self.popen.wait(30)
+            os.kill(self.pid, signal.SIGKILL)
+        self._wait(30)
 
     def stop(self) -> None:
-        if self.popen is not None and self.popen.poll() is None:
-            self.popen.terminate()
+        if self.alive():
+            assert self.pid is not None
+            os.kill(self.pid, signal.SIGTERM)
             try:
-                self.popen.wait(15)
-            except subprocess.TimeoutExpired:
+                self._wait(15)
+            except TimeoutError:
                 self.kill()
 
 
 class Fleet:
     """Two API processes and a worker; a supervisor restarts whatever dies."""
 
-    def __init__(self, url: str, workdir: Path, *, apis: int = 2) -> None:
+    def __init__(self, url: str, workdir: Path, *, apis: int = 2, spawn: str = "exec") -> None:
         self.workdir = workdir
         env = {k: v for k, v in os.environ.items() if not k.startswith("FAIRDEAL_")}
         env.update(
@@ -222,13 +339,17 @@ class Fleet:
         )
         self.env = env
         self.ports = [free_port() for _ in range(apis)]
-        cli = [sys.executable, "-m", "fairdeal.cli"]
+        self.zygote = Zygote(env) if spawn == "fork" else None
         self.apis = [
-            Proc(f"api{i}", [*cli, "serve", "--port", str(port)], env, workdir)
+            Proc(f"api{i}", ["serve", "--port", str(port)], env, workdir, self.zygote)
             for i, port in enumerate(self.ports)
         ]
-        self.worker = Proc("worker", [*cli, "worker"], env, workdir)
+        self.worker = Proc("worker", ["worker"], env, workdir, self.zygote)
         self.killed: set[str] = set()  # died by our hand: restart silently
+        # When the database server was down: a process that exits because it cannot reach
+        # it (at start-up, say) is restarted by its supervisor, as systemd would.
+        self.db_outages: list[tuple[float, float]] = []
+        self.exits_during_outages = 0
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.supervisor = threading.Thread(target=self._supervise, daemon=True)
@@ -260,8 +381,15 @@ class Fleet:
             for i, proc in enumerate(self.procs):
                 with self.lock:
                     if not proc.alive():
-                        code = proc.popen.returncode if proc.popen else None
-                        if proc.name not in self.killed:
+                        code = proc.exit_code()
+                        if proc.name in self.killed:
+                            pass
+                        elif any(
+                            a <= time.monotonic() and proc.started_at <= b + 10
+                            for a, b in self.db_outages
+                        ):
+                            self.exits_during_outages += 1
+                        else:
                             proc.unexpected_exits.append(f"exit code {code}")
                         self.killed.discard(proc.name)
                         proc.start()
@@ -293,6 +421,8 @@ class Fleet:
         self.supervisor.join(10)
         for proc in self.procs:
             proc.stop()
+        if self.zygote is not None:
+            self.zygote.close()
 
 
 # --- the client: every request retried until it has an answer ---------------------------------
@@ -648,6 +778,7 @@ class StepRefused(Exception):
 class Report:
     db: str
     seed: int
+    spawn: str = "exec"
     kills: int = 0
     kills_by_target: Counter[str] = field(default_factory=Counter)
     kills_with_requests_in_flight: int = 0
@@ -662,7 +793,9 @@ class Report:
     stuck: list[str] = field(default_factory=list)
     deadline_errors: list[str] = field(default_factory=list)
     process_errors: list[str] = field(default_factory=list)
+    exits_during_db_outages: int = 0
     clock_days: int = 0
+    clock_start_offset: int = 0
     advances: int = 0
     seconds: float = 0.0
 
@@ -683,13 +816,14 @@ class Report:
 
     def summary(self) -> str:
         return (
-            f"{self.db}: seed {self.seed}, {self.kills} kills "
+            f"{self.db} ({self.spawn}): seed {self.seed}, {self.kills} kills "
             f"({dict(self.kills_by_target)}; {self.kills_with_requests_in_flight} with requests "
             f"in flight), {self.pg_crashes} PostgreSQL crashes, {self.lifecycles} lifecycles in "
             f"{self.rounds} rounds, {self.requests}; lost {len(self.lost)}, duplicates "
             f"{len(self.duplicates)}, replay failures {len(self.replay_failures)}, unbalanced "
             f"{len(self.unbalanced)}, deadline errors {len(self.deadline_errors)}, stuck "
-            f"{len(self.stuck)}, process errors {len(self.process_errors)} "
+            f"{len(self.stuck)}, process errors {len(self.process_errors)} ("
+            f"{self.exits_during_db_outages} exits while the database was down, restarted) "
             f"in {self.seconds:.0f} s"
         )
 
@@ -734,6 +868,21 @@ class Killer:
     def done(self) -> bool:
         return self.report.kills >= self.target
 
+    def _wait_until_up(self, targets: list[Proc]) -> bool:
+        """Until the targets serve, and another API does too (one API always answers; the
+        database crash is what stops them all)."""
+        deadline = time.monotonic() + PATIENCE
+        while not self.stop.is_set():
+            now = time.monotonic()
+            up = [p.alive() and p.ready_at is not None and p.ready_at <= now for p in targets]
+            others = [a for a in self.fleet.apis if a not in targets]
+            if all(up) and any(a.alive() and a.ready_at is not None for a in others):
+                return True
+            if now > deadline:
+                raise RuntimeError(f"{[p.name for p in targets]} did not come back up")
+            self.stop.wait(0.05)
+        return False
+
     def _run(self) -> None:
         try:
             while not self.stop.is_set() and not self.done:
@@ -743,13 +892,14 @@ class Killer:
                 if (
                     self.cluster is not None
                     and self.pg_crash_every
-                    and self.report.kills
-                    and self.report.kills % self.pg_crash_every == 0
-                    and self.report.pg_crashes < self.report.kills // self.pg_crash_every
+                    and self.report.kills >= (self.report.pg_crashes + 1) * self.pg_crash_every
                 ):
+                    down = time.monotonic()
+                    self.fleet.db_outages.append((down, float("inf")))
                     self.cluster.crash()
                     self.stop.wait(self.rng.uniform(0.1, 1.0))
                     self.cluster.start()
+                    self.fleet.db_outages[-1] = (down, time.monotonic())
                     self.report.pg_crashes += 1
                     continue
                 choice = self.rng.choice(["api", "api", "worker", "api+worker"])
@@ -758,9 +908,11 @@ class Killer:
                     targets.append(self.rng.choice(self.fleet.apis))
                 if "worker" in choice:
                     targets.append(self.fleet.worker)
-                now = time.monotonic()
-                if any(t.ready_at is None or t.ready_at > now or not t.alive() for t in targets):
-                    continue  # only kill what is up and serving
+                if not self._wait_until_up(targets):
+                    return
+                # A random moment once it serves: mid-request, between requests, mid-batch.
+                if self.stop.wait(self.rng.uniform(0.05, 1.0)):
+                    return
                 # Whether some request was on its way to a killed API process.
                 busy = any(
                     c.inflight[self.fleet.apis.index(t)]
@@ -787,12 +939,13 @@ def run(
     pg_crash_every: int = 25,
     workdir: Path | None = None,
     database_url: str | None = None,
+    spawn: str = "exec",
 ) -> Report:
     """One harness run. ``db`` is ``postgres`` (a cluster of our own, crashed now and then,
     unless ``database_url`` names another server) or ``sqlite``."""
     started = time.monotonic()
     rng = random.Random(seed)
-    report = Report(db=db, seed=seed)
+    report = Report(db=db, seed=seed, spawn=spawn)
     root = Path(workdir or tempfile.mkdtemp(prefix="fairdeal-chaos-"))
     root.mkdir(parents=True, exist_ok=True)
     cluster: Cluster | None = None
@@ -808,13 +961,17 @@ def run(
         url = database_url
     else:
         url = f"sqlite:///{root / 'chaos.db'}"
-    fleet = Fleet(url, root)
+    fleet = Fleet(url, root, spawn=spawn)
     stats, lock = Stats(), threading.Lock()
     clients = [Client(fleet, random.Random(rng.random()), stats, lock) for _ in range(parallel)]
     engine = create_engine(url, pool_pre_ping=True)
     try:
         fleet.upgrade()
+        with engine.connect() as conn:
+            offset = conn.execute(select(tables.sandbox_clock.c.offset_seconds)).scalar()
+        report.clock_start_offset = int(offset or 0)
         fleet.start()
+        log(f"fleet up after {time.monotonic() - started:.1f} s")
         run_id = f"s{seed}-{rng.randrange(10**6):06d}"
         # A calm round first: what each kind of lifecycle makes when nothing goes wrong.
         reference = _round(clients, run_id, 0, list(KINDS), report)
@@ -839,6 +996,7 @@ def run(
         _check_clock(engine, report)
         for proc in fleet.procs:
             report.process_errors.extend(f"{proc.name}: {e}" for e in proc.unexpected_exits)
+        report.exits_during_db_outages = fleet.exits_during_outages
     finally:
         report.requests = stats.merge_line()
         report.seconds = time.monotonic() - started
@@ -886,16 +1044,23 @@ def _round(
         for thread in threads:
             thread.join()
 
+    began = time.monotonic()
     each(lambda d, life: (d.setup(life), d.before_clock(life)))
+    steps = time.monotonic()
     drivers[0].advance(8, f"round{round_no}-advance-8d")
     each(lambda d, life: d.after_escalation(life))
     drivers[0].advance(30, f"round{round_no}-advance-30d")
+    clocked = time.monotonic()
     report.clock_days += 38
     report.advances += 2
     settled = _settled(drivers[0], lives)
     deadline = time.monotonic() + PATIENCE
     while not settled() and time.monotonic() < deadline:
         time.sleep(0.2)
+    log(
+        f"round {round_no}: {len(lives)} lifecycles, steps {steps - began:.1f} s, clock and "
+        f"mediators {clocked - steps:.1f} s, settling {time.monotonic() - clocked:.1f} s"
+    )
     return lives
 
 
@@ -1050,6 +1215,7 @@ def _check_clock(engine: Engine, report: Report) -> None:
     move it twice. (Each advance may add a second: the offset is rounded up.)"""
     with engine.connect() as conn:
         offset = conn.execute(select(tables.sandbox_clock.c.offset_seconds)).scalar() or 0
+    offset -= report.clock_start_offset
     expected = report.clock_days * 86400
     if not 0 <= offset - expected <= 2 * report.advances + 5:
         report.duplicates.append(
@@ -1102,6 +1268,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parallel", type=int, default=4)
     parser.add_argument("--pg-crash-every", type=int, default=25, help="kills; 0: never")
     parser.add_argument("--database-url", help="an existing PostgreSQL (no server crashes)")
+    parser.add_argument(
+        "--spawn",
+        choices=["exec", "fork"],
+        default="exec",
+        help="exec: each process is `python -m fairdeal.cli serve|worker`; fork: forked from a"
+        " process that imported it all once (restarts in milliseconds; for long runs)",
+    )
     parser.add_argument("--json", help="write the report here as JSON")
     args = parser.parse_args(argv)
     report = run(
@@ -1112,6 +1285,7 @@ def main(argv: list[str] | None = None) -> int:
         parallel=args.parallel,
         pg_crash_every=args.pg_crash_every,
         database_url=args.database_url,
+        spawn=args.spawn,
     )
     print(report.summary())
     if report.failures:

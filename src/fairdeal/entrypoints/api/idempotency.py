@@ -11,9 +11,9 @@ leaves either nothing of the request (the claim alone: a retry after the claim g
 runs it afresh) or its effect together with its answer (a retry replays the answer) -- never
 an effect without its answer, which a retry would apply twice. The claim's time is its fence:
 a request whose claim was taken over as stale while it still ran rolls back instead of
-storing, so a slow first attempt and its retry cannot both act. (Requests that commit several
-times, only the sandbox clock's advance, are atomic in their last step only: see
-docs/chaos.md.)"""
+storing, so a slow first attempt and its retry cannot both act. A request that commits
+several units of work (the sandbox clock's advance: the clock, then each firing) commits them
+all at once with its answer. See docs/chaos.md."""
 
 from __future__ import annotations
 
