@@ -45,6 +45,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from fairdeal.adapters.db import tables
 
@@ -1145,76 +1146,96 @@ def _check(
     for life in lives:
         if life.failed:
             continue  # already reported
-        name = f"lifecycle {life.n} ({life.kind})"
-        got, want = _footprint(engine, life), expected[life.kind]
-        doc = got["doc"]
-        # Lost: every acknowledged thing is there.
-        present = {
-            "message": {m["id"] for m in doc.get("messages", [])},
-            "solution": {s["id"] for s in doc.get("solutions", [])},
-        }
-        for step, what, ident in life.acknowledged:
-            if what in present and ident not in present[what]:
-                report.lost.append(f"{name}: acknowledged {step} ({what} {ident}) is missing")
-            elif what in ("user", "order", "dispute", "file"):
-                table = {
-                    "user": tables.users,
-                    "order": tables.orders,
-                    "dispute": tables.disputes,
-                    "file": tables.files,
-                }[what]
-                with engine.connect() as conn:
-                    if conn.execute(select(table.c.id).where(table.c.id == ident)).first() is None:
-                        report.lost.append(
-                            f"{name}: acknowledged {step} ({what} {ident}) is missing"
-                        )
-        # Duplicates and losses against the calm run of the same kind.
-        for part in ("events", "ledger", "timeline"):
-            more = got[part] - want[part]
-            fewer = want[part] - got[part]
-            for item, n in more.items():
-                report.duplicates.append(f"{name}: {part} {item} x{n} more than a calm run")
-            for item, n in fewer.items():
-                report.lost.append(f"{name}: {part} {item} x{n} fewer than a calm run")
-        for part in ("messages", "solutions", "evidence", "users", "files", "orders", "disputes"):
-            if got[part] > want[part]:
-                report.duplicates.append(
-                    f"{name}: {got[part]} {part}, a calm run makes {want[part]}"
-                )
-            elif got[part] < want[part]:
-                report.lost.append(f"{name}: {got[part]} {part}, a calm run makes {want[part]}")
-        # Deadlines: each fired once.
-        timeline = got["timeline"]
-        fired = {
-            "silence": ("deadline.expired", 1),
-            "escalate": ("dispute.escalated", 1),
-        }.get(life.kind)
-        if fired and timeline[fired[0]] != fired[1]:
-            report.deadline_errors.append(f"{name}: {fired[0]} x{timeline[fired[0]]}")
-        if timeline["refund.completed"] != 1:
-            report.deadline_errors.append(
-                f"{name}: refund.completed x{timeline['refund.completed']}"
-            )
-        if got["events"]["order:order.completed"] != 1:
-            report.deadline_errors.append(
-                f"{name}: order.completed x{got['events']['order:order.completed']}"
-            )
-        # The end state and the money.
-        status, decided_by, refund = FINAL[life.kind]
-        outcome = doc.get("outcome") or {}
-        if doc.get("status") != status or outcome.get("decided_by") != decided_by:
-            report.stuck.append(
-                f"{name}: {doc.get('status')} / {outcome.get('decided_by')}, expected "
-                f"{status} / {decided_by}"
-            )
-        _check_ledger(engine, life, refund, name, report)
+        # The database server may be down (crashed by the killer) while we look: look again.
+        deadline = time.monotonic() + PATIENCE
+        while True:
+            trial = Report(db=report.db, seed=report.seed)
+            try:
+                _check_one(engine, life, expected, trial)
+                break
+            except DBAPIError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        for name in ("lost", "duplicates", "unbalanced", "stuck", "deadline_errors"):
+            getattr(report, name).extend(getattr(trial, name))
+
+
+def _check_one(
+    engine: Engine, life: Lifecycle, expected: dict[str, dict[str, Any]], report: Report
+) -> None:
+    name = f"lifecycle {life.n} ({life.kind})"
+    got, want = _footprint(engine, life), expected[life.kind]
+    doc = got["doc"]
+    # Lost: every acknowledged thing is there.
+    present = {
+        "message": {m["id"] for m in doc.get("messages", [])},
+        "solution": {s["id"] for s in doc.get("solutions", [])},
+    }
+    for step, what, ident in life.acknowledged:
+        if what in present and ident not in present[what]:
+            report.lost.append(f"{name}: acknowledged {step} ({what} {ident}) is missing")
+        elif what in ("user", "order", "dispute", "file"):
+            table = {
+                "user": tables.users,
+                "order": tables.orders,
+                "dispute": tables.disputes,
+                "file": tables.files,
+            }[what]
+            with engine.connect() as conn:
+                if conn.execute(select(table.c.id).where(table.c.id == ident)).first() is None:
+                    report.lost.append(f"{name}: acknowledged {step} ({what} {ident}) is missing")
+    # Duplicates and losses against the calm run of the same kind.
+    for part in ("events", "ledger", "timeline"):
+        more = got[part] - want[part]
+        fewer = want[part] - got[part]
+        for item, n in more.items():
+            report.duplicates.append(f"{name}: {part} {item} x{n} more than a calm run")
+        for item, n in fewer.items():
+            report.lost.append(f"{name}: {part} {item} x{n} fewer than a calm run")
+    for part in ("messages", "solutions", "evidence", "users", "files", "orders", "disputes"):
+        if got[part] > want[part]:
+            report.duplicates.append(f"{name}: {got[part]} {part}, a calm run makes {want[part]}")
+        elif got[part] < want[part]:
+            report.lost.append(f"{name}: {got[part]} {part}, a calm run makes {want[part]}")
+    # Deadlines: each fired once.
+    timeline = got["timeline"]
+    fired = {
+        "silence": ("deadline.expired", 1),
+        "escalate": ("dispute.escalated", 1),
+    }.get(life.kind)
+    if fired and timeline[fired[0]] != fired[1]:
+        report.deadline_errors.append(f"{name}: {fired[0]} x{timeline[fired[0]]}")
+    if timeline["refund.completed"] != 1:
+        report.deadline_errors.append(f"{name}: refund.completed x{timeline['refund.completed']}")
+    if got["events"]["order:order.completed"] != 1:
+        report.deadline_errors.append(
+            f"{name}: order.completed x{got['events']['order:order.completed']}"
+        )
+    # The end state and the money.
+    status, decided_by, refund = FINAL[life.kind]
+    outcome = doc.get("outcome") or {}
+    if doc.get("status") != status or outcome.get("decided_by") != decided_by:
+        report.stuck.append(
+            f"{name}: {doc.get('status')} / {outcome.get('decided_by')}, expected "
+            f"{status} / {decided_by}"
+        )
+    _check_ledger(engine, life, refund, name, report)
 
 
 def _check_clock(engine: Engine, report: Report) -> None:
     """The sandbox clock moved by what was acknowledged, not more: a retried advance did not
     move it twice. (Each advance may add a second: the offset is rounded up.)"""
-    with engine.connect() as conn:
-        offset = conn.execute(select(tables.sandbox_clock.c.offset_seconds)).scalar() or 0
+    deadline = time.monotonic() + PATIENCE
+    while True:
+        try:
+            with engine.connect() as conn:
+                offset = conn.execute(select(tables.sandbox_clock.c.offset_seconds)).scalar() or 0
+            break
+        except DBAPIError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
     offset -= report.clock_start_offset
     expected = report.clock_days * 86400
     if not 0 <= offset - expected <= 2 * report.advances + 5:
