@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import functools
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -133,8 +134,7 @@ class SqlOrderRepository:
     def get_many(self, order_ids: Sequence[str]) -> builtins.list[Order]:
         wanted = [i for i in order_ids if i not in self.tracked.orders]
         if wanted:
-            t = tables.orders
-            rows = self.conn.execute(select(t.c.doc, t.c.version).where(t.c.id.in_(wanted)))
+            rows = self.conn.execute(_ORDERS_BY_ID, {"ids": wanted})
             for doc, version in rows:
                 self._track(doc, version)
         return [self.tracked.orders[i][0] for i in order_ids if i in self.tracked.orders]
@@ -248,6 +248,9 @@ class SqlDisputeRepository:
         return dispute
 
 
+_ORDERS_BY_ID = select(tables.orders.c.doc, tables.orders.c.version).where(
+    tables.orders.c.id.in_(bindparam("ids", expanding=True))
+)
 _DISPUTE_WITH_ORDER = (
     select(
         tables.disputes.c.doc,
@@ -528,9 +531,11 @@ class SqlUnitOfWork:
         return bool(stored != aggregate.fire_at)
 
 
+@functools.cache
 def _versioned_update(table: Any) -> Any:
     """UPDATE ... WHERE id = :_id AND version = :_version; the SET list comes from the
-    parameters (the columns of ``_dispute_columns``/``_order_columns`` and the new version)."""
+    parameters (the columns of ``_dispute_columns``/``_order_columns`` and the new version).
+    Built once per table: constructing Core statements showed in the profiles of every save."""
     return update(table).where(
         table.c.id == bindparam("_id"), table.c.version == bindparam("_version")
     )
