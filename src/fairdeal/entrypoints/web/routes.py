@@ -28,6 +28,7 @@ from fairdeal.domain.errors import DomainError, Forbidden, NotFound, VersionConf
 from fairdeal.domain.money import minimum_claim
 from fairdeal.entrypoints.api.ratelimit import ActionLimiter, RateLimited, client_ip
 from fairdeal.entrypoints.api.routes.files import content_disposition
+from fairdeal.entrypoints.api.schemas import nul_path
 from fairdeal.entrypoints.refusals import log_request_refusal
 from fairdeal.entrypoints.web import csrf, views
 from fairdeal.entrypoints.web.i18n import _
@@ -123,6 +124,8 @@ class WebRoute(APIRoute):
                     form = await request.form()
                     request.state.form = form
                     csrf.verify(request, form, web.signer, None if fresh else session)
+                    if field_name := _field_with_nul(form):
+                        raise TextNotStorable(field_name)
                 response: Response = await original(request)
             except LoginRequired:
                 target = quote(
@@ -148,6 +151,13 @@ class WebRoute(APIRoute):
                     actor=viewer.actor if viewer else None,
                     channel="web",
                 )
+            except TextNotStorable as refused:
+                response = error_page(
+                    request,
+                    422,
+                    _("The field %(field)s contains the NUL character (U+0000); remove it.")
+                    % {"field": refused.field},
+                )
             except RateLimited as refused:
                 response = error_page(request, 429, _too_many(refused))
                 response.headers["Retry-After"] = str(refused.retry_after)
@@ -166,6 +176,22 @@ class WebRoute(APIRoute):
             return response
 
         return handler
+
+
+class TextNotStorable(Exception):
+    """A form field holds U+0000: refused before any handler runs, as the API refuses it in
+    JSON (PostgreSQL cannot store the character; SQLite would, so both refuse it alike)."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
+
+
+def _field_with_nul(form: FormData) -> str | None:
+    for name, value in form.multi_items():
+        if nul_path(name) or (isinstance(value, str) and nul_path(value)):
+            return name.replace("\x00", "\\0")
+    return None
 
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -263,7 +289,12 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
 
 
 def error_page(request: Request, status: int, detail: str) -> HTMLResponse:
-    titles = {403: _("Not allowed"), 404: _("Not found"), 429: _("Too many attempts")}
+    titles = {
+        403: _("Not allowed"),
+        404: _("Not found"),
+        422: _("Not accepted"),
+        429: _("Too many attempts"),
+    }
     if status == 404:
         detail = _("There is nothing here for your account. %(detail)s") % {"detail": detail}
     return render(
