@@ -227,7 +227,8 @@ def soak(d: dict[str, Any]) -> list[str]:
     out += [
         "",
         f"{d['minutes']} min, {d['clients']} clients, {d['transitions_per_s']} transitions/s,"
-        f" {d['deadlines_released']} deadlines released and fired, errors {d['errors']}.",
+        f" {d['deadlines_released']} deadlines released, {d['due_left_at_end']} of them still"
+        f" due at the end, HTTP errors {d['errors'] or 'none'}.",
     ]
     return out
 
