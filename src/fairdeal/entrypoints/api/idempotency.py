@@ -13,17 +13,26 @@ an effect without its answer, which a retry would apply twice. The claim's time 
 a request whose claim was taken over as stale while it still ran rolls back instead of
 storing, so a slow first attempt and its retry cannot both act. A request that commits
 several units of work (the sandbox clock's advance: the clock, then each firing) commits them
-all at once with its answer. See docs/chaos.md."""
+all at once with its answer. See docs/chaos.md.
+
+Stored answers are sealed (AES-GCM) with a key derived from the caller's own credential and
+the Idempotency-Key, neither of which the table holds (the owner column is a hash): an answer
+that hands out a secret -- POST /users' api_token, a webhook endpoint's secret -- is readable
+again only by the caller replaying it, never by someone reading the database."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import json
 import logging
+import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -61,7 +70,9 @@ class IdempotencyMiddleware:
                 field="Idempotency-Key",
             )(scope, receive, send)
             return
-        owner = hashlib.sha256(headers.get(b"authorization", b"anonymous")).hexdigest()[:40]
+        credential = headers.get(b"authorization", b"anonymous")
+        owner = hashlib.sha256(credential).hexdigest()[:40]
+        secret = _sealing_key(credential, key)
         body = await _read_body(receive)
         fingerprint = hashlib.sha256(
             scope["method"].encode()
@@ -72,7 +83,9 @@ class IdempotencyMiddleware:
             + b"\n"
             + body
         ).hexdigest()
-        verdict, claimed_at = await anyio.to_thread.run_sync(self._claim, owner, key, fingerprint)
+        verdict, claimed_at = await anyio.to_thread.run_sync(
+            self._claim, owner, key, fingerprint, secret
+        )
         if verdict is not None:
             await verdict(scope, receive, send)
             return
@@ -99,10 +112,12 @@ class IdempotencyMiddleware:
             await anyio.to_thread.run_sync(self._abandon, owner, key, claimed_at, tx)
             raise
         RequestTransaction.deactivate(token)
-        answer = await anyio.to_thread.run_sync(self._store, owner, key, claimed_at, captured, tx)
+        answer = await anyio.to_thread.run_sync(
+            self._store, owner, key, claimed_at, captured, tx, secret
+        )
         await answer(scope, receive, send)
 
-    def _claim(self, owner: str, key: str, fingerprint: str) -> tuple[Any, datetime]:
+    def _claim(self, owner: str, key: str, fingerprint: str, secret: bytes) -> tuple[Any, datetime]:
         """Claim the key: (None, the claim's time, which fences it), or (the response that
         answers a duplicate, -)."""
         t = tables.idempotency_keys
@@ -163,7 +178,9 @@ class IdempotencyMiddleware:
                 return _in_use(), now
             conn.rollback()
             return _Replay(
-                row["status_code"], row["response_body"] or "", row["response_headers"] or []
+                row["status_code"],
+                _unseal(secret, row["response_body"] or ""),
+                row["response_headers"] or [],
             ), now
         finally:
             conn.close()
@@ -175,6 +192,7 @@ class IdempotencyMiddleware:
         claimed_at: datetime,
         captured: dict[str, Any],
         tx: RequestTransaction,
+        secret: bytes,
     ) -> Any:
         """Store the answer in the request's transaction and commit both; returns what to
         send. A server error is not an answer: its transaction is rolled back and the claim
@@ -201,7 +219,7 @@ class IdempotencyMiddleware:
                 .where(mine)
                 .values(
                     status_code=captured["status"],
-                    response_body=bytes(captured["body"]).decode("utf-8", "replace"),
+                    response_body=_seal(secret, bytes(captured["body"])),
                     response_headers=kept,
                 )
             )
@@ -243,6 +261,27 @@ class IdempotencyMiddleware:
             conn.commit()
         finally:
             conn.close()
+
+
+SEALED = "sealed:v1:"
+
+
+def _sealing_key(credential: bytes, key: str) -> bytes:
+    return hmac.new(
+        credential, b"fairdeal idempotent answer v1\x00" + key.encode("latin-1"), hashlib.sha256
+    ).digest()
+
+
+def _seal(secret: bytes, body: bytes) -> str:
+    nonce = os.urandom(12)
+    return SEALED + base64.b64encode(nonce + AESGCM(secret).encrypt(nonce, body, None)).decode()
+
+
+def _unseal(secret: bytes, stored: str) -> bytes:
+    if not stored.startswith(SEALED):
+        return stored.encode("utf-8")  # an answer stored before answers were sealed
+    raw = base64.b64decode(stored[len(SEALED) :])
+    return AESGCM(secret).decrypt(raw[:12], raw[12:], None)
 
 
 def _in_use() -> Any:
