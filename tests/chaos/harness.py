@@ -247,6 +247,8 @@ class Zygote:
         if self.popen.stdin:
             self.popen.stdin.close()
         self.popen.wait(30)
+        if self.popen.stdout:
+            self.popen.stdout.close()
 
 
 class Proc:
