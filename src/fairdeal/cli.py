@@ -163,7 +163,9 @@ def _serve(application: App, host: str, port: int, *, with_worker: bool = False)
     from fairdeal.entrypoints.api.app import create_app
     from fairdeal.entrypoints.worker import run as run_worker
 
-    warm_up()  # the holiday calendars: not on the first refund's request (performance.md)
+    # The holiday calendars (performance.md): loaded beside start-up, not on the first
+    # refund's request, and without delaying the moment the server answers.
+    threading.Thread(target=warm_up, daemon=True, name="fairdeal-warm-up").start()
     if with_worker:
         threading.Thread(
             target=run_worker, args=(application,), daemon=True, name="fairdeal-worker"
