@@ -231,22 +231,9 @@ def _chain_sql(
 
 
 def _ledger_chain(t: Templates) -> tuple[str, list[str], dict[str, Any]]:
-    from fairdeal.domain import audit
+    from fairdeal.adapters.db.repository import ledger_row_content
 
-    contents = [
-        audit.ledger_content(
-            seq=k,
-            txn_id=row["txn_id"],
-            order_id=row["order_id"],
-            dispute_id=row["dispute_id"],
-            movement=row["movement"],
-            account=row["account"],
-            currency=row["currency"],
-            amount_minor=row["amount_minor"],
-            at=row["created_at"].astimezone(UTC).isoformat(),
-        )
-        for k, row in enumerate(t.ledger, 1)
-    ]
+    contents = [ledger_row_content({**row, "chain_seq": k}) for k, row in enumerate(t.ledger, 1)]
     return _chain_sql("lh", "ledger", "o", contents)
 
 

@@ -436,7 +436,7 @@ class SqlUnitOfWork:
             seq += 1
             row["chain_seq"] = seq
             row["hash"] = audit.entry_hash(
-                previous or audit.ledger_genesis(order_id), _ledger_content(row)
+                previous or audit.ledger_genesis(order_id), ledger_row_content(row)
             )
             heads[order_id] = (seq, row["hash"])
         self.conn.execute(insert(tables.ledger_entries), rows)
@@ -591,7 +591,7 @@ def _ledger_rows(txn: LedgerTransaction) -> builtins.list[dict[str, Any]]:
     ]
 
 
-def _ledger_content(row: Mapping[str, Any]) -> dict[str, object]:
+def ledger_row_content(row: Mapping[str, Any]) -> dict[str, object]:
     """The chained content of one ledger row (domain/audit.py), as the verifier reads it."""
     return audit.ledger_content(
         seq=row["chain_seq"],
