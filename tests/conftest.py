@@ -17,15 +17,14 @@ from sqlalchemy import text
 sys.path.insert(0, str(Path(__file__).parent))
 
 from builders import T0
+from databases import BACKENDS, empty_database
 from fairdeal.adapters.clock import FixedClock
-from fairdeal.adapters.db import tables
 from fairdeal.adapters.db.engine import make_engine
 from fairdeal.adapters.db.migrate import upgrade
 from fairdeal.bootstrap import App, bootstrap
 from fairdeal.config import Settings
 
 PG_URL = os.environ.get("FAIRDEAL_TEST_PG_URL")
-BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 def _pg_schema_url(base: str, schema: str) -> str:
@@ -53,22 +52,9 @@ def pg_base_url(worker_id: str) -> Iterator[str]:
 
 
 @pytest.fixture(params=BACKENDS)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A migrated, empty database: a fresh SQLite file, or the PostgreSQL schema truncated."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'fairdeal.db'}"
-        engine = make_engine(url)
-        upgrade(engine)
-        engine.dispose()
-        yield url
-        return
-    url = request.getfixturevalue("pg_base_url")
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        names = ", ".join(t.name for t in tables.metadata.sorted_tables)
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY"))
-    engine.dispose()
-    yield url
+    return empty_database(request, tmp_path)
 
 
 @pytest.fixture

@@ -20,12 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 
+from databases import BACKENDS, empty_database
 from e2e.support import Caller, World, ok, png_bytes, running_world
-from fairdeal.adapters.db import tables
-from fairdeal.adapters.db.engine import make_engine
-from fairdeal.adapters.db.migrate import upgrade
 
 ACTORS = ("buyer", "other_buyer", "seller", "other_seller", "mediator", "platform", "anonymous")
 _unique = count(1)
@@ -51,25 +48,13 @@ class Matrix:
         return self.shared[name]
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(scope="module", params=BACKENDS)
 def matrix(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Matrix]:
     """Like tests/conftest.py's ``db_url``, but for the whole module."""
     folder = tmp_path_factory.mktemp("matrix")
-    if request.param == "sqlite":
-        url = f"sqlite:///{folder / 'fairdeal.db'}"
-        engine = make_engine(url)
-        upgrade(engine)
-    else:
-        url = request.getfixturevalue("pg_base_url")
-        engine = make_engine(url)
-        with engine.begin() as conn:
-            names = ", ".join(t.name for t in tables.metadata.sorted_tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY"))
-    engine.dispose()
+    url = empty_database(request, Path(folder))
     with running_world(url, Path(folder) / "files", policy="classic") as world:
         yield Matrix(world)
 

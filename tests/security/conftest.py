@@ -8,21 +8,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
+from databases import BACKENDS, empty_database
 from e2e.conftest import worker_id, world  # noqa: F401  (fixtures, re-exported)
-from fairdeal.adapters.db import tables
-from fairdeal.adapters.db.engine import make_engine
-from fairdeal.adapters.db.migrate import upgrade
 from fairdeal.bootstrap import bootstrap
 from fairdeal.config import Settings
 from fairdeal.demo import seed_sandbox
 from security.support import Site
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(scope="module", params=BACKENDS)
 def site(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Site]:
@@ -30,17 +25,7 @@ def site(
     on a database of its own for the module, in sandbox mode, every rate limit off unless a
     test asks for one (``Site.client(**settings)``)."""
     folder = tmp_path_factory.mktemp("site")
-    if request.param == "sqlite":
-        url = f"sqlite:///{folder / 'fairdeal.db'}"
-        engine = make_engine(url)
-        upgrade(engine)
-    else:
-        url = request.getfixturevalue("pg_base_url")
-        engine = make_engine(url)
-        with engine.begin() as conn:
-            names = ", ".join(t.name for t in tables.metadata.sorted_tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY"))
-    engine.dispose()
+    url = empty_database(request, Path(folder))
     app = bootstrap(
         Settings(
             database_url=url,

@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
+from databases import BACKENDS, empty_database
 from e2e.support import World, ok, running_world
 from fairdeal.adapters.db import tables
-from fairdeal.adapters.db.engine import make_engine
-from fairdeal.adapters.db.migrate import upgrade
 
 # Refused everywhere an amount is read (as a bare string, or as a money object's value).
 BAD_TEXT = [
@@ -79,24 +78,12 @@ class Scene:
     under_review: dict[str, Any]  # an escalated dispute, for decisions
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(scope="module", params=BACKENDS)
 def scene(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Scene]:
     folder = tmp_path_factory.mktemp("money")
-    if request.param == "sqlite":
-        url = f"sqlite:///{folder / 'fairdeal.db'}"
-        engine = make_engine(url)
-        upgrade(engine)
-    else:
-        url = request.getfixturevalue("pg_base_url")
-        engine = make_engine(url)
-        with engine.begin() as conn:
-            names = ", ".join(t.name for t in tables.metadata.sorted_tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY"))
-    engine.dispose()
+    url = empty_database(request, Path(folder))
     with running_world(url, Path(folder) / "files", policy="classic") as world:
         negotiating = world.open_dispute()
         negotiating = world.act(
