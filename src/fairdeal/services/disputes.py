@@ -544,11 +544,13 @@ def _change(
                 created = act(dispute, order, now, uow) if needs_uow else act(dispute, order, now)
                 sync_order(dispute, order, now)
             except DomainError as refusal:
-                # Under READ COMMITTED the order is read a moment after the dispute: a racer
-                # that closed the dispute in between leaves us a stale dispute beside its
-                # refunded order, and the escrow then refuses a refund it already made. That
-                # is a stale read, not the caller's mistake: retry, and the fresh dispute
-                # answers (e.g. "closed"), as the version check would have.
+                # A refusal made on a dispute that another writer has changed since we read
+                # it is a stale read, not the caller's mistake: e.g. a stale dispute beside
+                # an order the racer already refunded, whose escrow then refuses the refund.
+                # The SQL repository now reads a dispute and its order in one statement (one
+                # snapshot), which makes this rare there, but the service does not rely on
+                # how a repository reads: retry, and the fresh dispute answers (e.g.
+                # "closed"), as the version check would have.
                 if not isinstance(refusal, VersionConflict) and (
                     uow.disputes.stored_version(dispute.id) != dispute.version
                 ):

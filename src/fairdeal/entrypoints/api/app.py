@@ -26,6 +26,7 @@ from fairdeal.entrypoints.api.routes import (
     platform,
     webhooks,
 )
+from fairdeal.services import access
 
 DESCRIPTION = """Buyer protection and dispute resolution. Errors are RFC 9457 problem+json with
 a stable `code`. Every POST accepts an `Idempotency-Key`. Disputes carry an `ETag`; send it
@@ -43,6 +44,11 @@ def create_app(app: App) -> FastAPI:
     api.state.inspector = PillowInspector()
     api.state.action_limiter = ActionLimiter(app.settings.action_limits())
     api.state.security = SqlSecurityStore(app.engine)
+    api.state.lockout_policy = access.LockoutPolicy(
+        after=app.settings.login_lockout_after,
+        base=timedelta(seconds=app.settings.login_lockout_seconds),
+        cap=timedelta(seconds=app.settings.login_lockout_max_seconds),
+    )
     errors.install(api)
     for router in (platform.router, files.router, disputes.router, mediation.router, ops.router):
         api.include_router(router)

@@ -419,13 +419,7 @@ def login(request: Request) -> Response:
     with ctx.uow(write=False) as uow:
         user = uow.users.by_email(email) if email else None
     if not _password_ok(user, password) or user is None:
-        settings = web_of(request).app.settings
-        policy = access.LockoutPolicy(
-            after=settings.login_lockout_after,
-            base=timedelta(seconds=settings.login_lockout_seconds),
-            cap=timedelta(seconds=settings.login_lockout_max_seconds),
-        )
-        locked = access.sign_in_failed(store, policy, email, now)
+        locked = access.sign_in_failed(store, request.app.state.lockout_policy, email, now)
         if locked is not None:
             return _locked_out(request, email, locked, now)
         return login_page(
