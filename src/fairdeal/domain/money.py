@@ -189,3 +189,37 @@ def minimum_claim(currency: str) -> Money:
     exponent = minor_units(currency)
     floor = MINIMUM_CLAIM_MAJOR.get(currency, Decimal(1).scaleb(-exponent))
     return Money(int(floor.scaleb(exponent)), currency)
+
+
+@dataclass(frozen=True, slots=True)
+class Amount:
+    """An amount as a request gave it, read at the edge before the order is loaded: a money
+    object (``currency`` set) or a bare decimal string in the order's currency (``currency``
+    None). ``in_currency`` turns it into ``Money`` once the order's currency is known, with
+    the same refusals (and the same field names) whichever edge it came from."""
+
+    value: object
+    currency: str | None = None
+    field: str = "amount"
+
+    @classmethod
+    def of(cls, raw: object, *, field: str = "amount") -> Amount:
+        """From a request's JSON: ``{"currency", "value"}`` or a bare decimal string."""
+        if isinstance(raw, Amount):
+            return raw
+        if isinstance(raw, Money):
+            return cls(raw.format(), raw.currency, field)
+        if isinstance(raw, dict):
+            currency = raw.get("currency")
+            return cls(raw.get("value"), currency if isinstance(currency, str) else "", field)
+        return cls(raw, None, field)
+
+    def in_currency(self, currency: str) -> Money:
+        """The amount as ``Money`` of the order's currency; another currency is refused."""
+        if self.currency is None:
+            return Money.parse(self.value, currency, field=self.field)
+        if self.currency != currency:
+            raise ValidationError(
+                f"{self.field} must be in {currency}", field=f"{self.field}.currency"
+            )
+        return Money.parse(self.value, currency, field=f"{self.field}.value")
