@@ -10,6 +10,7 @@ help:
 	@echo "make demo   run the product on SQLite with demo data and the sandbox clock"
 	@echo "make test   run every test (SQLite and PostgreSQL at $(PG_URL))"
 	@echo "make check  lint and type-check"
+	@echo "make bench  the benchmarks (python -m benchmarks all; docs/performance.md)"
 
 # uv is installed into the user's home if missing; it then creates .venv from uv.lock.
 $(UV):
@@ -37,7 +38,7 @@ typecheck: install
 check: lint typecheck
 
 bench: install
-	.venv/bin/fairdeal bench all
+	.venv/bin/python -m benchmarks all
 
 clean:
 	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,6 +1,6 @@
 """Delivery figures of the notification relay: one worker, real local receivers.
 
-    .venv/bin/python benchmarks/notifications.py [--disputes 400] [--kills 30] [--pg URL]
+    .venv/bin/python -m benchmarks notifications [--disputes 400] [--kills 30] [--pg URL]
 
 Measures, on SQLite (and PostgreSQL with --pg):
 - fan-out: events turned into deliveries, in-app notifications and reminders, per second;
@@ -14,7 +14,6 @@ Not a test: numbers depend on the machine. Results go to benchmarks/results/noti
 
 from __future__ import annotations
 
-import argparse
 import json
 import multiprocessing
 import os
@@ -33,6 +32,7 @@ from typing import Any
 
 from sqlalchemy import text, update
 
+from benchmarks.common import results_dir
 from fairdeal.adapters.clock import SandboxClock
 from fairdeal.adapters.db import tables
 from fairdeal.adapters.db.engine import make_engine
@@ -48,7 +48,7 @@ from fairdeal.domain.order import LineItem, Order, Payment
 from fairdeal.services import users
 from fairdeal.services.notifications import create_endpoint, fan_out, send_due
 
-RESULTS = Path(__file__).parent / "results" / "notifications.json"
+RESULTS = results_dir() / "notifications.json"
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -277,27 +277,25 @@ def measure_kills(url: str, disputes: int, kills: int, seed_value: int) -> dict[
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--disputes", type=int, default=400)
-    parser.add_argument("--kills", type=int, default=30)
-    parser.add_argument("--kill-disputes", type=int, default=40)
-    parser.add_argument("--seed", type=int, default=20261126)
-    parser.add_argument("--pg", default=os.environ.get("FAIRDEAL_TEST_PG_URL"))
-    args = parser.parse_args()
+def main(
+    *,
+    disputes: int = 400,
+    kills: int = 30,
+    kill_disputes: int = 40,
+    kill_seed: int = 20261126,
+    pg: str | None = None,
+) -> None:
     results: dict[str, Any] = {"python": sys.version.split()[0], "cpus": os.cpu_count()}
-    backends = [("sqlite", None)] + ([("postgresql", args.pg)] if args.pg else [])
+    backends = [("sqlite", None)] + ([("postgresql", pg)] if pg else [])
     with tempfile.TemporaryDirectory() as folder:
-        for name, pg in backends:
-            url = fresh_database(pg, Path(folder), "throughput")
-            results[name] = measure_throughput(url, args.disputes)
-            url = fresh_database(pg, Path(folder), "kills")
-            results[name]["kill_test"] = measure_kills(
-                url, args.kill_disputes, args.kills, args.seed
-            )
+        for name, server in backends:
+            url = fresh_database(server, Path(folder), "throughput")
+            results[name] = measure_throughput(url, disputes)
+            url = fresh_database(server, Path(folder), "kills")
+            results[name]["kill_test"] = measure_kills(url, kill_disputes, kills, kill_seed)
             print(name, json.dumps(results[name], indent=2), flush=True)
-        if args.pg:
-            admin = make_engine(args.pg)
+        if pg:
+            admin = make_engine(pg)
             with admin.begin() as conn:
                 for schema in ("throughput", "kills"):
                     conn.execute(
@@ -307,7 +305,3 @@ def main() -> None:
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(f"written to {RESULTS}")
-
-
-if __name__ == "__main__":
-    main()

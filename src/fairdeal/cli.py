@@ -10,7 +10,6 @@ from contextlib import contextmanager
 
 import typer
 
-from fairdeal.bench.cli import bench_app
 from fairdeal.bootstrap import App, bootstrap
 from fairdeal.config import Settings
 from fairdeal.domain.errors import DomainError, PolicyError
@@ -22,7 +21,6 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 audit_app = typer.Typer(help="The tamper-evident record.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
-app.add_typer(bench_app, name="bench")  # fairdeal.bench.cli: benchmarks, docs/performance.md
 
 
 def _quiet_libraries() -> None:

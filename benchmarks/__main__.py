@@ -1,4 +1,4 @@
-"""``fairdeal bench ...``: the benchmarks (docs/performance.md). Each prints a table, writes
+"""``python -m benchmarks ...``: the benchmarks (docs/performance.md). Each prints a table, writes
 JSON to benchmarks/results/ and measures its baseline in the same run. They need the
 PostgreSQL server at FAIRDEAL_BENCH_PG_URL (default postgresql+psycopg://postgres@127.0.0.1:5432/
 postgres), where they create and drop a database of their own (FAIRDEAL_BENCH_DB,
@@ -23,7 +23,7 @@ SECONDS = typer.Option(10, help="measured seconds per run")
 @bench_app.command("transitions")
 def transitions(seconds: int = SECONDS) -> None:
     """Dispute transitions over HTTP at 1, 8, 32 clients vs pgbench (refund-shaped)."""
-    from fairdeal.bench import transitions as bench
+    from benchmarks import transitions as bench
 
     bench.main(seconds=seconds)
 
@@ -31,7 +31,7 @@ def transitions(seconds: int = SECONDS) -> None:
 @bench_app.command("reads")
 def reads(seconds: int = typer.Option(8, help="measured seconds per kind of read")) -> None:
     """GET dispute and GET disputes at 16 clients vs a constant route."""
-    from fairdeal.bench import reads as bench
+    from benchmarks import reads as bench
 
     bench.main(seconds=seconds)
 
@@ -42,7 +42,7 @@ def firing(
     baseline_jobs: int = typer.Option(0, help="PgQueuer no-op jobs (0: min(count, 50000))"),
 ) -> None:
     """Deadline firing with 2 workers vs PgQueuer and procrastinate no-op jobs."""
-    from fairdeal.bench import firing as bench
+    from benchmarks import firing as bench
 
     bench.main(count=count, baseline_jobs=baseline_jobs or None)
 
@@ -50,7 +50,7 @@ def firing(
 @bench_app.command("scale")
 def scale(seconds: int = typer.Option(8, help="measured seconds per kind of read")) -> None:
     """Reads and firing at 10k and at 1M orders / 200k disputes; EXPLAIN of the hot queries."""
-    from fairdeal.bench import scale as bench
+    from benchmarks import scale as bench
 
     bench.main(seconds=seconds)
 
@@ -58,7 +58,7 @@ def scale(seconds: int = typer.Option(8, help="measured seconds per kind of read
 @bench_app.command("embedded")
 def embedded(seconds: float = typer.Option(8.0, help="measured seconds per system")) -> None:
     """The lifecycle in one process on SQLite vs Tryton sale_complaint (proteus)."""
-    from fairdeal.bench import embedded as bench
+    from benchmarks import embedded as bench
 
     bench.main(seconds=seconds)
 
@@ -69,7 +69,7 @@ def soak(
     clients: int = typer.Option(8, help="concurrent HTTP clients"),
 ) -> None:
     """Memory over a long run: transitions over HTTP with 2 workers firing, RSS sampled."""
-    from fairdeal.bench import soak as bench
+    from benchmarks import soak as bench
 
     bench.main(minutes=minutes, clients=clients)
 
@@ -82,9 +82,25 @@ def audit(
 ) -> None:
     """audit verify's entries/s on SQLite and PostgreSQL vs a plain SELECT of the same rows
     (docs/audit.md)."""
-    from fairdeal.bench import audit as bench
+    from benchmarks import audit as bench
 
     bench.main(entries=entries, runs=runs, postgres=postgres)
+
+
+@bench_app.command("notifications")
+def notifications(
+    disputes: int = typer.Option(400, help="disputes whose events are fanned out and sent"),
+    kills: int = typer.Option(30, help="workers SIGKILLed while relaying webhooks"),
+    kill_disputes: int = typer.Option(40, help="disputes in the kill test"),
+    seed: int = typer.Option(20261126, help="seed of the kill points"),
+    pg: str | None = typer.Option(
+        None, envvar="FAIRDEAL_TEST_PG_URL", help="also on this PostgreSQL (else SQLite only)"
+    ),
+) -> None:
+    """The notification relay's delivery rates and its kill test (docs/notifications.md)."""
+    from benchmarks import notifications as bench
+
+    bench.main(disputes=disputes, kills=kills, kill_disputes=kill_disputes, kill_seed=seed, pg=pg)
 
 
 @bench_app.command("all")
@@ -92,13 +108,13 @@ def run_all(
     firing_count: int = typer.Option(40_000, help="due deadlines for the firing benchmark"),
 ) -> None:
     """All five, one after another (about 12 minutes on 2 cores; the issue's 200,000
-    deadlines are `fairdeal bench firing --count 200000`, about 4 minutes more)."""
-    from fairdeal.bench import embedded as embedded_bench
-    from fairdeal.bench import firing as firing_bench
-    from fairdeal.bench import reads as reads_bench
-    from fairdeal.bench import scale as scale_bench
-    from fairdeal.bench import transitions as transitions_bench
-    from fairdeal.bench.common import say
+    deadlines are `python -m benchmarks firing --count 200000`, about 4 minutes more)."""
+    from benchmarks import embedded as embedded_bench
+    from benchmarks import firing as firing_bench
+    from benchmarks import reads as reads_bench
+    from benchmarks import scale as scale_bench
+    from benchmarks import transitions as transitions_bench
+    from benchmarks.common import say
 
     started = time.monotonic()
     steps: list[tuple[str, Callable[[], dict[str, Any]]]] = [
@@ -119,3 +135,7 @@ def run_all(
             + ", ".join(f"{k}: {'met' if v else 'NOT met'}" for k, v in targets.items())
         )
     say(f"bench all: {time.monotonic() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    bench_app(prog_name="python -m benchmarks")

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, text
 
+from benchmarks.common import PLATFORM_TOKEN, say
 from fairdeal.adapters.db import tables
 from fairdeal.adapters.db.codec import encode
 from fairdeal.adapters.db.migrate import upgrade
@@ -29,7 +30,6 @@ from fairdeal.adapters.db.repository import (
     _ledger_rows,
     _order_columns,
 )
-from fairdeal.bench.common import PLATFORM_TOKEN, say
 from fairdeal.domain.dispute import Actor, Dispute, Role
 from fairdeal.domain.money import Money
 from fairdeal.domain.order import LineItem, Order, Payment

@@ -22,8 +22,8 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from fairdeal.bench import queues, seed
-from fairdeal.bench.common import (
+from benchmarks import queues, seed
+from benchmarks.common import (
     CpuMeter,
     MemorySampler,
     backend_pids,

@@ -1,5 +1,5 @@
 """Markdown tables of the last results in benchmarks/results/ (``python -m
-fairdeal.bench.report``), for docs/performance.md: the figures there are pasted from this,
+benchmarks.report``), for docs/performance.md: the figures there are pasted from this,
 not typed."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fairdeal.bench.common import results_dir
+from benchmarks.common import results_dir
 
 
 def _load(name: str) -> dict[str, Any] | None:

@@ -33,12 +33,8 @@ SECRET_KEY = "fdbench-secret-key-0123456789abcdef0123456789abcdef"
 
 
 def results_dir() -> Path:
-    """benchmarks/results/ of the checkout we run in (found from the working directory)."""
-    here = Path.cwd().resolve()
-    for folder in (here, *here.parents):
-        if (folder / "pyproject.toml").exists() and (folder / "src" / "fairdeal").exists():
-            return folder / "benchmarks" / "results"
-    return here / "benchmarks" / "results"
+    """benchmarks/results/ beside this package (git-ignored)."""
+    return Path(__file__).resolve().parent / "results"
 
 
 def say(message: str) -> None:
@@ -156,7 +152,9 @@ def start_worker(url: str, name: str = "worker", *, relay: bool = True, **extra:
     if relay:
         cmd = [*fairdeal_executable(), "worker"]
     else:
-        cmd = [sys.executable, "-m", "fairdeal.bench.firing_worker"]
+        # Found as a module because the child inherits the working directory: the repository
+        # root, where `python -m benchmarks` has to be started (it is not installed).
+        cmd = [sys.executable, "-m", "benchmarks.firing_worker"]
     return spawn(name, cmd, app_env(url, **extra))
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
-from fairdeal.bench.common import libpq_url, percentile
+from benchmarks.common import libpq_url, percentile
 
 # A refund: lock the dispute row, rewrite it (a JSON document the size of a real dispute's),
 # append its event, two ledger entries, move two balances, queue an outbox row, commit.

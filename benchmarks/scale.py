@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy import event
 
-from fairdeal.bench import firing, reads, seed
-from fairdeal.bench.common import (
+from benchmarks import firing, reads, seed
+from benchmarks.common import (
     PLATFORM_TOKEN,
     MemorySampler,
     database_size,
@@ -31,7 +31,7 @@ from fairdeal.bench.common import (
     wait_ready,
     write_result,
 )
-from fairdeal.bench.transitions import API_PROCESSES
+from benchmarks.transitions import API_PROCESSES
 from fairdeal.bootstrap import bootstrap
 from fairdeal.config import Settings
 from fairdeal.domain.dispute import Actor, Role

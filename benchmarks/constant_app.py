@@ -1,5 +1,5 @@
 """A FastAPI application with one constant route: what uvicorn and FastAPI cost on their own
-(``uvicorn fairdeal.bench.constant_app:app``)."""
+(``uvicorn benchmarks.constant_app:app``)."""
 
 from fastapi import FastAPI
 

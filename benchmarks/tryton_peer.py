@@ -6,7 +6,7 @@ posted. Timed: complaints on that sale, each created with a ``sale_return`` acti
 refund-shaped outcome), then ``wait`` -> ``approve``, which processes the action (the return
 sale is created) and leaves the complaint ``done``.
 
-``python -m fairdeal.bench.tryton_peer SECONDS OUT.json``"""
+``python -m benchmarks.tryton_peer SECONDS OUT.json``"""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Profile an API process under the transitions load (or the reads load) with py-spy:
-``python -m fairdeal.bench.profile transitions|reads [SECONDS] [CLIENTS]`` writes a
+``python -m benchmarks.profile transitions|reads [SECONDS] [CLIENTS]`` writes a
 speedscope/flamegraph file and prints the top functions. Used to find what
 docs/performance.md lists as fixed; not part of ``bench all``."""
 
@@ -12,8 +12,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from fairdeal.bench import seed
-from fairdeal.bench.common import (
+from benchmarks import seed
+from benchmarks.common import (
     free_port,
     recreate_database,
     results_dir,
@@ -22,8 +22,8 @@ from fairdeal.bench.common import (
     start_api,
     wait_ready,
 )
-from fairdeal.bench.reads import read_requests
-from fairdeal.bench.transitions import jobs_for, run_loadgen
+from benchmarks.reads import read_requests
+from benchmarks.transitions import jobs_for, run_loadgen
 
 
 def main(which: str, seconds: int = 15, clients: int = 8) -> None:

@@ -1,5 +1,5 @@
 """The load generator: an async httpx client in a process of its own (so that its CPU is not
-the server's), run as ``python -m fairdeal.bench.loadgen SPEC.json RESULT.json``.
+the server's), run as ``python -m benchmarks.loadgen SPEC.json RESULT.json``.
 
 Closed loop: each of N clients has one keep-alive connection and sends its next request when
 the last one answered. Client ``c`` talks to ``ports[c % len(ports)]``, as a load balancer in

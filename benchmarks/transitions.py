@@ -13,8 +13,8 @@ import sys
 import tempfile
 from typing import Any
 
-from fairdeal.bench import pgbench, seed
-from fairdeal.bench.common import (
+from benchmarks import pgbench, seed
+from benchmarks.common import (
     MemorySampler,
     drop_database,
     free_port,
@@ -38,9 +38,7 @@ def run_loadgen(spec: dict[str, Any]) -> dict[str, Any]:
         json.dump(spec, handle)
         spec_path = handle.name
     out_path = spec_path.replace(".json", ".out.json")
-    subprocess.run(
-        [sys.executable, "-m", "fairdeal.bench.loadgen", spec_path, out_path], check=True
-    )
+    subprocess.run([sys.executable, "-m", "benchmarks.loadgen", spec_path, out_path], check=True)
     with open(out_path) as handle:
         result: dict[str, Any] = json.load(handle)
     return result

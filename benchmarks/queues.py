@@ -4,7 +4,7 @@ benchmark's database. Both at their default worker settings (PgQueuer: batch of 
 driver; procrastinate: concurrency 1, async task), the queue table ANALYZEd after enqueueing
 (without it the planner's idea of an empty table makes PgQueuer's rate swing 4x).
 
-Each worker process (``python -m fairdeal.bench.queues pgqueuer|procrastinate DSN OUT``)
+Each worker process (``python -m benchmarks.queues pgqueuer|procrastinate DSN OUT``)
 drains the queue and writes how many jobs it ran and when its first and last ran; the rate is
 all jobs over the first-to-last span of the two workers together."""
 
@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
-from fairdeal.bench.common import MemorySampler, Proc, libpq_url, say, spawn
+from benchmarks.common import MemorySampler, Proc, libpq_url, say, spawn
 
 ENQUEUE_CHUNK = 10_000
 
@@ -40,7 +40,7 @@ def _run_workers(kind: str, url: str, workers: int, timeout: float) -> dict[str,
     procs: list[Proc] = []
     for i in range(workers):
         out = folder / f"w{i}.json"
-        cmd = [sys.executable, "-m", "fairdeal.bench.queues", kind, libpq_url(url), str(out)]
+        cmd = [sys.executable, "-m", "benchmarks.queues", kind, libpq_url(url), str(out)]
         procs.append(spawn(f"{kind}{i}", cmd, dict(os.environ)))
     with MemorySampler(procs) as memory:
         for proc in procs:

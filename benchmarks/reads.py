@@ -10,8 +10,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from fairdeal.bench import seed
-from fairdeal.bench.common import (
+from benchmarks import seed
+from benchmarks.common import (
     MemorySampler,
     Proc,
     drop_database,
@@ -27,7 +27,7 @@ from fairdeal.bench.common import (
     wait_ready,
     write_result,
 )
-from fairdeal.bench.transitions import API_PROCESSES, run_loadgen
+from benchmarks.transitions import API_PROCESSES, run_loadgen
 
 CLIENTS = 16
 ACTIVE = 1000  # disputes (and their buyers) the clients pick from: spread over the whole range
@@ -90,7 +90,7 @@ def measure(
 def uvicorn_workers_check(seconds: int = 3, clients: int = CLIENTS) -> dict[str, Any]:
     """The constant app under ``uvicorn --workers 2`` and under one single-worker process."""
     out = {}
-    uvicorn = [sys.executable, "-m", "uvicorn", "fairdeal.bench.constant_app:app"]
+    uvicorn = [sys.executable, "-m", "uvicorn", "benchmarks.constant_app:app"]
     quiet = ["--log-level", "warning", "--no-access-log", "--host", "127.0.0.1"]
     # uvloop (in this environment) sets TCP_NODELAY by the socket's family, so the bug shows
     # with the asyncio loop: both loops are measured.

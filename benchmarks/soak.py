@@ -1,4 +1,4 @@
-"""The memory soak (``fairdeal bench soak``, not part of ``bench all``): for ``minutes``,
+"""The memory soak (``python -m benchmarks soak``, not part of ``bench all``): for ``minutes``,
 ``clients`` HTTP clients drive dispute lifecycles against 2 API processes while 2
 ``fairdeal worker`` processes (with the notification relay) fire deadlines that keep falling
 due (a held-back batch of due disputes is released every few seconds). The RSS of every
@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import text
 
-from fairdeal.bench import seed
-from fairdeal.bench.common import (
+from benchmarks import seed
+from benchmarks.common import (
     MemorySampler,
     drop_database,
     free_port,
@@ -27,7 +27,7 @@ from fairdeal.bench.common import (
     wait_ready,
     write_result,
 )
-from fairdeal.bench.transitions import API_PROCESSES, jobs_for, run_loadgen
+from benchmarks.transitions import API_PROCESSES, jobs_for, run_loadgen
 
 RELEASE_EVERY = 5.0
 RELEASE_BATCH = 500  # 100 deadlines a second fall due

@@ -1,4 +1,4 @@
-"""``fairdeal bench audit``: how fast ``fairdeal audit verify`` walks the hash chains
+"""``python -m benchmarks audit``: how fast ``fairdeal audit verify`` walks the hash chains
 (docs/audit.md; the target is 50,000 entries/s), on PostgreSQL and on SQLite.
 
 Seeds ``entries`` timeline entries (disputes of 10 entries each, documents written by the
@@ -25,12 +25,7 @@ from typing import Any
 
 from sqlalchemy import Engine, insert
 
-from fairdeal.adapters.db import tables
-from fairdeal.adapters.db.audit import SqlAuditChains, ledger_query, timeline_query
-from fairdeal.adapters.db.codec import encode
-from fairdeal.adapters.db.engine import begin, make_engine
-from fairdeal.adapters.db.migrate import upgrade
-from fairdeal.bench.common import (
+from benchmarks.common import (
     drop_database,
     ratio,
     recreate_database,
@@ -38,6 +33,11 @@ from fairdeal.bench.common import (
     table,
     write_result,
 )
+from fairdeal.adapters.db import tables
+from fairdeal.adapters.db.audit import SqlAuditChains, ledger_query, timeline_query
+from fairdeal.adapters.db.codec import encode
+from fairdeal.adapters.db.engine import begin, make_engine
+from fairdeal.adapters.db.migrate import upgrade
 from fairdeal.domain import audit
 from fairdeal.domain.dispute import Actor, Dispute, Role
 from fairdeal.domain.money import Money

@@ -22,8 +22,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from benchmarks.common import percentile, ratio, say, table, write_result
 from fairdeal.adapters.db.migrate import upgrade
-from fairdeal.bench.common import percentile, ratio, say, table, write_result
 from fairdeal.bootstrap import bootstrap
 from fairdeal.config import Settings
 from fairdeal.domain.dispute import Actor, Role
@@ -137,7 +137,7 @@ def tryton_lifecycles(seconds: float) -> dict[str, Any]:
     env = dict(os.environ)
     env.pop("TRYTOND_DATABASE__URI", None)
     done = subprocess.run(
-        [sys.executable, "-m", "fairdeal.bench.tryton_peer", str(seconds), out],
+        [sys.executable, "-m", "benchmarks.tryton_peer", str(seconds), out],
         env=env,
         capture_output=True,
         text=True,
