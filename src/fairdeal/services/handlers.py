@@ -135,7 +135,7 @@ def _reject_decision(s: Step, c: RejectDecision) -> None:
     s.dispute.reject_decision(s.actor, c.decision_id, comment=c.comment, evidence=files, now=s.now)
 
 
-PARTIES = (Role.BUYER, Role.SELLER)
+_PARTIES = (Role.BUYER, Role.SELLER)
 
 # One line per command: what it asks of the dispute. What a line returns (a solution, a
 # message...) comes back as ``DisputeView.created``.
@@ -174,7 +174,7 @@ STEPS: dict[type, _Line] = dict(
             RejectSolution,
             lambda s, c: s.dispute.reject_solution(s.actor, c.solution_id, now=s.now),
         ),
-        _line(AddEvidence, _add_evidence, roles_first=PARTIES),
+        _line(AddEvidence, _add_evidence, roles_first=_PARTIES),
         _line(
             RemoveEvidence,
             lambda s, c: s.dispute.remove_evidence(s.actor, c.evidence_id, now=s.now),
@@ -218,7 +218,7 @@ STEPS: dict[type, _Line] = dict(
                 is_holiday=s.is_holiday,
             ),
         ),
-        _line(RejectDecision, _reject_decision, roles_first=PARTIES),
+        _line(RejectDecision, _reject_decision, roles_first=_PARTIES),
         _line(
             FinalizeDecision,
             lambda s, c: s.dispute.finalize_decision(
