@@ -14,9 +14,19 @@ from typing import TextIO
 from fairdeal.adapters.clock import FixedClock
 from fairdeal.bootstrap import App, bootstrap
 from fairdeal.config import Settings
+from fairdeal.domain.commands import (
+    AcceptSolution,
+    AssignMediator,
+    Cancel,
+    OpenDispute,
+    PostMessage,
+    ProposeSolution,
+    RejectSolution,
+)
 from fairdeal.domain.dispute import Actor, Role
+from fairdeal.domain.money import Amount
 from fairdeal.domain.order import Payment
-from fairdeal.services import deadlines, disputes, files, orders, users
+from fairdeal.services import deadlines, disputes, files, handlers, orders, users
 from fairdeal.services.context import Context
 from fairdeal.services.ports import FileRecord, SettableClock
 
@@ -123,16 +133,17 @@ def seed(
         outcome: str = "refund_only",
     ) -> str:
         order_id = shipped_order(buyer, seller, title, price)
-        opened = disputes.open_dispute(
+        opened = handlers.open_dispute(
             ctx,
             buyer,
-            order_id=order_id,
-            item_ids=None,
-            reason="damaged",
-            desired_outcome=outcome,
-            amount=price,
-            description=f"The {title} arrived cracked.",
-            evidence_file_ids=[photo(buyer, title)],
+            OpenDispute(
+                order_id=order_id,
+                reason="damaged",
+                desired_outcome=outcome,
+                amount=Amount.of(price),
+                description=f"The {title} arrived cracked.",
+                evidence_file_ids=(photo(buyer, title),),
+            ),
         )
         accounts.dispute_ids[label] = opened.id
         return opened.id
@@ -141,43 +152,44 @@ def seed(
     # answer, then move past the negotiation window so the engine escalates it, as it would in
     # production. The disputes opened after it are younger and keep their deadlines ahead.
     review = dispute("under_review", a["bob"], sam, "Tablet", "199.00")
-    disputes.propose_solution(
-        ctx, sam, review, kind="refund_only", amount="0.00", comment="It was fine when it left."
+    handlers.handle(
+        ctx,
+        sam,
+        review,
+        ProposeSolution("refund_only", Amount.of("0.00"), "It was fine when it left."),
     )
     negotiation_days = ctx.policy.deadlines.negotiation_days
     deadlines.advance_clock(
         ctx, clock, to=ctx.clock.now() + timedelta(days=negotiation_days, minutes=1)
     )
-    disputes.assign(ctx, maya, review, mediator_id=None)
+    handlers.handle(ctx, maya, review, AssignMediator())
 
     shipped_order(alice, sam, "Headphones", "59.00")  # an order with no dispute yet
     dispute("awaiting_seller_response", alice, sam, "Phone case", "12.00")
     negotiating = dispute("negotiating", alice, sam, "Smart watch", "89.00")
-    offer = disputes.propose_solution(
+    offer = handlers.handle(
         ctx,
         sam,
         negotiating,
-        kind="refund_only",
-        amount="20.00",
-        comment="Half the screen works; 20 EUR back?",
+        ProposeSolution("refund_only", Amount.of("20.00"), "Half the screen works; 20 EUR back?"),
     )
-    disputes.reject_solution(ctx, alice, negotiating, offer.dispute.solutions[-1].id)
-    disputes.post_message(
+    handlers.handle(ctx, alice, negotiating, RejectSolution(offer.dispute.solutions[-1].id))
+    handlers.handle(
         ctx,
         sam,
         negotiating,
-        body="Close the dispute and I will send you a new one for free, I promise.",
+        PostMessage("Close the dispute and I will send you a new one for free, I promise."),
     )
     returning = dispute(
         "awaiting_return", alice, a["sue"], "Running shoes", "75.00", outcome="return_and_refund"
     )
     primary = disputes.get_dispute(ctx, alice, returning).dispute.primary_solution
-    disputes.accept_solution(ctx, a["sue"], returning, primary.id)
+    handlers.handle(ctx, a["sue"], returning, AcceptSolution(primary.id))
     closed = dispute("closed", a["bob"], a["sue"], "Sandals", "30.00")
     primary = disputes.get_dispute(ctx, a["bob"], closed).dispute.primary_solution
-    disputes.accept_solution(ctx, a["sue"], closed, primary.id)
+    handlers.handle(ctx, a["sue"], closed, AcceptSolution(primary.id))
     cancelled = dispute("cancelled", alice, sam, "Charger", "15.00")
-    disputes.cancel(ctx, alice, cancelled)
+    handlers.handle(ctx, alice, cancelled, Cancel())
     return accounts
 
 

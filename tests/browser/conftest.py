@@ -28,9 +28,11 @@ from fairdeal.adapters.storage.local import LocalFileStorage
 from fairdeal.bootstrap import App, bootstrap
 from fairdeal.config import Settings
 from fairdeal.demo import DEMO_PASSWORD, DemoAccounts, seed_sandbox
+from fairdeal.domain.commands import OpenDispute
+from fairdeal.domain.money import Amount
 from fairdeal.domain.order import Payment
 from fairdeal.entrypoints.api.app import create_app
-from fairdeal.services import disputes, files, orders
+from fairdeal.services import files, handlers, orders
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = [
@@ -83,16 +85,17 @@ class Site:
             filename="damage.jpg",
             chunks=[image.getvalue()],
         )
-        opened = disputes.open_dispute(
+        opened = handlers.open_dispute(
             self.app.ctx,
             actor,
-            order_id=order_id,
-            item_ids=None,
-            reason="damaged",
-            desired_outcome=outcome,
-            amount=price,
-            description=f"The {title} arrived broken.",
-            evidence_file_ids=[record.id],
+            OpenDispute(
+                order_id=order_id,
+                reason="damaged",
+                desired_outcome=outcome,
+                amount=Amount.of(price),
+                description=f"The {title} arrived broken.",
+                evidence_file_ids=(record.id,),
+            ),
         )
         return opened.id
 

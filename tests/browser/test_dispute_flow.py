@@ -13,7 +13,9 @@ from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
 from browser.conftest import Site
+from fairdeal.domain.commands import AcceptSolution
 from fairdeal.services import deadlines, disputes, orders
+from fairdeal.services.handlers import handle
 
 
 def photo(path: Path) -> Path:
@@ -137,7 +139,7 @@ def test_a_return_is_shipped_by_the_buyer_and_confirmed_by_the_seller(
     dispute_id = site.dispute("alice", "sue", "Boots", "80.00", outcome="return_and_refund")
     seller = site.accounts.actors["sue"]
     primary = disputes.get_dispute(site.app.ctx, seller, dispute_id).dispute.primary_solution
-    disputes.accept_solution(site.app.ctx, seller, dispute_id, primary.id)
+    handle(site.app.ctx, seller, dispute_id, AcceptSolution(primary.id))
     returning = f"/disputes/{dispute_id}"
     alice = person("alice")
     alice.page.goto(returning)

@@ -14,9 +14,11 @@ from sqlalchemy import Engine, func, select
 from fairdeal.adapters.clock import FixedClock
 from fairdeal.adapters.db import tables
 from fairdeal.bootstrap import App
+from fairdeal.domain.commands import OpenDispute
 from fairdeal.domain.dispute import Actor, Dispute, Role
+from fairdeal.domain.money import Amount
 from fairdeal.domain.order import Order, Payment
-from fairdeal.services import disputes, orders, users
+from fairdeal.services import disputes, handlers, orders, users
 from fairdeal.services.context import Context
 from fairdeal.services.ports import FileRecord
 
@@ -110,16 +112,18 @@ class World:
     ) -> Dispute:
         """The buyer disputes the order's first item (40.00), damaged, with a photo."""
         who = buyer or self.buyer
-        return disputes.open_dispute(
+        return handlers.open_dispute(
             self.ctx,
             who,
-            order_id=order.id,
-            item_ids=None if whole_order else [order.items[0].id],
-            reason="damaged",
-            desired_outcome=outcome,
-            amount=amount,
-            description="It arrived broken.",
-            evidence_file_ids=[self.photo(who)],
+            OpenDispute(
+                order_id=order.id,
+                item_ids=None if whole_order else (order.items[0].id,),
+                reason="damaged",
+                desired_outcome=outcome,
+                amount=Amount.of(amount),
+                description="It arrived broken.",
+                evidence_file_ids=(self.photo(who),),
+            ),
         )
 
     def dispute(self, dispute_id: str) -> Dispute:

@@ -23,8 +23,9 @@ from fairdeal.adapters.db.engine import make_engine
 from fairdeal.adapters.db.migrate import alembic_config, upgrade
 from fairdeal.cli import app as cli
 from fairdeal.domain import audit
-from fairdeal.services import disputes
+from fairdeal.domain.commands import AcceptSolution, PostMessage
 from fairdeal.services.audit import AuditReport, verify
+from fairdeal.services.handlers import handle
 from integration.support import World, ledger_rows
 
 runner = CliRunner()
@@ -35,8 +36,8 @@ def settled(world: World) -> tuple[str, str]:
     a few entries and a ledger of hold + refund (four rows). Returns (dispute id, order id)."""
     order = world.shipped_order()
     dispute = world.open(order)
-    disputes.post_message(world.ctx, world.seller, dispute.id, body="Sorry about that.")
-    disputes.accept_solution(world.ctx, world.seller, dispute.id, dispute.primary_solution.id)
+    handle(world.ctx, world.seller, dispute.id, PostMessage(body="Sorry about that."))
+    handle(world.ctx, world.seller, dispute.id, AcceptSolution(dispute.primary_solution.id))
     return dispute.id, order.id
 
 

@@ -26,11 +26,14 @@ import uvicorn
 from builders import T0
 from fairdeal.adapters.clock import FixedClock
 from fairdeal.bootstrap import App
+from fairdeal.domain.commands import AcceptSolution, OpenDispute, ProposeSolution, ShipReturn
 from fairdeal.domain.dispute import Actor, Role
 from fairdeal.domain.errors import DomainError, InvalidTransition, NotEligible, VersionConflict
+from fairdeal.domain.money import Amount
 from fairdeal.entrypoints.api.app import create_app
-from fairdeal.services import disputes, users
+from fairdeal.services import handlers, users
 from fairdeal.services.deadlines import fire_due, run_until_idle
+from fairdeal.services.handlers import handle
 from integration.support import (
     Balances,
     World,
@@ -107,8 +110,8 @@ def test_sixteen_concurrent_accepts_make_one_acceptance_and_one_refund(world: Wo
         primary = dispute.solutions[0].id
         results = race(
             *[
-                lambda d=dispute.id, s=primary: disputes.accept_solution(
-                    world.ctx, world.seller, d, s
+                lambda d=dispute.id, s=primary: handle(
+                    world.ctx, world.seller, d, AcceptSolution(s)
                 )
                 for _ in range(16)
             ]
@@ -224,7 +227,7 @@ def test_seller_accepting_races_the_seller_response_deadline(world: World) -> No
     rounds = _race_the_clock(
         world,
         setups,
-        lambda s: disputes.accept_solution(world.ctx, world.seller, s["dispute_id"], s["solution"]),
+        lambda s: handle(world.ctx, world.seller, s["dispute_id"], AcceptSolution(s["solution"])),
     )
     for setup, (accepted, fired) in zip(setups, rounds, strict=True):
         closed = world.dispute(setup["dispute_id"])
@@ -250,8 +253,11 @@ def test_buyer_accepting_races_the_negotiation_escalation(world: World) -> None:
     for _ in range(ROUNDS):
         order = world.shipped_order()
         dispute = world.open(order)
-        offered = disputes.propose_solution(
-            world.ctx, world.seller, dispute.id, kind="refund_only", amount="10.00"
+        offered = handle(
+            world.ctx,
+            world.seller,
+            dispute.id,
+            ProposeSolution(kind="refund_only", amount=Amount.of("10.00")),
         )
         setups.append(
             {
@@ -264,7 +270,7 @@ def test_buyer_accepting_races_the_negotiation_escalation(world: World) -> None:
     rounds = _race_the_clock(
         world,
         setups,
-        lambda s: disputes.accept_solution(world.ctx, world.buyer, s["dispute_id"], s["solution"]),
+        lambda s: handle(world.ctx, world.buyer, s["dispute_id"], AcceptSolution(s["solution"])),
     )
     for setup, (accepted, fired) in zip(setups, rounds, strict=True):
         final = world.dispute(setup["dispute_id"])
@@ -289,15 +295,18 @@ def test_buyer_shipping_the_return_races_the_return_deadline(world: World) -> No
     for _ in range(ROUNDS):
         order = world.shipped_order()
         dispute = world.open(order, outcome="return_and_refund")
-        disputes.accept_solution(world.ctx, world.seller, dispute.id, dispute.solutions[0].id)
+        handle(world.ctx, world.seller, dispute.id, AcceptSolution(dispute.solutions[0].id))
         setups.append({"order": order.id, "dispute_id": dispute.id})
         world.advance(minutes=1)
     outcomes = Counter()
     rounds = _race_the_clock(
         world,
         setups,
-        lambda s: disputes.ship_return(
-            world.ctx, world.buyer, s["dispute_id"], carrier="DHL", tracking_number="RT1"
+        lambda s: handle(
+            world.ctx,
+            world.buyer,
+            s["dispute_id"],
+            ShipReturn(carrier="DHL", tracking_number="RT1"),
         ),
     )
     for setup, (shipped, fired) in zip(setups, rounds, strict=True):
@@ -328,22 +337,22 @@ def test_two_disputes_of_one_order_closing_at_once_refund_no_more_than_paid(
     for _ in range(ROUNDS):
         order = world.shipped_order(prices=("40.00", "15.00"), shipping="5.00")  # 60.00 held
         first = world.open(order, amount="40.00")
-        second = disputes.open_dispute(
+        second = handlers.open_dispute(
             world.ctx,
             world.buyer,
-            order_id=order.id,
-            item_ids=[order.items[1].id],
-            reason="damaged",
-            desired_outcome="refund_only",
-            amount="15.00",
-            description="Also broken.",
-            evidence_file_ids=[world.photo(world.buyer)],
+            OpenDispute(
+                order_id=order.id,
+                item_ids=(order.items[1].id,),
+                reason="damaged",
+                desired_outcome="refund_only",
+                amount=Amount.of("15.00"),
+                description="Also broken.",
+                evidence_file_ids=(world.photo(world.buyer),),
+            ),
         )
         results = race(
             *[
-                lambda d=d: disputes.accept_solution(
-                    world.ctx, world.seller, d.id, d.solutions[0].id
-                )
+                lambda d=d: handle(world.ctx, world.seller, d.id, AcceptSolution(d.solutions[0].id))
                 for d in (first, second)
             ]
         )
@@ -361,8 +370,11 @@ def test_a_refund_racing_the_protection_end_payout_is_paid_once(world: World) ->
         world.clock.advance_to(T0)
         order = world.shipped_order(protection_days=30)
         dispute = world.open(order)
-        disputes.propose_solution(
-            world.ctx, world.seller, dispute.id, kind="refund_only", amount="5.00"
+        handle(
+            world.ctx,
+            world.seller,
+            dispute.id,
+            ProposeSolution(kind="refund_only", amount=Amount.of("5.00")),
         )
         world.clock.advance_to(T0 + timedelta(days=31))
         run_until_idle(world.ctx)  # escalated on day 7; protection has ended since
@@ -378,7 +390,7 @@ def test_a_refund_racing_the_protection_end_payout_is_paid_once(world: World) ->
 
         def accept(d: Any = dispute, stop: threading.Event = stop) -> object:
             try:
-                return disputes.accept_solution(world.ctx, world.seller, d.id, d.solutions[0].id)
+                return handle(world.ctx, world.seller, d.id, AcceptSolution(d.solutions[0].id))
             finally:
                 stop.set()
 
@@ -411,16 +423,18 @@ def test_opening_a_dispute_at_the_last_instant_races_the_payout(world: World) ->
         ends = order.protection_ends_at
 
         def open_(order: Any = order, photo: str = photo) -> object:
-            return disputes.open_dispute(
+            return handlers.open_dispute(
                 world.ctx,
                 world.buyer,
-                order_id=order.id,
-                item_ids=[order.items[0].id],
-                reason="damaged",
-                desired_outcome="refund_only",
-                amount="40.00",
-                description="Broken.",
-                evidence_file_ids=[photo],
+                OpenDispute(
+                    order_id=order.id,
+                    item_ids=(order.items[0].id,),
+                    reason="damaged",
+                    desired_outcome="refund_only",
+                    amount=Amount.of("40.00"),
+                    description="Broken.",
+                    evidence_file_ids=(photo,),
+                ),
             )
 
         opened, fired = race(open_, lambda ends=ends: fire_due(world.ctx, now=ends))

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from builders import BUYER, CLASSIC, MEDIATOR, SELLER, T0, no_holiday, open_dispute, shipped_order
 from fairdeal.adapters.db import repository, tables
 from fairdeal.bootstrap import App
+from fairdeal.domain.commands import Cancel, ProposeSolution, RequestEvidence
 from fairdeal.domain.dispute import (
     Dispute,
     ProposedSolution,
@@ -23,10 +24,11 @@ from fairdeal.domain.dispute import (
     Status,
 )
 from fairdeal.domain.errors import VersionConflict
-from fairdeal.domain.money import Money
+from fairdeal.domain.money import Amount, Money
 from fairdeal.domain.order import Order, OrderStatus, TrackingEvent, TrackingStatus
 from fairdeal.services import deadlines, disputes
 from fairdeal.services.context import sync_order
+from fairdeal.services.handlers import handle
 from fairdeal.services.ports import DisputeFilter, OrderFilter
 from integration.support import World, assert_ledger_balanced, count_rows, event_rows, ledger_rows
 
@@ -507,7 +509,7 @@ def test_disputes_and_orders_page_by_cursor_in_each_partys_scope(world: World) -
     assert [len(p) for p in pages_of_orders] == [2, 1]
     assert len(by_seller) == 2
     # A status filter combines with the scope.
-    disputes.cancel(world.ctx, world.buyer, mine[0])
+    handle(world.ctx, world.buyer, mine[0], Cancel())
     cancelled = disputes.list_disputes(
         world.ctx, world.buyer, status="cancelled", after=None, limit=10
     )
@@ -519,8 +521,11 @@ def test_the_mediator_queue_is_ordered_by_deadline(world: World) -> None:
     for hours in (0, 5, 2, 9):
         world.clock.current = T0 + timedelta(hours=hours)
         dispute = world.open(world.shipped_order())
-        disputes.propose_solution(
-            world.ctx, world.seller, dispute.id, kind="refund_only", amount="1.00"
+        handle(
+            world.ctx,
+            world.seller,
+            dispute.id,
+            ProposeSolution(kind="refund_only", amount=Amount.of("1.00")),
         )
         opened.append(dispute.id)
     still_negotiating = world.open(world.shipped_order()).id
@@ -534,8 +539,11 @@ def test_the_mediator_queue_is_ordered_by_deadline(world: World) -> None:
     assert [d.id for d in queue(None)] == by_opening
     assert still_negotiating not in [d.id for d in queue(None)]
     # An evidence request due tomorrow puts the last one first.
-    disputes.request_evidence(
-        world.ctx, world.mediator, opened[3], party="seller", request="Invoice?", days=1
+    handle(
+        world.ctx,
+        world.mediator,
+        opened[3],
+        RequestEvidence(party="seller", request="Invoice?", days=1),
     )
     expected = [opened[3], *by_opening[:3]]
     assert [d.id for d in queue(None)] == expected

@@ -9,11 +9,29 @@ from datetime import timedelta
 import pytest
 
 from builders import T0
+from fairdeal.domain.commands import (
+    AcceptDecision,
+    AcceptSolution,
+    AssignMediator,
+    Cancel,
+    ConfirmReturn,
+    DecisionOption,
+    FinalizeDecision,
+    PostMessage,
+    ProposeDecision,
+    ProposeSolution,
+    RejectDecision,
+    RejectSolution,
+    Reopen,
+    RequestEvidence,
+    ShipReturn,
+)
 from fairdeal.domain.dispute import DecidedBy, Result, Status
 from fairdeal.domain.errors import NotFound
+from fairdeal.domain.money import Amount
 from fairdeal.domain.order import OrderStatus
 from fairdeal.services import deadlines, disputes, orders
-from fairdeal.services.disputes import DecisionInput
+from fairdeal.services.handlers import handle
 from integration.support import (
     World,
     assert_each_fired_once,
@@ -76,11 +94,14 @@ def test_negotiation_escalates_and_the_mediators_decision_becomes_final(world: W
     dispute = world.open(order, amount="40.00")
     primary = dispute.primary_solution
 
-    offer = disputes.propose_solution(
-        world.ctx, world.seller, dispute.id, kind="refund_only", amount="10.00", comment="10?"
+    offer = handle(
+        world.ctx,
+        world.seller,
+        dispute.id,
+        ProposeSolution(kind="refund_only", amount=Amount.of("10.00"), comment="10?"),
     ).created
-    disputes.reject_solution(world.ctx, world.buyer, dispute.id, offer.id)
-    disputes.reject_solution(world.ctx, world.seller, dispute.id, primary.id)
+    handle(world.ctx, world.buyer, dispute.id, RejectSolution(offer.id))
+    handle(world.ctx, world.seller, dispute.id, RejectSolution(primary.id))
     assert world.dispute(dispute.id).status is Status.NEGOTIATING
 
     # No agreement within the standard policy's 7 days: the clock escalates.
@@ -91,24 +112,28 @@ def test_negotiation_escalates_and_the_mediators_decision_becomes_final(world: W
     queue = disputes.mediation_queue(world.ctx, world.mediator, after=None, limit=10)
     assert [d.id for d in queue] == [dispute.id]
 
-    disputes.assign(world.ctx, world.mediator, dispute.id, mediator_id=None)
-    decision = disputes.propose_decision(
+    handle(world.ctx, world.mediator, dispute.id, AssignMediator(mediator_id=None))
+    decision = handle(
         world.ctx,
         world.mediator,
         dispute.id,
-        solutions=[DecisionInput("refund_only", "25.00", "half-ish")],
-        rationale="The photos show a scratch, not a broken item.",
+        ProposeDecision(
+            solutions=(DecisionOption("refund_only", Amount.of("25.00"), "half-ish"),),
+            rationale="The photos show a scratch, not a broken item.",
+        ),
     ).created
     # The seller challenges with new evidence: it goes back to the mediator, who finalizes.
-    disputes.reject_decision(
+    handle(
         world.ctx,
         world.seller,
         dispute.id,
-        decision.id,
-        comment="It left the warehouse intact.",
-        evidence_file_ids=[world.photo(world.seller)],
+        RejectDecision(
+            decision.id,
+            comment="It left the warehouse intact.",
+            evidence_file_ids=(world.photo(world.seller),),
+        ),
     )
-    disputes.finalize_decision(world.ctx, world.mediator, dispute.id, decision.id, solution_index=0)
+    handle(world.ctx, world.mediator, dispute.id, FinalizeDecision(decision.id, solution_index=0))
 
     final = world.dispute(dispute.id)
     assert final.status is Status.CLOSED
@@ -126,24 +151,32 @@ def test_negotiation_escalates_and_the_mediators_decision_becomes_final(world: W
 def test_an_unchallenged_decision_becomes_final_when_its_window_ends(world: World) -> None:
     order = world.shipped_order()
     dispute = world.open(order, amount="40.00")
-    disputes.propose_solution(world.ctx, world.seller, dispute.id, kind="refund_only", amount="0")
-    deadlines.advance_clock(world.ctx, world.clock, to=world.clock.now() + timedelta(days=7))
-    decision = disputes.propose_decision(
-        world.ctx,
-        world.mediator,
-        dispute.id,
-        solutions=[DecisionInput("refund_only", "30.00"), DecisionInput("refund_only", "20.00")],
-        rationale="Either is fair.",
-    ).created
-    disputes.accept_decision(world.ctx, world.buyer, dispute.id, decision.id, solution_index=1)
-    # A rejection without new evidence is recorded, but the decision stands.
-    disputes.reject_decision(
+    handle(
         world.ctx,
         world.seller,
         dispute.id,
-        decision.id,
-        comment="No.",
-        evidence_file_ids=[],
+        ProposeSolution(kind="refund_only", amount=Amount.of("0")),
+    )
+    deadlines.advance_clock(world.ctx, world.clock, to=world.clock.now() + timedelta(days=7))
+    decision = handle(
+        world.ctx,
+        world.mediator,
+        dispute.id,
+        ProposeDecision(
+            solutions=(
+                DecisionOption("refund_only", Amount.of("30.00")),
+                DecisionOption("refund_only", Amount.of("20.00")),
+            ),
+            rationale="Either is fair.",
+        ),
+    ).created
+    handle(world.ctx, world.buyer, dispute.id, AcceptDecision(decision.id, solution_index=1))
+    # A rejection without new evidence is recorded, but the decision stands.
+    handle(
+        world.ctx,
+        world.seller,
+        dispute.id,
+        RejectDecision(decision.id, comment="No.", evidence_file_ids=()),
     )
     fired = deadlines.advance_clock(
         world.ctx, world.clock, to=world.clock.now() + timedelta(days=3, minutes=1)
@@ -161,7 +194,7 @@ def test_an_unchallenged_decision_becomes_final_when_its_window_ends(world: Worl
 def test_a_return_never_shipped_closes_for_the_seller(world: World) -> None:
     order = world.shipped_order()
     dispute = world.open(order, outcome="return_and_refund", amount="40.00")
-    disputes.accept_solution(world.ctx, world.seller, dispute.id, dispute.primary_solution.id)
+    handle(world.ctx, world.seller, dispute.id, AcceptSolution(dispute.primary_solution.id))
     assert world.dispute(dispute.id).status is Status.AWAITING_RETURN
 
     fired = deadlines.advance_clock(
@@ -183,14 +216,12 @@ def test_a_return_never_shipped_closes_for_the_seller(world: World) -> None:
 def test_a_return_that_arrives_is_refunded(world: World) -> None:
     order = world.shipped_order()
     dispute = world.open(order, outcome="return_and_refund", amount="40.00")
-    disputes.accept_solution(world.ctx, world.seller, dispute.id, dispute.primary_solution.id)
+    handle(world.ctx, world.seller, dispute.id, AcceptSolution(dispute.primary_solution.id))
     world.advance(days=2)
-    disputes.ship_return(
-        world.ctx, world.buyer, dispute.id, carrier="DHL", tracking_number="RET123"
-    )
+    handle(world.ctx, world.buyer, dispute.id, ShipReturn(carrier="DHL", tracking_number="RET123"))
     assert assert_ledger_balanced(world.engine, order.id).refunded == 0  # not before arrival
     world.advance(days=4)
-    disputes.confirm_return(world.ctx, world.seller, dispute.id, condition="as_expected")
+    handle(world.ctx, world.seller, dispute.id, ConfirmReturn(condition="as_expected"))
 
     closed = world.dispute(dispute.id)
     assert closed.status is Status.CLOSED
@@ -205,8 +236,8 @@ def test_a_return_that_arrives_is_refunded(world: World) -> None:
 def test_a_return_the_seller_never_confirms_is_refunded_by_the_clock(world: World) -> None:
     order = world.shipped_order()
     dispute = world.open(order, outcome="return_and_refund", amount="30.00")
-    disputes.accept_solution(world.ctx, world.seller, dispute.id, dispute.primary_solution.id)
-    disputes.ship_return(world.ctx, world.buyer, dispute.id, carrier="DHL", tracking_number="R1")
+    handle(world.ctx, world.seller, dispute.id, AcceptSolution(dispute.primary_solution.id))
+    handle(world.ctx, world.buyer, dispute.id, ShipReturn(carrier="DHL", tracking_number="R1"))
     fired = deadlines.advance_clock(
         world.ctx, world.clock, to=world.clock.now() + timedelta(days=15, minutes=1)
     )
@@ -219,19 +250,19 @@ def test_a_return_the_seller_never_confirms_is_refunded_by_the_clock(world: Worl
 def test_cancel_and_reopen(world: World) -> None:
     order = world.shipped_order()
     dispute = world.open(order, amount="40.00")
-    disputes.cancel(world.ctx, world.buyer, dispute.id)
+    handle(world.ctx, world.buyer, dispute.id, Cancel())
     assert world.dispute(dispute.id).status is Status.CANCELLED
     # A cancelled dispute has no deadline: nothing fires however long we wait.
     world.advance(days=8)
     assert deadlines.run_until_idle(world.ctx) == []
 
-    disputes.reopen(world.ctx, world.buyer, dispute.id)
+    handle(world.ctx, world.buyer, dispute.id, Reopen())
     reopened = world.dispute(dispute.id)
     assert reopened.status is Status.AWAITING_SELLER_RESPONSE
     assert reopened.deadline is not None
     assert reopened.deadline.due_at == world.clock.now() + timedelta(days=7)
 
-    disputes.accept_solution(world.ctx, world.seller, dispute.id, reopened.primary_solution.id)
+    handle(world.ctx, world.seller, dispute.id, AcceptSolution(reopened.primary_solution.id))
     closed = world.dispute(dispute.id)
     assert closed.status is Status.CLOSED
     assert closed.outcome is not None and closed.outcome.decided_by is DecidedBy.AGREEMENT
@@ -252,10 +283,18 @@ def test_an_ignored_evidence_request_closes_for_the_other_party(
 ) -> None:
     order = world.shipped_order()
     dispute = world.open(order, amount="40.00")
-    disputes.propose_solution(world.ctx, world.seller, dispute.id, kind="refund_only", amount="5")
+    handle(
+        world.ctx,
+        world.seller,
+        dispute.id,
+        ProposeSolution(kind="refund_only", amount=Amount.of("5")),
+    )
     deadlines.advance_clock(world.ctx, world.clock, to=world.clock.now() + timedelta(days=7))
-    disputes.request_evidence(
-        world.ctx, world.mediator, dispute.id, party=party, request="Photos, please.", days=None
+    handle(
+        world.ctx,
+        world.mediator,
+        dispute.id,
+        RequestEvidence(party=party, request="Photos, please.", days=None),
     )
     fired = deadlines.advance_clock(
         world.ctx, world.clock, to=world.clock.now() + timedelta(days=3, minutes=1)
@@ -300,13 +339,16 @@ def test_confirmed_receipt_pays_out_after_the_grace_period(world: World) -> None
 def test_an_open_dispute_holds_the_payout_until_it_closes(world: World) -> None:
     order = world.shipped_order(protection_days=10)
     dispute = world.open(order, amount="40.00")
-    offer = disputes.propose_solution(
-        world.ctx, world.seller, dispute.id, kind="refund_only", amount="12.50"
+    offer = handle(
+        world.ctx,
+        world.seller,
+        dispute.id,
+        ProposeSolution(kind="refund_only", amount=Amount.of("12.50")),
     ).created
     # Protection ends while the dispute is open: nothing is released.
     world.advance(days=6)
     assert deadlines.run_until_idle(world.ctx) == []
-    disputes.accept_solution(world.ctx, world.buyer, dispute.id, offer.id)
+    handle(world.ctx, world.buyer, dispute.id, AcceptSolution(offer.id))
     balances = assert_ledger_balanced(world.engine, order.id)
     assert (balances.refunded, balances.released) == (1250, 2750)
     world.advance(days=5)
@@ -327,19 +369,20 @@ def test_strangers_get_not_found(world: World) -> None:
         with pytest.raises(NotFound):
             orders.get_order(world.ctx, stranger, order.id)
         with pytest.raises(NotFound):
-            disputes.post_message(world.ctx, stranger, dispute.id, body="Hello?")
+            handle(world.ctx, stranger, dispute.id, PostMessage(body="Hello?"))
         assert disputes.list_disputes(world.ctx, stranger, status=None, after=None, limit=10) == []
         assert orders.list_orders(world.ctx, stranger, after=None, limit=10) == []
     with pytest.raises(NotFound):
-        disputes.propose_solution(
-            world.ctx, stranger_seller, dispute.id, kind="refund_only", amount="1"
+        handle(
+            world.ctx,
+            stranger_seller,
+            dispute.id,
+            ProposeSolution(kind="refund_only", amount=Amount.of("1")),
         )
     with pytest.raises(NotFound):
-        disputes.accept_solution(
-            world.ctx, stranger_seller, dispute.id, dispute.primary_solution.id
-        )
+        handle(world.ctx, stranger_seller, dispute.id, AcceptSolution(dispute.primary_solution.id))
     with pytest.raises(NotFound):
-        disputes.cancel(world.ctx, stranger_buyer, dispute.id)
+        handle(world.ctx, stranger_buyer, dispute.id, Cancel())
     with pytest.raises(NotFound):
         world.open(order, buyer=stranger_buyer)
     with pytest.raises(NotFound):

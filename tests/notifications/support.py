@@ -25,9 +25,11 @@ from fairdeal.adapters.notifications.mailbox import MailCatcher
 from fairdeal.adapters.notifications.smtp import SmtpMailer
 from fairdeal.adapters.notifications.webhooks import HttpWebhookSender
 from fairdeal.bootstrap import App
+from fairdeal.domain.commands import OpenDispute
 from fairdeal.domain.dispute import Actor, Dispute, Role
+from fairdeal.domain.money import Amount
 from fairdeal.domain.order import Order, Payment
-from fairdeal.services import deadlines, disputes, orders, users
+from fairdeal.services import deadlines, disputes, handlers, orders, users
 from fairdeal.services.notifications import Notifier, relay_until_idle
 from fairdeal.services.ports import FileRecord
 
@@ -93,16 +95,18 @@ class World:
 
     def open(self, order: Order | None = None, *, outcome: str = "refund_only") -> Dispute:
         order = order or self.order()
-        return disputes.open_dispute(
+        return handlers.open_dispute(
             self.app.ctx,
             self.buyer,
-            order_id=order.id,
-            item_ids=[order.items[0].id],
-            reason="damaged",
-            desired_outcome=outcome,
-            amount="40.00",
-            description="It arrived broken.",
-            evidence_file_ids=[self.photo(self.buyer)],
+            OpenDispute(
+                order_id=order.id,
+                item_ids=(order.items[0].id,),
+                reason="damaged",
+                desired_outcome=outcome,
+                amount=Amount.of("40.00"),
+                description="It arrived broken.",
+                evidence_file_ids=(self.photo(self.buyer),),
+            ),
         )
 
     def dispute(self, dispute_id: str) -> Dispute:

@@ -13,9 +13,11 @@ from fairdeal.adapters.clock import FixedClock
 from fairdeal.adapters.notifications.mailbox import MailCatcher
 from fairdeal.bootstrap import App, bootstrap
 from fairdeal.config import Settings
+from fairdeal.domain.commands import PostMessage
 from fairdeal.domain.dispute import Actor, Role
 from fairdeal.entrypoints.api.app import create_app
 from fairdeal.services import users
+from fairdeal.services.handlers import handle
 from notifications.support import WebhookReceiver, World, allow_local_webhooks, make_world
 
 with warnings.catch_warnings():
@@ -123,12 +125,10 @@ def test_register_an_endpoint_and_read_its_deliveries(world: World, client: Test
 def test_in_app_notifications_list_unread_events_and_mark_them_read(
     world: World, client: TestClient
 ) -> None:
-    from fairdeal.services import disputes
-
     seller = token_for(world, world.seller)
     buyer = token_for(world, world.buyer)
     dispute = world.open()
-    disputes.post_message(world.app.ctx, world.buyer, dispute.id, body="Please answer")
+    handle(world.app.ctx, world.buyer, dispute.id, PostMessage(body="Please answer"))
     world.relay()
     listed = client.get("/api/v1/notifications?unread=true", headers=seller).json()
     assert [n["type"] for n in listed["data"]] == ["dispute.message_posted", "dispute.opened"]

@@ -13,7 +13,21 @@ from fairdeal.adapters.clock import FixedClock
 from fairdeal.adapters.notifications.mailbox import MailCatcher
 from fairdeal.adapters.notifications.smtp import LoggingMailer
 from fairdeal.bootstrap import App
-from fairdeal.services import disputes
+from fairdeal.domain.commands import (
+    AcceptDecision,
+    AddEvidence,
+    AssignMediator,
+    Cancel,
+    DecisionOption,
+    PostMessage,
+    ProposeDecision,
+    ProposeSolution,
+    RejectSolution,
+    Reopen,
+    RequestEvidence,
+)
+from fairdeal.domain.money import Amount
+from fairdeal.services.handlers import handle
 from notifications.support import World, deliveries, make_world, use_smtp
 
 
@@ -40,35 +54,43 @@ def test_a_whole_lifecycle_mails_the_right_people_in_order_each_once(
     dispute = world.open()
     world.relay()
     world.clock.advance(hours=2)
-    offer = disputes.propose_solution(
-        ctx, world.seller, dispute.id, kind="refund_only", amount="10.00", comment="Half, no more."
+    offer = handle(
+        ctx,
+        world.seller,
+        dispute.id,
+        ProposeSolution(kind="refund_only", amount=Amount.of("10.00"), comment="Half, no more."),
     ).dispute.solutions[-1]
     world.relay()
-    disputes.reject_solution(ctx, world.buyer, dispute.id, offer.id)
+    handle(ctx, world.buyer, dispute.id, RejectSolution(offer.id))
     world.relay()
-    disputes.post_message(ctx, world.seller, dispute.id, body="The lamp was fine when it left.")
+    handle(ctx, world.seller, dispute.id, PostMessage(body="The lamp was fine when it left."))
     world.relay()
     world.advance(days=7)  # no agreement: the negotiation deadline escalates it
     world.relay()
-    disputes.assign(ctx, world.mediator, dispute.id, mediator_id=None)
-    disputes.request_evidence(
-        ctx, world.mediator, dispute.id, party="seller", request="The packing photos", days=3
-    )
-    world.relay()
-    disputes.add_evidence(ctx, world.seller, dispute.id, file_id=world.photo(world.seller))
-    world.relay()
-    decision = disputes.propose_decision(
+    handle(ctx, world.mediator, dispute.id, AssignMediator(mediator_id=None))
+    handle(
         ctx,
         world.mediator,
         dispute.id,
-        solutions=[disputes.DecisionInput("refund_only", "25.00")],
-        rationale="Damage in transit, shared.",
+        RequestEvidence(party="seller", request="The packing photos", days=3),
+    )
+    world.relay()
+    handle(ctx, world.seller, dispute.id, AddEvidence(file_id=world.photo(world.seller)))
+    world.relay()
+    decision = handle(
+        ctx,
+        world.mediator,
+        dispute.id,
+        ProposeDecision(
+            solutions=(DecisionOption("refund_only", Amount.of("25.00")),),
+            rationale="Damage in transit, shared.",
+        ),
     ).dispute.mediation
     assert decision is not None and decision.decision is not None
     decision_id = decision.decision.id
     world.relay()
-    disputes.accept_decision(ctx, world.buyer, dispute.id, decision_id, solution_index=None)
-    disputes.accept_decision(ctx, world.seller, dispute.id, decision_id, solution_index=None)
+    handle(ctx, world.buyer, dispute.id, AcceptDecision(decision_id, solution_index=None))
+    handle(ctx, world.seller, dispute.id, AcceptDecision(decision_id, solution_index=None))
     world.relay()
     world.advance(days=20)  # the refund completes
     world.relay()
@@ -104,13 +126,15 @@ def test_the_seller_offer_email_says_what_happened_what_to_do_and_the_deadline(
     world.app.ctx.policy = world.app.ctx.policies["classic"]  # a buyer answer clock
     dispute = world.open()
     world.clock.advance(hours=1)
-    disputes.propose_solution(
+    handle(
         world.app.ctx,
         world.seller,
         dispute.id,
-        kind="refund_only",
-        amount="10.00",
-        comment="A partial refund; keep the lamp.",
+        ProposeSolution(
+            kind="refund_only",
+            amount=Amount.of("10.00"),
+            comment="A partial refund; keep the lamp.",
+        ),
     )
     world.relay()
     offer = catcher.mailbox.messages()[-1]
@@ -138,8 +162,11 @@ def test_the_seller_offer_email_says_what_happened_what_to_do_and_the_deadline(
 
 def test_values_from_users_are_escaped_in_the_html(world: World, catcher: MailCatcher) -> None:
     dispute = world.open()
-    disputes.post_message(
-        world.app.ctx, world.seller, dispute.id, body='<script>alert("x")</script> & more'
+    handle(
+        world.app.ctx,
+        world.seller,
+        dispute.id,
+        PostMessage(body='<script>alert("x")</script> & more'),
     )
     world.relay()
     message = catcher.mailbox.messages()[-1]
@@ -171,9 +198,9 @@ def test_an_untranslated_email_falls_back_to_english(
     use_smtp(app, catcher)
     world = make_world(app, clock, buyer_language="ru")
     dispute = world.open()
-    disputes.cancel(world.app.ctx, world.buyer, dispute.id)
-    disputes.reopen(world.app.ctx, world.buyer, dispute.id)
-    disputes.post_message(world.app.ctx, world.seller, dispute.id, body="Hello")
+    handle(world.app.ctx, world.buyer, dispute.id, Cancel())
+    handle(world.app.ctx, world.buyer, dispute.id, Reopen())
+    handle(world.app.ctx, world.seller, dispute.id, PostMessage(body="Hello"))
     world.relay()
     to_buyer = [
         m for m in catcher.mailbox.messages() if m.rcpt_tos[0] == world.emails[world.buyer.user_id]

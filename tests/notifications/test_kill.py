@@ -25,7 +25,9 @@ from fairdeal.adapters.db import tables
 from fairdeal.adapters.notifications.mailbox import MailCatcher
 from fairdeal.bootstrap import bootstrap
 from fairdeal.config import Settings
-from fairdeal.services import disputes
+from fairdeal.domain.commands import PostMessage, ProposeSolution
+from fairdeal.domain.money import Amount
+from fairdeal.services.handlers import handle
 from fairdeal.services.notifications import create_endpoint
 from notifications.support import (
     SENDER,
@@ -122,10 +124,13 @@ def test_a_worker_killed_between_sending_and_marking_resends_only_that_email(
 def make_traffic(world: World, count: int) -> None:
     for i in range(count):
         dispute = world.open()
-        disputes.propose_solution(
-            world.app.ctx, world.seller, dispute.id, kind="refund_only", amount=f"{i + 1}.00"
+        handle(
+            world.app.ctx,
+            world.seller,
+            dispute.id,
+            ProposeSolution(kind="refund_only", amount=Amount.of(f"{i + 1}.00")),
         )
-        disputes.post_message(world.app.ctx, world.buyer, dispute.id, body=f"Message {i}")
+        handle(world.app.ctx, world.buyer, dispute.id, PostMessage(body=f"Message {i}"))
 
 
 def test_webhook_relay_killed_at_random_points_loses_no_event(

@@ -11,7 +11,9 @@ from sqlalchemy import select
 from fairdeal.adapters.db import tables
 from fairdeal.adapters.db.repository import SqlUnitOfWork
 from fairdeal.adapters.notifications.mailbox import MailCatcher
-from fairdeal.services import disputes
+from fairdeal.domain.commands import ProposeSolution
+from fairdeal.domain.money import Amount
+from fairdeal.services.handlers import handle
 from fairdeal.services.notifications import fan_out
 from notifications.support import World, deliveries, rows
 
@@ -46,16 +48,22 @@ def test_a_delivery_exists_if_and_only_if_the_change_committed(
     with monkeypatch.context() as patch:
         crash_at_commit(patch)
         with pytest.raises(CrashAtCommit):
-            disputes.propose_solution(
-                world.app.ctx, world.seller, dispute.id, kind="refund_only", amount="5.00"
+            handle(
+                world.app.ctx,
+                world.seller,
+                dispute.id,
+                ProposeSolution(kind="refund_only", amount=Amount.of("5.00")),
             )
     world.relay()
     assert rows(world.app.engine, tables.events) == events_before  # the event rolled back...
     assert deliveries(world.app.engine) == before  # ...and so no delivery exists for it
     assert len(catcher.mailbox.messages()) == 2
 
-    disputes.propose_solution(
-        world.app.ctx, world.seller, dispute.id, kind="refund_only", amount="5.00"
+    handle(
+        world.app.ctx,
+        world.seller,
+        dispute.id,
+        ProposeSolution(kind="refund_only", amount=Amount.of("5.00")),
     )
     world.relay()
     after = deliveries(world.app.engine)

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from fairdeal.adapters.db import tables
 from fairdeal.adapters.notifications.mailbox import MailCatcher
-from fairdeal.services import disputes
+from fairdeal.domain.commands import (
+    AcceptDecision,
+    DecisionOption,
+    ProposeDecision,
+    ProposeSolution,
+)
+from fairdeal.domain.money import Amount
+from fairdeal.services.handlers import handle
 from notifications.support import World, rows
 
 
@@ -60,8 +67,11 @@ def test_no_reminder_when_the_party_acted_in_time(world: World, catcher: MailCat
     dispute = world.open()
     world.relay()
     world.advance(days=2)
-    disputes.propose_solution(
-        world.app.ctx, world.seller, dispute.id, kind="refund_only", amount="20.00"
+    handle(
+        world.app.ctx,
+        world.seller,
+        dispute.id,
+        ProposeSolution(kind="refund_only", amount=Amount.of("20.00")),
     )
     world.relay()
     world.advance(days=4, hours=12)  # past the time the seller would have been reminded
@@ -77,20 +87,24 @@ def test_a_decision_reminds_only_the_party_that_has_not_answered(
 ) -> None:
     ctx = world.app.ctx
     dispute = world.open()
-    disputes.propose_solution(ctx, world.seller, dispute.id, kind="refund_only", amount="1.00")
+    handle(
+        ctx, world.seller, dispute.id, ProposeSolution(kind="refund_only", amount=Amount.of("1.00"))
+    )
     world.advance(days=7, hours=1)  # escalated
-    view = disputes.propose_decision(
+    view = handle(
         ctx,
         world.mediator,
         dispute.id,
-        solutions=[disputes.DecisionInput("refund_only", "20.00")],
-        rationale="Shared fault.",
+        ProposeDecision(
+            solutions=(DecisionOption("refund_only", Amount.of("20.00")),),
+            rationale="Shared fault.",
+        ),
     )
     assert view.dispute.mediation is not None and view.dispute.mediation.decision is not None
     decision_id = view.dispute.mediation.decision.id
     world.relay()
     world.clock.advance(hours=1)
-    disputes.accept_decision(ctx, world.seller, dispute.id, decision_id, solution_index=None)
+    handle(ctx, world.seller, dispute.id, AcceptDecision(decision_id, solution_index=None))
     world.relay()
     world.advance(days=2, hours=1)  # a day before the decision becomes final
     world.relay()

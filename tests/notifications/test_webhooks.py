@@ -13,9 +13,11 @@ import pytest
 
 from fairdeal.adapters.db import tables
 from fairdeal.adapters.notifications.webhooks import HttpWebhookSender, check_url, sign
+from fairdeal.domain.commands import AcceptSolution, ConfirmReturn, ProposeSolution, ShipReturn
 from fairdeal.domain.errors import ValidationError
+from fairdeal.domain.money import Amount
 from fairdeal.entrypoints.api import serializers
-from fairdeal.services import disputes
+from fairdeal.services.handlers import handle
 from fairdeal.services.notifications import (
     DISABLE_AFTER,
     GIVE_UP_AFTER,
@@ -45,14 +47,17 @@ def feed(world: World) -> list[StoredEvent]:
 def run_a_lifecycle(world: World) -> None:
     ctx = world.app.ctx
     dispute = world.open(outcome="return_and_refund")
-    offer = disputes.propose_solution(
-        ctx, world.seller, dispute.id, kind="return_and_refund", amount="40.00"
+    offer = handle(
+        ctx,
+        world.seller,
+        dispute.id,
+        ProposeSolution(kind="return_and_refund", amount=Amount.of("40.00")),
     ).dispute.solutions[-1]
     world.relay()
-    disputes.accept_solution(ctx, world.buyer, dispute.id, offer.id)
-    disputes.ship_return(ctx, world.buyer, dispute.id, carrier="DHL", tracking_number="RET1")
+    handle(ctx, world.buyer, dispute.id, AcceptSolution(offer.id))
+    handle(ctx, world.buyer, dispute.id, ShipReturn(carrier="DHL", tracking_number="RET1"))
     world.relay()
-    disputes.confirm_return(ctx, world.seller, dispute.id, condition="as_expected")
+    handle(ctx, world.seller, dispute.id, ConfirmReturn(condition="as_expected"))
     world.advance(days=20)
     world.relay()
 
@@ -281,8 +286,11 @@ def test_subscriptions_filter_events_and_unknown_types_are_refused(world: World)
             world.notifier, world.platform, url=receiver.url, events=["dispute.solution_proposed"]
         )
         dispute = world.open()
-        disputes.propose_solution(
-            world.app.ctx, world.seller, dispute.id, kind="refund_only", amount="3.00"
+        handle(
+            world.app.ctx,
+            world.seller,
+            dispute.id,
+            ProposeSolution(kind="refund_only", amount=Amount.of("3.00")),
         )
         world.relay()
     assert Counter(r.event["type"] for r in receiver.received) == {"dispute.solution_proposed": 1}

@@ -6,9 +6,13 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
+from fairdeal.domain.commands import DisputeCommand
 from fairdeal.domain.dispute import Actor
+from fairdeal.domain.money import Amount
 from fairdeal.entrypoints.api import serializers
-from fairdeal.entrypoints.api.schemas import Problem
+from fairdeal.entrypoints.api.schemas import AmountIn, MoneyIn, Problem
+from fairdeal.services import handlers
+from fairdeal.services.context import Context
 from fairdeal.services.disputes import DisputeView
 
 
@@ -19,6 +23,25 @@ def dispute_response(view: DisputeView, actor: Actor, status_code: int = 200) ->
         status_code=status_code,
         headers={"ETag": f'"{view.dispute.version}"'},
     )
+
+
+def act(
+    ctx: Context,
+    actor: Actor,
+    dispute_id: str,
+    command: DisputeCommand,
+    version: int | None,
+    status_code: int = 200,
+) -> JSONResponse:
+    """Run a party's or a mediator's command; answer with the dispute as the caller now sees
+    it. ``version`` is the request's If-Match."""
+    view = handlers.handle(ctx, actor, dispute_id, command, expected_version=version)
+    return dispute_response(view, actor, status_code)
+
+
+def amount(value: AmountIn) -> Amount:
+    """A request's amount (a money object or a bare decimal string), read at the edge."""
+    return Amount.of(value.model_dump() if isinstance(value, MoneyIn) else value)
 
 
 def page(rows: list[Any], limit: int, cursor_of: Any) -> dict[str, Any]:

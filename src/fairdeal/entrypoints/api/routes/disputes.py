@@ -7,14 +7,31 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
+from fairdeal.domain.commands import (
+    AcceptDecision,
+    AcceptSolution,
+    AddEvidence,
+    Cancel,
+    ConfirmReturn,
+    EditDispute,
+    EditSolution,
+    Escalate,
+    OpenDispute,
+    PostMessage,
+    ProposeSolution,
+    RejectDecision,
+    RejectSolution,
+    RemoveEvidence,
+    Reopen,
+    ShipReturn,
+)
 from fairdeal.domain.dispute import Role
 from fairdeal.entrypoints.api import serializers
 from fairdeal.entrypoints.api.deps import Ctx, CurrentActor, IfMatch, Limit
 from fairdeal.entrypoints.api.errors import ApiError
 from fairdeal.entrypoints.api.ratelimit import DisputeLimit, MessageLimit
-from fairdeal.entrypoints.api.routes.common import dispute_response, errors, page
+from fairdeal.entrypoints.api.routes.common import act, amount, dispute_response, errors, page
 from fairdeal.entrypoints.api.schemas import (
-    AmountIn,
     DecisionAcceptIn,
     DecisionRejectIn,
     DisputeCreate,
@@ -22,14 +39,13 @@ from fairdeal.entrypoints.api.schemas import (
     DisputeOut,
     EvidenceIn,
     MessageIn,
-    MoneyIn,
     Page,
     ReturnReceiptIn,
     ReturnShipmentIn,
     SolutionEdit,
     SolutionIn,
 )
-from fairdeal.services import disputes
+from fairdeal.services import disputes, handlers
 
 router = APIRouter(prefix="/api/v1", tags=["disputes"])
 ACT = errors(401, 403, 404, 409, 412, 422, 429)
@@ -44,27 +60,21 @@ STATUSES = (
 )
 
 
-def amount(value: AmountIn | None) -> object:
-    """A money object as the services take it (a mapping), or the bare decimal string."""
-    return value.model_dump() if isinstance(value, MoneyIn) else value
-
-
 @router.post("/disputes", status_code=201, response_model=DisputeOut, responses=ACT)
 def open_dispute(body: DisputeCreate, actor: DisputeLimit, ctx: Ctx) -> JSONResponse:
     """The buyer opens a dispute on an order (whole, or some of its items)."""
     if actor.role is not Role.BUYER:
         raise ApiError("forbidden", "only the buyer can open a dispute")
-    dispute = disputes.open_dispute(
-        ctx,
-        actor,
+    command = OpenDispute(
         order_id=body.order_id,
-        item_ids=body.item_ids,
+        item_ids=None if body.item_ids is None else tuple(body.item_ids),
         reason=body.reason,
         desired_outcome=body.desired_outcome,
         amount=amount(body.amount),
         description=body.description,
-        evidence_file_ids=body.evidence_file_ids,
+        evidence_file_ids=tuple(body.evidence_file_ids),
     )
+    dispute = handlers.open_dispute(ctx, actor, command)
     return dispute_response(disputes.get_dispute(ctx, actor, dispute.id), actor, 201)
 
 
@@ -95,15 +105,7 @@ def edit_dispute(
     dispute_id: str, body: DisputeEdit, actor: CurrentActor, ctx: Ctx, version: IfMatch
 ) -> JSONResponse:
     """The buyer changes the reason or description while negotiating."""
-    view = disputes.edit_dispute(
-        ctx,
-        actor,
-        dispute_id,
-        reason=body.reason,
-        description=body.description,
-        expected_version=version,
-    )
-    return dispute_response(view, actor)
+    return act(ctx, actor, dispute_id, EditDispute(body.reason, body.description), version)
 
 
 @router.post(
@@ -114,16 +116,8 @@ def propose_solution(
 ) -> JSONResponse:
     """The buyer's alternative, or the seller's own solution. Answers the dispute with the new
     solution last in ``solutions``."""
-    view = disputes.propose_solution(
-        ctx,
-        actor,
-        dispute_id,
-        kind=body.kind,
-        amount=amount(body.amount),
-        comment=body.comment,
-        expected_version=version,
-    )
-    return dispute_response(view, actor, 201)
+    command = ProposeSolution(body.kind, amount(body.amount), body.comment)
+    return act(ctx, actor, dispute_id, command, version, 201)
 
 
 @router.patch(
@@ -137,17 +131,9 @@ def edit_solution(
     ctx: Ctx,
     version: IfMatch,
 ) -> JSONResponse:
-    view = disputes.edit_solution(
-        ctx,
-        actor,
-        dispute_id,
-        solution_id,
-        kind=body.kind,
-        amount=amount(body.amount),
-        comment=body.comment,
-        expected_version=version,
-    )
-    return dispute_response(view, actor)
+    changed = None if body.amount is None else amount(body.amount)
+    command = EditSolution(solution_id, body.kind, changed, body.comment)
+    return act(ctx, actor, dispute_id, command, version)
 
 
 @router.post(
@@ -159,8 +145,7 @@ def accept_solution(
     dispute_id: str, solution_id: str, actor: CurrentActor, ctx: Ctx, version: IfMatch
 ) -> JSONResponse:
     """Final: the dispute closes on these terms (or goes on to the return step)."""
-    view = disputes.accept_solution(ctx, actor, dispute_id, solution_id, expected_version=version)
-    return dispute_response(view, actor)
+    return act(ctx, actor, dispute_id, AcceptSolution(solution_id), version)
 
 
 @router.post(
@@ -172,8 +157,7 @@ def reject_solution(
     dispute_id: str, solution_id: str, actor: CurrentActor, ctx: Ctx, version: IfMatch
 ) -> JSONResponse:
     """Reversible: a rejected solution can still be accepted while the dispute is open."""
-    view = disputes.reject_solution(ctx, actor, dispute_id, solution_id, expected_version=version)
-    return dispute_response(view, actor)
+    return act(ctx, actor, dispute_id, RejectSolution(solution_id), version)
 
 
 @router.post(
@@ -182,15 +166,8 @@ def reject_solution(
 def add_evidence(
     dispute_id: str, body: EvidenceIn, actor: CurrentActor, ctx: Ctx, version: IfMatch
 ) -> JSONResponse:
-    view = disputes.add_evidence(
-        ctx,
-        actor,
-        dispute_id,
-        file_id=body.file_id,
-        description=body.description,
-        expected_version=version,
-    )
-    return dispute_response(view, actor, 201)
+    command = AddEvidence(body.file_id, body.description)
+    return act(ctx, actor, dispute_id, command, version, 201)
 
 
 @router.delete(
@@ -199,8 +176,7 @@ def add_evidence(
 def remove_evidence(
     dispute_id: str, evidence_id: str, actor: CurrentActor, ctx: Ctx, version: IfMatch
 ) -> JSONResponse:
-    view = disputes.remove_evidence(ctx, actor, dispute_id, evidence_id, expected_version=version)
-    return dispute_response(view, actor)
+    return act(ctx, actor, dispute_id, RemoveEvidence(evidence_id), version)
 
 
 @router.post(
@@ -210,42 +186,31 @@ def post_message(
     dispute_id: str, body: MessageIn, actor: MessageLimit, ctx: Ctx, version: IfMatch
 ) -> JSONResponse:
     """A message to the other party (and the mediator). Agreements in messages have no force."""
-    view = disputes.post_message(ctx, actor, dispute_id, body=body.body, expected_version=version)
-    return dispute_response(view, actor, 201)
+    return act(ctx, actor, dispute_id, PostMessage(body.body), version, 201)
 
 
 @router.post("/disputes/{dispute_id}/escalate", response_model=DisputeOut, responses=ACT)
 def escalate(dispute_id: str, actor: CurrentActor, ctx: Ctx, version: IfMatch) -> JSONResponse:
     """Only where the policy has a manual button (classic), once the seller has answered."""
-    view = disputes.escalate(ctx, actor, dispute_id, expected_version=version)
-    return dispute_response(view, actor)
+    return act(ctx, actor, dispute_id, Escalate(), version)
 
 
 @router.post("/disputes/{dispute_id}/cancel", response_model=DisputeOut, responses=ACT)
 def cancel(dispute_id: str, actor: CurrentActor, ctx: Ctx, version: IfMatch) -> JSONResponse:
-    view = disputes.cancel(ctx, actor, dispute_id, expected_version=version)
-    return dispute_response(view, actor)
+    return act(ctx, actor, dispute_id, Cancel(), version)
 
 
 @router.post("/disputes/{dispute_id}/reopen", response_model=DisputeOut, responses=ACT)
 def reopen(dispute_id: str, actor: CurrentActor, ctx: Ctx, version: IfMatch) -> JSONResponse:
-    view = disputes.reopen(ctx, actor, dispute_id, expected_version=version)
-    return dispute_response(view, actor)
+    return act(ctx, actor, dispute_id, Reopen(), version)
 
 
 @router.post("/disputes/{dispute_id}/return-shipment", response_model=DisputeOut, responses=ACT)
 def return_shipment(
     dispute_id: str, body: ReturnShipmentIn, actor: CurrentActor, ctx: Ctx, version: IfMatch
 ) -> JSONResponse:
-    view = disputes.ship_return(
-        ctx,
-        actor,
-        dispute_id,
-        carrier=body.carrier,
-        tracking_number=body.tracking_number,
-        expected_version=version,
-    )
-    return dispute_response(view, actor)
+    command = ShipReturn(body.carrier, body.tracking_number)
+    return act(ctx, actor, dispute_id, command, version)
 
 
 @router.post("/disputes/{dispute_id}/return-receipt", response_model=DisputeOut, responses=ACT)
@@ -253,10 +218,7 @@ def return_receipt(
     dispute_id: str, body: ReturnReceiptIn, actor: CurrentActor, ctx: Ctx, version: IfMatch
 ) -> JSONResponse:
     """``as_expected`` executes the refund; anything else goes to a mediator."""
-    view = disputes.confirm_return(
-        ctx, actor, dispute_id, condition=body.condition, note=body.note, expected_version=version
-    )
-    return dispute_response(view, actor)
+    return act(ctx, actor, dispute_id, ConfirmReturn(body.condition, body.note), version)
 
 
 @router.post(
@@ -272,15 +234,8 @@ def accept_decision(
     version: IfMatch,
     body: DecisionAcceptIn | None = None,
 ) -> JSONResponse:
-    view = disputes.accept_decision(
-        ctx,
-        actor,
-        dispute_id,
-        decision_id,
-        solution_index=body.solution_index if body else None,
-        expected_version=version,
-    )
-    return dispute_response(view, actor)
+    command = AcceptDecision(decision_id, body.solution_index if body else None)
+    return act(ctx, actor, dispute_id, command, version)
 
 
 @router.post(
@@ -298,13 +253,5 @@ def reject_decision(
 ) -> JSONResponse:
     """With new evidence this is a challenge and goes back to the mediator; without, it is
     recorded and the decision stands."""
-    view = disputes.reject_decision(
-        ctx,
-        actor,
-        dispute_id,
-        decision_id,
-        comment=body.comment,
-        evidence_file_ids=body.evidence_file_ids,
-        expected_version=version,
-    )
-    return dispute_response(view, actor)
+    command = RejectDecision(decision_id, body.comment, tuple(body.evidence_file_ids))
+    return act(ctx, actor, dispute_id, command, version)

@@ -7,11 +7,18 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
+from fairdeal.domain.commands import (
+    AddNote,
+    AssignMediator,
+    DecisionOption,
+    FinalizeDecision,
+    ProposeDecision,
+    RequestEvidence,
+)
 from fairdeal.domain.dispute import Actor, Role
 from fairdeal.entrypoints.api import serializers
 from fairdeal.entrypoints.api.deps import Ctx, IfMatch, Limit, require
-from fairdeal.entrypoints.api.routes.common import dispute_response, errors, page
-from fairdeal.entrypoints.api.routes.disputes import amount
+from fairdeal.entrypoints.api.routes.common import act, amount, errors, page
 from fairdeal.entrypoints.api.schemas import (
     AssignIn,
     DecisionIn,
@@ -44,14 +51,8 @@ def queue(
 def assign(
     dispute_id: str, actor: Staff, ctx: Ctx, version: IfMatch, body: AssignIn | None = None
 ) -> JSONResponse:
-    view = disputes.assign(
-        ctx,
-        actor,
-        dispute_id,
-        mediator_id=body.mediator_id if body else None,
-        expected_version=version,
-    )
-    return dispute_response(view, actor)
+    command = AssignMediator(body.mediator_id if body else None)
+    return act(ctx, actor, dispute_id, command, version)
 
 
 @router.post(
@@ -64,16 +65,8 @@ def request_evidence(
     dispute_id: str, body: EvidenceRequestIn, actor: Staff, ctx: Ctx, version: IfMatch
 ) -> JSONResponse:
     """Ask a party for specific evidence; ignoring it loses the dispute."""
-    view = disputes.request_evidence(
-        ctx,
-        actor,
-        dispute_id,
-        party=body.party,
-        request=body.request,
-        days=body.days,
-        expected_version=version,
-    )
-    return dispute_response(view, actor, 201)
+    command = RequestEvidence(body.party, body.request, body.days)
+    return act(ctx, actor, dispute_id, command, version, 201)
 
 
 @router.post(
@@ -84,19 +77,8 @@ def propose_decision(
 ) -> JSONResponse:
     """An interim decision of one or two solutions; the parties have the policy's response
     window to accept, reject or challenge it."""
-    solutions = [
-        disputes.DecisionInput(kind=s.kind, amount=amount(s.amount), comment=s.comment)
-        for s in body.solutions
-    ]
-    view = disputes.propose_decision(
-        ctx,
-        actor,
-        dispute_id,
-        solutions=solutions,
-        rationale=body.rationale,
-        expected_version=version,
-    )
-    return dispute_response(view, actor, 201)
+    options = tuple(DecisionOption(s.kind, amount(s.amount), s.comment) for s in body.solutions)
+    return act(ctx, actor, dispute_id, ProposeDecision(options, body.rationale), version, 201)
 
 
 @router.post(
@@ -113,15 +95,8 @@ def finalize(
     body: FinalizeIn | None = None,
 ) -> JSONResponse:
     """Final, and cannot be appealed."""
-    view = disputes.finalize_decision(
-        ctx,
-        actor,
-        dispute_id,
-        decision_id,
-        solution_index=body.solution_index if body else None,
-        expected_version=version,
-    )
-    return dispute_response(view, actor)
+    command = FinalizeDecision(decision_id, body.solution_index if body else None)
+    return act(ctx, actor, dispute_id, command, version)
 
 
 @router.post(
@@ -131,5 +106,4 @@ def add_note(
     dispute_id: str, body: NoteIn, actor: Staff, ctx: Ctx, version: IfMatch
 ) -> JSONResponse:
     """A private note: only mediators and admins see notes."""
-    view = disputes.add_note(ctx, actor, dispute_id, body=body.body, expected_version=version)
-    return dispute_response(view, actor, 201)
+    return act(ctx, actor, dispute_id, AddNote(body.body), version, 201)
