@@ -26,10 +26,11 @@ from benchmarks.common import percentile, ratio, say, table, write_result
 from fairdeal.adapters.db.migrate import upgrade
 from fairdeal.bootstrap import bootstrap
 from fairdeal.config import Settings
+from fairdeal.domain.commands import AcceptSolution, OpenDispute, ProposeSolution
 from fairdeal.domain.dispute import Actor, Role
-from fairdeal.domain.money import Money
+from fairdeal.domain.money import Amount, Money
 from fairdeal.domain.order import LineItem, Order, Payment
-from fairdeal.services import disputes
+from fairdeal.services import handlers
 from fairdeal.services.ports import FileRecord
 from fairdeal.services.users import create_user
 
@@ -86,22 +87,20 @@ def prepare(url: str, orders: int) -> tuple[Any, Callable[[int], None], int]:
 
     def lifecycle(i: int) -> None:
         oid = order_ids[i]
-        dispute = disputes.open_dispute(
-            ctx,
-            b,
+        opening = OpenDispute(
             order_id=oid,
-            item_ids=[f"{oid}_item_1"],
+            item_ids=(f"{oid}_item_1",),
             reason="damaged",
             desired_outcome="refund_only",
-            amount="40.00",
+            amount=Amount.of("40.00"),
             description="The lamp arrived with its shade crushed.",
-            evidence_file_ids=[f"fil_{i:024x}"],
+            evidence_file_ids=(f"fil_{i:024x}",),
         )
-        view = disputes.propose_solution(
-            ctx, s, dispute.id, kind="refund_only", amount="40.00", comment="Sorry: full refund."
-        )
+        dispute = handlers.open_dispute(ctx, b, opening)
+        offer = ProposeSolution("refund_only", Amount.of("40.00"), "Sorry: full refund.")
+        view = handlers.handle(ctx, s, dispute.id, offer)
         solution = view.dispute.solutions[-1].id
-        done = disputes.accept_solution(ctx, b, dispute.id, solution)
+        done = handlers.handle(ctx, b, dispute.id, AcceptSolution(solution))
         assert done.dispute.status.value == "closed", done.dispute.status
 
     return app, lifecycle, len(order_ids)
