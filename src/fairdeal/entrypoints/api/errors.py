@@ -90,43 +90,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
-        errors = []
-        for item in error.errors():
-            kind = item.get("type", "")
-            if kind == "json_invalid":
-                return problem("validation_error", "the body is not valid JSON", field="body")
-            field = _field_name(tuple(item.get("loc", ())))
-            message = item.get("msg", "is not valid")
-            if kind == "extra_forbidden":
-                message = "is not a known field"
-            elif kind == "missing":
-                message = "is required"
-            errors.append({"field": field, "message": message})
-        first = errors[0] if errors else {"field": "body", "message": "is not valid"}
-        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
-        return problem("validation_error", detail, field=first["field"], errors=errors)
+        return _validation_problem(error)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        if error.status_code == 405:
-            return problem(
-                "method_not_allowed",
-                "this method is not allowed on this path",
-                headers=dict(error.headers or {}),
-            )
-        if error.status_code == 404:
-            return problem("not_found", "no such resource")
-        code = {
-            400: "validation_error",
-            401: "unauthenticated",
-            403: "forbidden",
-            413: "file_too_large",
-            415: "unsupported_file_type",
-            429: "rate_limited",
-        }.get(error.status_code, "internal_error")
-        if code in ("unauthenticated", "forbidden"):
-            _log_refusal(request, code, str(error.detail))
-        return problem(code, str(error.detail))
+        return _http_problem(request, error)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
@@ -139,3 +107,48 @@ def install(app: FastAPI) -> None:
             getattr(request.state, "request_id", "-"),
         )
         return problem("internal_error", "something went wrong on our side; it was logged")
+
+
+def _validation_problem(error: RequestValidationError) -> JSONResponse:
+    """A body or parameter FastAPI refused, field by field, as ``validation_error``."""
+    errors = []
+    for item in error.errors():
+        kind = item.get("type", "")
+        if kind == "json_invalid":
+            return problem("validation_error", "the body is not valid JSON", field="body")
+        field = _field_name(tuple(item.get("loc", ())))
+        message = item.get("msg", "is not valid")
+        if kind == "extra_forbidden":
+            message = "is not a known field"
+        elif kind == "missing":
+            message = "is required"
+        errors.append({"field": field, "message": message})
+    first = errors[0] if errors else {"field": "body", "message": "is not valid"}
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+    return problem("validation_error", detail, field=first["field"], errors=errors)
+
+
+# The code of an HTTP error Starlette raised itself (no route, a body too large...).
+HTTP_CODES = {
+    400: "validation_error",
+    401: "unauthenticated",
+    403: "forbidden",
+    413: "file_too_large",
+    415: "unsupported_file_type",
+    429: "rate_limited",
+}
+
+
+def _http_problem(request: Request, error: StarletteHTTPException) -> JSONResponse:
+    if error.status_code == 405:
+        return problem(
+            "method_not_allowed",
+            "this method is not allowed on this path",
+            headers=dict(error.headers or {}),
+        )
+    if error.status_code == 404:
+        return problem("not_found", "no such resource")
+    code = HTTP_CODES.get(error.status_code, "internal_error")
+    if code in ("unauthenticated", "forbidden"):
+        _log_refusal(request, code, str(error.detail))
+    return problem(code, str(error.detail))

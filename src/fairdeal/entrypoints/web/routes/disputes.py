@@ -137,7 +137,7 @@ class Posted:
     def upload(self, name: str) -> Iterator[str]:
         """The ids of the files chosen in the input ``name``, each stored as it is reached."""
         for chosen in uploads(self.form, name):
-            yield upload(self.request, self.viewer, chosen, field="file").id
+            yield upload(self.request, self.viewer, chosen, field=name).id
 
 
 Built = cmd.DisputeCommand | Iterator[cmd.DisputeCommand]
@@ -187,31 +187,28 @@ def act(request: Request, dispute_id: str, action: FormAction) -> Response:
     if action.limit:
         limit(request, action.limit, viewer.actor.user_id)
     form = form_of(request)
+    form_name = action.form.format_map(request.path_params)
+    htmx_part = action.partial if request.headers.get("hx-request") else None
     try:
         view = _run(request, viewer, dispute_id, action.build(Posted(request, viewer, form)))
     except VersionConflict:
         detail = _(
             "Someone changed this dispute at the same moment. Reload the page and try again."
         )
-        form_name = action.form.format_map(request.path_params)
-        return dispute_page(
-            request, dispute_id, error=FormError(form_name, None, detail), status=409
-        )
+        conflict = FormError(form_name, None, detail)
+        return dispute_page(request, dispute_id, error=conflict, status=409)
     except DomainError as error:
         if isinstance(error, NotFound | Forbidden) and error.field is None:
-            raise
-        form_name = action.form.format_map(request.path_params)
+            raise  # the pipeline's error page
         refused = FormError(form_name, error.field, error.detail, values(form))
-        if action.partial and request.headers.get("hx-request"):
-            view = disputes.get_dispute(ctx_of(request), viewer.actor, dispute_id)
-            context = dispute_context(request, viewer, view, refused)
-            return render(request, action.partial, 422, **context)
-        return dispute_page(request, dispute_id, error=refused, status=422)
-    if action.partial and request.headers.get("hx-request"):
-        return render(request, action.partial, **dispute_context(request, viewer, view))
-    return done(
-        f"/disputes/{dispute_id}" + (f"#{action.anchor}" if action.anchor else ""), action.ok
-    )
+        if htmx_part is None:
+            return dispute_page(request, dispute_id, error=refused, status=422)
+        view = disputes.get_dispute(ctx_of(request), viewer.actor, dispute_id)
+        return render(request, htmx_part, 422, **dispute_context(request, viewer, view, refused))
+    if htmx_part is not None:
+        return render(request, htmx_part, **dispute_context(request, viewer, view))
+    anchor = f"#{action.anchor}" if action.anchor else ""
+    return done(f"/disputes/{dispute_id}{anchor}", action.ok)
 
 
 def _run(request: Request, viewer: Viewer, dispute_id: str, built: Built) -> DisputeView:
