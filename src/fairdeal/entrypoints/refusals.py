@@ -1,4 +1,8 @@
-"""The security log of refused authorizations: one structured record on ``fairdeal.security``
+"""Refusals, whichever channel answers them: the one table from a refusal's stable code (API.md)
+to its HTTP status and title, used by the API's problem+json handlers and the web pages' error
+pages alike, and the security log of refused authorizations.
+
+The security log: one structured record on ``fairdeal.security``
 for every request refused as unauthenticated (401), outside the caller's role (403) or for
 something the caller may not see (404 from a scoped load: a stranger's dispute, order or file
 is "not found", exactly like one that does not exist -- so both are logged).
@@ -13,12 +17,83 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import UTC, datetime
 from typing import Any
 
 from fairdeal.domain.dispute import Actor
+from fairdeal.domain.errors import DomainError
 
 log = logging.getLogger("fairdeal.security")
+
+STATUS = {
+    "validation_error": 422,
+    "unauthenticated": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "method_not_allowed": 405,
+    "invalid_transition": 409,
+    "not_eligible": 422,
+    "dispute_exists": 409,
+    "amount_out_of_range": 422,
+    "evidence_required": 422,
+    "reason_not_allowed": 422,
+    "idempotency_key_reused": 422,
+    "idempotency_key_in_use": 409,
+    "version_conflict": 412,
+    "file_too_large": 413,
+    "unsupported_file_type": 415,
+    "rate_limited": 429,
+    "internal_error": 500,
+    "service_unavailable": 503,
+}
+
+TITLES = {
+    "validation_error": "The request is not valid",
+    "unauthenticated": "Authentication required",
+    "forbidden": "Not allowed for your role",
+    "not_found": "Not found",
+    "method_not_allowed": "Method not allowed",
+    "invalid_transition": "Not allowed in the current status",
+    "not_eligible": "Not eligible",
+    "dispute_exists": "A dispute already exists",
+    "amount_out_of_range": "Amount out of range",
+    "evidence_required": "Evidence required",
+    "reason_not_allowed": "Reason not allowed",
+    "idempotency_key_reused": "Idempotency key reused with another request",
+    "idempotency_key_in_use": "Idempotency key in use",
+    "version_conflict": "The resource changed",
+    "file_too_large": "File too large",
+    "unsupported_file_type": "Unsupported file type",
+    "rate_limited": "Too many requests",
+    "internal_error": "Internal error",
+    "service_unavailable": "Service unavailable",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A refused request as every channel answers it: the stable code (which fixes the
+    status), the words, the field they concern, and any headers (Retry-After)."""
+
+    code: str
+    detail: str
+    field: str | None = None
+    headers: Mapping[str, str] = dataclass_field(default_factory=dict)
+
+    @classmethod
+    def of(cls, error: DomainError) -> Refusal:
+        return cls(error.code, error.detail, error.field)
+
+    @property
+    def status(self) -> int:
+        return STATUS[self.code]
+
+    @property
+    def title(self) -> str:
+        return TITLES[self.code]
+
 
 # The refusals that are authorization decisions (others, like 409 or 422, are not).
 REFUSED = frozenset({"unauthenticated", "forbidden", "not_found"})
@@ -74,7 +149,8 @@ def log_refusal(
 def log_request_refusal(
     request: Any, code: str, detail: str, *, actor: Actor | None, channel: str
 ) -> None:
-    """``log_refusal`` for a Starlette request: the web pages' route wrapper calls this."""
+    """``log_refusal`` for a Starlette request: the API's error handlers and the web pages'
+    route wrapper call this."""
     log_refusal(
         code=code,
         actor=actor,

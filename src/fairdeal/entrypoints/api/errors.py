@@ -13,53 +13,11 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fairdeal.domain.errors import DomainError
-from fairdeal.entrypoints.refusals import log_refusal
+from fairdeal.entrypoints.refusals import STATUS, TITLES, Refusal, log_request_refusal
 
 log = logging.getLogger("fairdeal.api")
 
-STATUS = {
-    "validation_error": 422,
-    "unauthenticated": 401,
-    "forbidden": 403,
-    "not_found": 404,
-    "method_not_allowed": 405,
-    "invalid_transition": 409,
-    "not_eligible": 422,
-    "dispute_exists": 409,
-    "amount_out_of_range": 422,
-    "evidence_required": 422,
-    "reason_not_allowed": 422,
-    "idempotency_key_reused": 422,
-    "idempotency_key_in_use": 409,
-    "version_conflict": 412,
-    "file_too_large": 413,
-    "unsupported_file_type": 415,
-    "rate_limited": 429,
-    "internal_error": 500,
-    "service_unavailable": 503,
-}
-
-TITLES = {
-    "validation_error": "The request is not valid",
-    "unauthenticated": "Authentication required",
-    "forbidden": "Not allowed for your role",
-    "not_found": "Not found",
-    "method_not_allowed": "Method not allowed",
-    "invalid_transition": "Not allowed in the current status",
-    "not_eligible": "Not eligible",
-    "dispute_exists": "A dispute already exists",
-    "amount_out_of_range": "Amount out of range",
-    "evidence_required": "Evidence required",
-    "reason_not_allowed": "Reason not allowed",
-    "idempotency_key_reused": "Idempotency key reused with another request",
-    "idempotency_key_in_use": "Idempotency key in use",
-    "version_conflict": "The resource changed",
-    "file_too_large": "File too large",
-    "unsupported_file_type": "Unsupported file type",
-    "rate_limited": "Too many requests",
-    "internal_error": "Internal error",
-    "service_unavailable": "Service unavailable",
-}
+__all__ = ["STATUS", "TITLES", "ApiError", "install", "problem"]
 
 
 class ApiError(Exception):
@@ -109,16 +67,14 @@ def _field_name(loc: tuple[Any, ...]) -> str:
 
 def _log_refusal(request: Request, code: str, detail: str) -> None:
     """Every refused authorization of the API goes through here (see entrypoints/refusals)."""
-    log_refusal(
-        code=code,
-        actor=getattr(request.state, "actor", None),
-        method=request.method,
-        path=request.url.path,
-        path_params=request.path_params,
-        request_id=getattr(request.state, "request_id", None),
-        client=request.client.host if request.client else None,
-        detail=detail,
+    log_request_refusal(
+        request, code, detail, actor=getattr(request.state, "actor", None), channel="api"
     )
+
+
+def _refused(request: Request, refusal: Refusal) -> JSONResponse:
+    _log_refusal(request, refusal.code, refusal.detail)
+    return problem(refusal.code, refusal.detail, field=refusal.field, headers=dict(refusal.headers))
 
 
 def install(app: FastAPI) -> None:
@@ -126,53 +82,19 @@ def install(app: FastAPI) -> None:
     async def domain_error(request: Request, error: DomainError) -> JSONResponse:
         # A NotFound naming a field is a bad reference in a body (an unknown file id), still a
         # refusal to reveal someone else's file: logged like the others.
-        _log_refusal(request, error.code, error.detail)
-        return problem(error.code, error.detail, field=error.field)
+        return _refused(request, Refusal.of(error))
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, error: ApiError) -> JSONResponse:
-        _log_refusal(request, error.code, error.detail)
-        return problem(error.code, error.detail, field=error.field, headers=error.headers)
+        return _refused(request, Refusal(error.code, error.detail, error.field, error.headers))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
-        errors = []
-        for item in error.errors():
-            kind = item.get("type", "")
-            if kind == "json_invalid":
-                return problem("validation_error", "the body is not valid JSON", field="body")
-            field = _field_name(tuple(item.get("loc", ())))
-            message = item.get("msg", "is not valid")
-            if kind == "extra_forbidden":
-                message = "is not a known field"
-            elif kind == "missing":
-                message = "is required"
-            errors.append({"field": field, "message": message})
-        first = errors[0] if errors else {"field": "body", "message": "is not valid"}
-        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
-        return problem("validation_error", detail, field=first["field"], errors=errors)
+        return _validation_problem(error)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        if error.status_code == 405:
-            return problem(
-                "method_not_allowed",
-                "this method is not allowed on this path",
-                headers=dict(error.headers or {}),
-            )
-        if error.status_code == 404:
-            return problem("not_found", "no such resource")
-        code = {
-            400: "validation_error",
-            401: "unauthenticated",
-            403: "forbidden",
-            413: "file_too_large",
-            415: "unsupported_file_type",
-            429: "rate_limited",
-        }.get(error.status_code, "internal_error")
-        if code in ("unauthenticated", "forbidden"):
-            _log_refusal(request, code, str(error.detail))
-        return problem(code, str(error.detail))
+        return _http_problem(request, error)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
@@ -185,3 +107,48 @@ def install(app: FastAPI) -> None:
             getattr(request.state, "request_id", "-"),
         )
         return problem("internal_error", "something went wrong on our side; it was logged")
+
+
+def _validation_problem(error: RequestValidationError) -> JSONResponse:
+    """A body or parameter FastAPI refused, field by field, as ``validation_error``."""
+    errors = []
+    for item in error.errors():
+        kind = item.get("type", "")
+        if kind == "json_invalid":
+            return problem("validation_error", "the body is not valid JSON", field="body")
+        field = _field_name(tuple(item.get("loc", ())))
+        message = item.get("msg", "is not valid")
+        if kind == "extra_forbidden":
+            message = "is not a known field"
+        elif kind == "missing":
+            message = "is required"
+        errors.append({"field": field, "message": message})
+    first = errors[0] if errors else {"field": "body", "message": "is not valid"}
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+    return problem("validation_error", detail, field=first["field"], errors=errors)
+
+
+# The code of an HTTP error Starlette raised itself (no route, a body too large...).
+HTTP_CODES = {
+    400: "validation_error",
+    401: "unauthenticated",
+    403: "forbidden",
+    413: "file_too_large",
+    415: "unsupported_file_type",
+    429: "rate_limited",
+}
+
+
+def _http_problem(request: Request, error: StarletteHTTPException) -> JSONResponse:
+    if error.status_code == 405:
+        return problem(
+            "method_not_allowed",
+            "this method is not allowed on this path",
+            headers=dict(error.headers or {}),
+        )
+    if error.status_code == 404:
+        return problem("not_found", "no such resource")
+    code = HTTP_CODES.get(error.status_code, "internal_error")
+    if code in ("unauthenticated", "forbidden"):
+        _log_refusal(request, code, str(error.detail))
+    return problem(code, str(error.detail))

@@ -15,8 +15,11 @@ from fastapi.staticfiles import StaticFiles
 
 from fairdeal.bootstrap import App
 from fairdeal.config import InsecureSettings
+from fairdeal.entrypoints.api.ratelimit import ActionLimiter
 from fairdeal.entrypoints.web import i18n, views
 from fairdeal.entrypoints.web.sessions import SessionSigner
+from fairdeal.services import access
+from fairdeal.services.security import SecurityStore
 
 HERE = Path(__file__).parent
 MIN_SECRET_LENGTH = 32
@@ -29,11 +32,17 @@ WebConfigError = InsecureSettings
 
 @dataclass
 class Web:
+    """Everything a page reaches, wired once by ``install``: routes get it through
+    ``routes.common.web_of`` and read nothing else off the application."""
+
     app: App
     env: jinja2.Environment
     signer: SessionSigner
     storage: Any
     inspector: Any
+    security: SecurityStore
+    limiter: ActionLimiter
+    lockout_policy: access.LockoutPolicy
 
 
 def secret_key(app: App) -> bytes:
@@ -81,6 +90,9 @@ def install(api: FastAPI, app: App) -> None:
         signer=SessionSigner(secret_key(app), timedelta(hours=app.settings.session_hours)),
         storage=api.state.storage,
         inspector=api.state.inspector,
+        security=api.state.security,
+        limiter=api.state.action_limiter,
+        lockout_policy=api.state.lockout_policy,
     )
     api.include_router(router)
     api.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -1,0 +1,76 @@
+"""The admin dashboard and, in sandbox mode, the clock that moves time forward."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, Response
+
+from fairdeal.domain.dispute import Role
+from fairdeal.domain.errors import NotFound
+from fairdeal.entrypoints.web.i18n import _
+from fairdeal.entrypoints.web.routes.common import (
+    FormError,
+    ctx_of,
+    form_of,
+    need,
+    redirect,
+    render,
+    text,
+    values,
+    web_of,
+)
+from fairdeal.entrypoints.web.routes.pipeline import web_router
+from fairdeal.services import reports
+from fairdeal.services.deadlines import advance_clock, run_until_idle
+
+router = web_router()
+
+
+def admin_page(
+    request: Request, *, error: FormError | None = None, fired: int | None = None, status: int = 200
+) -> HTMLResponse:
+    viewer = need(request, Role.ADMIN)
+    from fairdeal.entrypoints.web import charts
+
+    board = reports.dashboard(ctx_of(request), viewer.actor)
+    return render(
+        request,
+        "admin.html",
+        status,
+        board=board,
+        charts=charts,
+        error=error,
+        fired=fired,
+        clock=web_of(request).app.sandbox_clock is not None,
+    )
+
+
+@router.get("/admin")
+def admin(request: Request) -> Response:
+    fired = request.query_params.get("fired")
+    return admin_page(request, fired=int(fired) if fired and fired.isdigit() else None)
+
+
+@router.post("/admin/clock")
+def move_clock(request: Request) -> Response:
+    """The sandbox clock control: move time forward; every deadline due on the way fires."""
+    need(request, Role.ADMIN)
+    clock = web_of(request).app.sandbox_clock
+    if clock is None:
+        raise NotFound(_("The sandbox is off on this server."))
+    form = form_of(request)
+    try:
+        days, hours = int(text(form, "days") or "0"), int(text(form, "hours") or "0")
+    except ValueError:
+        days = hours = -1
+    if not (0 <= days <= 365 and 0 <= hours <= 23):
+        detail = _("Enter days from 0 to 365 and hours from 0 to 23.")
+        return admin_page(
+            request, error=FormError("clock", "days", detail, values(form)), status=422
+        )
+    delta = timedelta(days=days, hours=hours)
+    ctx = ctx_of(request)
+    fired = advance_clock(ctx, clock, to=clock.now() + delta) if delta else run_until_idle(ctx)
+    return redirect(f"/admin?ok=clock&fired={len(fired)}")
