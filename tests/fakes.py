@@ -630,7 +630,11 @@ class FakeWebhookSender:
 
 
 def fake_context(
-    *, clock: FakeClock | None = None, policy: str = "standard", db: FakeDatabase | None = None
+    *,
+    clock: FakeClock | None = None,
+    policy: str = "standard",
+    db: FakeDatabase | None = None,
+    scratch: Path | None = None,
 ) -> Context:
     """A services context wired to fakes only: no database, no files, no network."""
     active = load_policy(policy)
@@ -643,7 +647,7 @@ def fake_context(
         policies=policies,
         holidays=FakeHolidays(),
         ids=FakeIds(),
-        storage=FakeFileStorage(),
+        storage=FakeFileStorage(scratch),
         inspector=FakeInspector(),
         security=FakeSecurityStore(database),
         audit=FakeAuditChains(database),

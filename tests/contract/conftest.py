@@ -22,7 +22,7 @@ def ctx(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Context]:
     """A services context whose every port is the fake, SQLite's or PostgreSQL's."""
     clock = FakeClock()
     if request.param == "fake":
-        yield fake_context(clock=clock)
+        yield fake_context(clock=clock, scratch=tmp_path)
         return
     url = empty_database(request, tmp_path)
     app = bootstrap(Settings(database_url=url, storage_dir=str(tmp_path / "files")), clock=clock)
