@@ -1,26 +1,38 @@
-"""The composition root: the one place that reads settings and wires adapters to services."""
+"""The composition root: the one place that reads settings and wires adapters to services.
+
+Every entry point (the API and its web pages, the worker and its notification relay, the CLI,
+the demo) starts here: ``bootstrap`` answers an ``App`` whose ``ctx`` is the services'
+context. Nothing outside this module and the adapters themselves builds an adapter; the few
+things an entry point needs beyond the use cases (the schema's state, the readiness probe,
+warming the holiday calendars) are methods of ``App``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.utils import parseaddr
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select, text
 
+from fairdeal.adapters import calendar
 from fairdeal.adapters.calendar import HolidaysCalendar
 from fairdeal.adapters.clock import SandboxClock, SystemClock
+from fairdeal.adapters.db import migrate, tables
 from fairdeal.adapters.db.audit import SqlAuditChains
-from fairdeal.adapters.db.engine import make_engine
+from fairdeal.adapters.db.engine import begin, make_engine
 from fairdeal.adapters.db.notifications import SqlNotificationUnitOfWorkFactory
 from fairdeal.adapters.db.repository import SqlUnitOfWorkFactory
+from fairdeal.adapters.db.security import SqlSecurityStore
 from fairdeal.adapters.ids import TimeOrderedIds
 from fairdeal.adapters.notifications.render import JinjaEmailRenderer
 from fairdeal.adapters.notifications.smtp import LoggingMailer, SmtpMailer
 from fairdeal.adapters.notifications.webhooks import HttpWebhookSender
+from fairdeal.adapters.storage.inspect import PillowInspector
+from fairdeal.adapters.storage.local import LocalFileStorage
 from fairdeal.config import Settings
 from fairdeal.policies import all_policies, load_policy
+from fairdeal.services.access import LockoutPolicy
 from fairdeal.services.context import Context
 from fairdeal.services.notifications import Mailer, Notifier
 from fairdeal.services.ports import AuditChains, Clock
@@ -28,19 +40,76 @@ from fairdeal.services.ports import AuditChains, Clock
 
 @dataclass
 class App:
+    """The wired application: settings, the engine, and the services' context."""
+
     settings: Settings
     engine: Engine
     ctx: Context
     clock: Clock
-    notifier: Notifier | None = None
     # The local mail catcher that ``fairdeal demo`` runs (shown at /dev/mailbox).
     mailbox: Any = None
-    # The stored hash chains, for ``fairdeal audit verify`` (ADR 0003).
-    audit: AuditChains | None = None
+
+    # The context carries the notifier and the audit chains; these read (and, for tests and
+    # benchmarks that swap the notifier, write) the context's, so there is one of each.
+    @property
+    def notifier(self) -> Notifier | None:
+        return self.ctx.notifier
+
+    @notifier.setter
+    def notifier(self, notifier: Notifier | None) -> None:
+        self.ctx.notifier = notifier
+
+    @property
+    def audit(self) -> AuditChains | None:
+        """The stored hash chains, for ``fairdeal audit verify`` (ADR 0003)."""
+        return self.ctx.audit
 
     @property
     def sandbox_clock(self) -> SandboxClock | None:
         return self.clock if isinstance(self.clock, SandboxClock) else None
+
+    # --- what entry points need beyond the use cases ---------------------------------------
+
+    def upgrade_schema(self) -> None:
+        """Apply pending migrations."""
+        migrate.upgrade(self.engine)
+
+    def schema_revisions(self) -> tuple[str | None, str | None]:
+        """(the database's revision, the code's head revision)."""
+        return migrate.pending(self.engine)
+
+    def schema_drift(self) -> list[object]:
+        """Differences between the models and the migrated database (empty when in step)."""
+        return migrate.drift(self.engine)
+
+    def ready(self) -> str | None:
+        """None when the database answers and its schema is current, else what is wrong."""
+        try:
+            with begin(self.engine, write=False) as conn:
+                conn.execute(text("SELECT 1"))
+                conn.rollback()
+            current = migrate.is_current(self.engine)
+        except Exception:
+            return "unreachable"
+        return None if current else "migrations pending"
+
+    def dispute_gauges(self, now: datetime) -> tuple[dict[str, int], int]:
+        """(disputes by status, deadlines due at ``now`` and not yet fired), for /metrics."""
+        d = tables.disputes
+        with begin(self.engine, write=False) as conn:
+            counts: dict[str, int] = dict(
+                conn.execute(select(d.c.status, func.count()).group_by(d.c.status)).all()
+            )
+            due = conn.execute(
+                select(func.count()).select_from(d).where(d.c.fire_at <= now)
+            ).scalar_one()
+            conn.rollback()
+        return counts, int(due)
+
+    @staticmethod
+    def warm_up() -> None:
+        """Load the holiday calendars now rather than on the first refund (performance.md)."""
+        calendar.warm_up()
 
 
 def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -> App:
@@ -55,8 +124,13 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
         policies=all_policies(policy),
         holidays=HolidaysCalendar(),
         ids=TimeOrderedIds(),
+        storage=LocalFileStorage(settings.storage_dir),
+        inspector=PillowInspector(),
+        security=SqlSecurityStore(engine),
+        audit=SqlAuditChains(engine),
+        lockout=lockout_policy(settings),
     )
-    notifier = Notifier(
+    ctx.notifier = Notifier(
         uow=SqlNotificationUnitOfWorkFactory(engine, all_policies(policy)),
         clock=chosen_clock,
         renderer=JinjaEmailRenderer(),
@@ -75,7 +149,16 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
         lease=timedelta(seconds=settings.delivery_lease_seconds),
         batch_size=settings.delivery_batch_size,
     )
-    return App(settings, engine, ctx, chosen_clock, notifier, audit=SqlAuditChains(engine))
+    return App(settings, engine, ctx, chosen_clock)
+
+
+def lockout_policy(settings: Settings) -> LockoutPolicy:
+    """The sign-in lockout the settings ask for."""
+    return LockoutPolicy(
+        after=settings.login_lockout_after,
+        base=timedelta(seconds=settings.login_lockout_seconds),
+        cap=timedelta(seconds=settings.login_lockout_max_seconds),
+    )
 
 
 def _mailer(settings: Settings) -> Mailer:

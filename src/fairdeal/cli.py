@@ -48,9 +48,7 @@ def _opened(settings: Settings | None = None) -> Iterator[App]:
 
 
 def _require_current_schema(application: App) -> None:
-    from fairdeal.adapters.db.migrate import pending
-
-    current, head = pending(application.engine)
+    current, head = application.schema_revisions()
     if current != head:
         typer.echo(
             f"error: the database schema is at {current or 'nothing'}, the code needs {head};"
@@ -63,21 +61,17 @@ def _require_current_schema(application: App) -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply pending migrations."""
-    from fairdeal.adapters.db.migrate import pending, upgrade
-
     with _opened() as application:
-        upgrade(application.engine)
-        typer.echo(f"database at revision {pending(application.engine)[0]}")
+        application.upgrade_schema()
+        typer.echo(f"database at revision {application.schema_revisions()[0]}")
 
 
 @db_app.command("check")
 def db_check() -> None:
     """Fail when the database is behind the migrations or the models drifted from them."""
-    from fairdeal.adapters.db.migrate import drift
-
     with _opened() as application:
         _require_current_schema(application)
-        diffs = drift(application.engine)
+        diffs = application.schema_drift()
     if diffs:
         for diff in diffs:
             typer.echo(f"drift: {diff}", err=True)
@@ -119,9 +113,8 @@ def audit_verify(
 
     with _opened() as application:
         _require_current_schema(application)
-        assert application.audit is not None
         started = time.perf_counter()
-        report = verify(application.audit)
+        report = verify(application.ctx.audit_chains)
         elapsed = time.perf_counter() - started
     rate = report.entries / elapsed if elapsed > 0 else 0.0
     summary = (
@@ -157,13 +150,12 @@ def _serve(application: App, host: str, port: int, *, with_worker: bool = False)
 
     import uvicorn
 
-    from fairdeal.adapters.calendar import warm_up
     from fairdeal.entrypoints.api.app import create_app
     from fairdeal.entrypoints.worker import run as run_worker
 
     # The holiday calendars (performance.md): loaded beside start-up, not on the first
     # refund's request, and without delaying the moment the server answers.
-    threading.Thread(target=warm_up, daemon=True, name="fairdeal-warm-up").start()
+    threading.Thread(target=application.warm_up, daemon=True, name="fairdeal-warm-up").start()
     if with_worker:
         threading.Thread(
             target=run_worker, args=(application,), daemon=True, name="fairdeal-worker"
@@ -173,10 +165,9 @@ def _serve(application: App, host: str, port: int, *, with_worker: bool = False)
 
 def _prepare(application: App) -> None:
     """Start-up: apply pending migrations, then make sure the platform user exists."""
-    from fairdeal.adapters.db.migrate import upgrade
     from fairdeal.services.users import ensure_platform_user
 
-    upgrade(application.engine)
+    application.upgrade_schema()
     if application.settings.platform_token:
         ensure_platform_user(application.ctx, application.settings.platform_token)
 

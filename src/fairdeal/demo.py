@@ -242,20 +242,16 @@ def seed_sandbox(app: App) -> DemoAccounts:
     """Seed a sandbox server's database; every demo account logs in with DEMO_PASSWORD."""
     from argon2 import PasswordHasher
 
-    from fairdeal.adapters.storage.inspect import PillowInspector
-    from fairdeal.adapters.storage.local import LocalFileStorage
-
     clock = app.sandbox_clock
     assert clock is not None, "the demo runs in sandbox mode"
-    # The same folder the served app reads evidence from (create_app builds its own store
-    # on app.settings.storage_dir), so the demo's photos show on the dispute pages.
-    storage, inspector = LocalFileStorage(app.settings.storage_dir), PillowInspector()
 
+    # Through the context's file storage, the one the served app reads evidence from, so the
+    # demo's photos show on the dispute pages.
     def upload_photo(owner: Actor, title: str) -> str:
         record = files.upload(
             app.ctx,
-            storage,
-            inspector,
+            app.ctx.file_storage,
+            app.ctx.content_inspector,
             owner,
             filename=f"{title.lower().replace(' ', '-')}-damage.png",
             chunks=[damaged_item_photo(title)],

@@ -1,15 +1,10 @@
 """Time helpers. The domain never reads the system clock: every method that needs "now" is
-given it, and the services get it from a Clock port."""
+given it, and the services get it from the Clock port (``fairdeal.services.ports.Clock``)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import Protocol
-
-
-class Clock(Protocol):
-    def now(self) -> datetime: ...
 
 
 def utc(moment: datetime) -> datetime:

@@ -14,9 +14,10 @@ log = logging.getLogger("fairdeal.relay")
 
 def relay_once(app: App) -> int:
     """One round of the relay; returns the work it did (0: nothing was waiting)."""
-    if app.notifier is None:
+    notifier = app.ctx.notifier
+    if notifier is None:
         return 0
-    done = relay_step(app.notifier)
+    done = relay_step(notifier)
     if done:
         log.debug("relayed %d item(s)", done)
     return done

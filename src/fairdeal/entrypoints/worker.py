@@ -7,7 +7,6 @@ import signal
 import threading
 from types import FrameType
 
-from fairdeal.adapters.calendar import warm_up
 from fairdeal.bootstrap import App
 from fairdeal.entrypoints.relay import relay_once
 from fairdeal.services.deadlines import fire_due
@@ -22,7 +21,7 @@ def run(app: App, *, once: bool = False, stop: threading.Event | None = None) ->
     """Fire until nothing is due (``once``), until SIGTERM/SIGINT (in the main thread), or
     until ``stop`` is set. Returns firings made."""
     stop = stop or threading.Event()
-    warm_up()  # the holiday calendars, before the first batch (docs/performance.md)
+    app.warm_up()  # the holiday calendars, before the first batch (docs/performance.md)
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
         log.info("stopping after the current batch")

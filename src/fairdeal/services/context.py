@@ -7,20 +7,30 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from fairdeal.domain.dispute import Actor, Dispute, Role
 from fairdeal.domain.errors import NotFound, VersionConflict
 from fairdeal.domain.events import DomainEvent
 from fairdeal.domain.order import Order
 from fairdeal.domain.policy import Policy
+from fairdeal.services.access import LockoutPolicy
 from fairdeal.services.ports import (
+    AuditChains,
     Clock,
+    ContentInspector,
+    FileStorage,
     HolidayCalendar,
     IdGenerator,
+    SecurityStore,
+    SettableClock,
     UnitOfWork,
     UnitOfWorkFactory,
 )
+
+if TYPE_CHECKING:
+    # A service of its own (the outbox relay, email, webhooks) that the context carries.
+    from fairdeal.services.notifications import Notifier
 
 T = TypeVar("T")
 
@@ -28,8 +38,17 @@ T = TypeVar("T")
 MAX_ATTEMPTS = 4
 
 
+class NotWired(RuntimeError):
+    """A use case needs a port that this context was built without (``bootstrap`` wires
+    every one; a test's context wires the ones its use cases need)."""
+
+
 @dataclass
 class Context:
+    """Everything a use case depends on, and the one way it gets it: every service function
+    takes the context first. ``fairdeal.bootstrap`` builds it from adapters, tests from the
+    fakes in ``tests/fakes.py``."""
+
     uow: UnitOfWorkFactory
     clock: Clock
     policy: Policy
@@ -38,6 +57,37 @@ class Context:
     ids: IdGenerator
     # Called with the events each successful commit wrote (metrics, notifications hook).
     on_commit: list[Callable[[list[DomainEvent]], None]] = field(default_factory=list)
+    # The ports only some use cases need: left out, those use cases raise NotWired.
+    storage: FileStorage | None = None
+    inspector: ContentInspector | None = None
+    security: SecurityStore | None = None
+    audit: AuditChains | None = None
+    notifier: Notifier | None = None
+    lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
+
+    @property
+    def file_storage(self) -> FileStorage:
+        return _wired(self.storage, "storage")
+
+    @property
+    def content_inspector(self) -> ContentInspector:
+        return _wired(self.inspector, "inspector")
+
+    @property
+    def security_store(self) -> SecurityStore:
+        return _wired(self.security, "security")
+
+    @property
+    def audit_chains(self) -> AuditChains:
+        return _wired(self.audit, "audit")
+
+    @property
+    def settable_clock(self) -> SettableClock:
+        """The clock, when it can be moved (the sandbox's, or a test's)."""
+        if not callable(getattr(self.clock, "advance_to", None)):
+            raise NotWired("this context's clock cannot be moved (sandbox mode is off)")
+        clock: SettableClock = self.clock  # type: ignore[assignment]
+        return clock
 
     def is_holiday_for(self, country: str) -> Callable[[date], bool]:
         return lambda day: self.holidays.is_holiday(country, day)
@@ -46,6 +96,12 @@ class Context:
         events = uow.published()
         for listener in self.on_commit:
             listener(events)
+
+
+def _wired(port: T | None, name: str) -> T:
+    if port is None:
+        raise NotWired(f"the context has no {name} port")
+    return port
 
 
 def can_see_order(actor: Actor, order: Order) -> bool:

@@ -6,16 +6,26 @@ from __future__ import annotations
 import hashlib
 import re
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Protocol
 
 from fairdeal.domain.dispute import Actor, Role
 from fairdeal.domain.errors import DomainError, Forbidden, NotFound
 from fairdeal.services.context import Context, can_see_dispute
-from fairdeal.services.ports import FileRecord
+from fairdeal.services.ports import ContentInspector, FileRecord, FileStorage
 
 SNIFF_BYTES = 64
+
+__all__ = [
+    "SNIFF_BYTES",
+    "ContentInspector",
+    "FileStorage",
+    "FileTooLarge",
+    "UnsupportedFileType",
+    "readable_file",
+    "safe_filename",
+    "upload",
+]
 
 
 class FileTooLarge(DomainError):
@@ -24,21 +34,6 @@ class FileTooLarge(DomainError):
 
 class UnsupportedFileType(DomainError):
     code = "unsupported_file_type"
-
-
-class FileStorage(Protocol):
-    def put(self, source: Path) -> str: ...
-    def open(self, key: str) -> Iterator[bytes]: ...
-    def delete(self, key: str) -> None: ...
-    def scratch_dir(self) -> Path: ...
-
-
-class ContentInspector(Protocol):
-    max_upload: int
-
-    def sniff(self, head: bytes) -> str | None: ...
-    def limit_for(self, content_type: str) -> int: ...
-    def clean(self, path: Path, content_type: str) -> None: ...
 
 
 def safe_filename(name: str | None) -> str:
@@ -57,6 +52,9 @@ def upload(
     filename: str | None,
     chunks: Iterable[bytes],
 ) -> FileRecord:
+    """Store one evidence file. ``storage`` and ``inspector`` are the context's
+    (``ctx.file_storage``, ``ctx.content_inspector``); they are still passed apart because the
+    web pages call this with their own references."""
     if actor.role not in (Role.BUYER, Role.SELLER, Role.MEDIATOR, Role.ADMIN):
         raise Forbidden("only the parties and mediators upload evidence")
     # Not a context manager: on success the file is moved into the store, not deleted.

@@ -7,6 +7,7 @@ import builtins
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Protocol
 
@@ -183,3 +184,57 @@ class HolidayCalendar(Protocol):
 
 class IdGenerator(Protocol):
     def new(self, prefix: str) -> str: ...
+
+
+class FileStorage(Protocol):
+    """Where evidence bytes live; keys are the storage's own."""
+
+    def put(self, source: Path) -> str:
+        """Move ``source`` (a scratch file) into the store; answers its key."""
+        ...
+
+    def open(self, key: str) -> Iterator[bytes]:
+        """The stored bytes in chunks; FileNotFoundError for an unknown key."""
+        ...
+
+    def delete(self, key: str) -> None: ...
+    def scratch_dir(self) -> Path:
+        """A folder on the store's own file system, so that ``put`` is a rename."""
+        ...
+
+
+class ContentInspector(Protocol):
+    """Reads an upload's type from its content and cleans it (images lose their metadata)."""
+
+    max_upload: int
+
+    def sniff(self, head: bytes) -> str | None: ...
+    def limit_for(self, content_type: str) -> int: ...
+    def clean(self, path: Path, content_type: str) -> None: ...
+
+
+class SecurityStore(Protocol):
+    """Where sign-in state lives (the database): web sessions, failed sign-ins, and the
+    switch that disables a user. Keys are hashes: the store never sees a cookie's nonce or,
+    for failed sign-ins, the email typed."""
+
+    def add_session(
+        self, id_hash: str, user_id: str, created_at: datetime, expires_at: datetime
+    ) -> None: ...
+    def session_user(self, id_hash: str, now: datetime) -> str | None:
+        """The user of a live (recorded, unexpired) session, else None."""
+        ...
+
+    def end_session(self, id_hash: str) -> None: ...
+    def end_sessions_of(self, user_id: str) -> int: ...
+    def login_failed(self, key_hash: str, now: datetime) -> int:
+        """Count one more consecutive failure; answers the new count."""
+        ...
+
+    def lock_login(self, key_hash: str, until: datetime) -> None: ...
+    def login_locked_until(self, key_hash: str) -> datetime | None: ...
+    def login_succeeded(self, key_hash: str) -> None: ...
+    def disable_user(self, user_id: str) -> bool:
+        """Mark the user disabled and end their web sessions; False if there is no such
+        user."""
+        ...

@@ -7,13 +7,10 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
-from fairdeal.adapters.db.security import SqlSecurityStore
-from fairdeal.adapters.storage.inspect import PillowInspector
-from fairdeal.adapters.storage.local import LocalFileStorage
-from fairdeal.bootstrap import App
+from fairdeal.bootstrap import App, lockout_policy
 from fairdeal.entrypoints import web
 from fairdeal.entrypoints.api import errors
-from fairdeal.entrypoints.api.deps import TokenCache
+from fairdeal.entrypoints.api.deps import ApiState, TokenCache
 from fairdeal.entrypoints.api.idempotency import IdempotencyMiddleware
 from fairdeal.entrypoints.api.observability import Metrics, RequestLogMiddleware
 from fairdeal.entrypoints.api.ratelimit import ActionLimiter, RateLimitMiddleware
@@ -26,7 +23,6 @@ from fairdeal.entrypoints.api.routes import (
     platform,
     webhooks,
 )
-from fairdeal.services import access
 
 DESCRIPTION = """Buyer protection and dispute resolution. Errors are RFC 9457 problem+json with
 a stable `code`. Every POST accepts an `Idempotency-Key`. Disputes carry an `ETag`; send it
@@ -37,18 +33,13 @@ def create_app(app: App) -> FastAPI:
     app.settings.check_secrets()  # outside sandbox mode: no missing or well-known secrets
     api = FastAPI(title="Fairdeal API", version="1.0.0", description=DESCRIPTION)
     metrics = Metrics()
-    api.state.fairdeal = app
-    api.state.token_cache = TokenCache()
-    api.state.metrics = metrics
-    api.state.storage = LocalFileStorage(app.settings.storage_dir)
-    api.state.inspector = PillowInspector()
-    api.state.action_limiter = ActionLimiter(app.settings.action_limits())
-    api.state.security = SqlSecurityStore(app.engine)
-    api.state.lockout_policy = access.LockoutPolicy(
-        after=app.settings.login_lockout_after,
-        base=timedelta(seconds=app.settings.login_lockout_seconds),
-        cap=timedelta(seconds=app.settings.login_lockout_max_seconds),
+    api.state.api = ApiState(
+        app=app,
+        token_cache=TokenCache(),
+        metrics=metrics,
+        action_limiter=ActionLimiter(app.settings.action_limits()),
     )
+    _web_pages_state(api, api.state.api)
     errors.install(api)
     for router in (platform.router, files.router, disputes.router, mediation.router, ops.router):
         api.include_router(router)
@@ -65,3 +56,18 @@ def create_app(app: App) -> FastAPI:
     api.add_middleware(RequestLogMiddleware, metrics=metrics)
     logging.getLogger("fairdeal").setLevel(logging.INFO)
     return api
+
+
+def _web_pages_state(api: FastAPI, state: ApiState) -> None:
+    """The names the web pages (``fairdeal.entrypoints.web``) and a few tests still read from
+    ``api.state``; all of them are parts of ``ApiState`` and of the services' context."""
+    ctx = state.ctx
+    api.state.fairdeal = state.app
+    api.state.token_cache = state.token_cache
+    api.state.metrics = state.metrics
+    api.state.action_limiter = state.action_limiter
+    api.state.storage = ctx.storage
+    api.state.inspector = ctx.inspector
+    api.state.security = ctx.security
+    # Read from the settings as they are now: a test's client may have changed them.
+    api.state.lockout_policy = lockout_policy(state.app.settings)

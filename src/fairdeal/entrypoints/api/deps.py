@@ -1,9 +1,13 @@
-"""Request dependencies: the wired application, and the authenticated actor."""
+"""Request dependencies: the wired application, and the authenticated actor.
+
+``api_of(request)`` is the one place the API reads its per-process state: everything else
+asks for ``Api`` (the typed state) or ``Ctx`` (the services' context) as a dependency."""
 
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Header, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -14,23 +18,61 @@ from fairdeal.domain.dispute import Actor, Role
 from fairdeal.entrypoints.api.errors import ApiError
 from fairdeal.services import users
 from fairdeal.services.context import Context
+from fairdeal.services.notifications import Notifier
+
+if TYPE_CHECKING:
+    # Both modules build their dependencies on this one: imported for the annotations only.
+    from fairdeal.entrypoints.api.observability import Metrics
+    from fairdeal.entrypoints.api.ratelimit import ActionLimiter
 
 # Token lookups are cached briefly: every request authenticates, and the token table only
 # changes when a user is created or disabled (a disabled user is locked out within this time).
 TOKEN_CACHE_SECONDS = 30.0
 
 
+@dataclass
+class ApiState:
+    """What the API holds per process: the wired App (and through it the services' context)
+    and the API's own in-memory helpers. ``create_app`` builds it once."""
+
+    app: App
+    token_cache: TokenCache
+    metrics: Metrics
+    action_limiter: ActionLimiter
+
+    @property
+    def ctx(self) -> Context:
+        return self.app.ctx
+
+
+def api_of(request: Request) -> ApiState:
+    """The API's state, for the middleware and helpers that have a request but no
+    dependency injection; routes ask for ``Api``."""
+    state: ApiState = request.app.state.api
+    return state
+
+
 def get_app(request: Request) -> App:
-    app: App = request.app.state.fairdeal
-    return app
+    return api_of(request).app
 
 
 # The dependencies below are ``async def``: FastAPI runs a plain ``def`` dependency in its
 # thread pool, one hand-off (and a GIL round trip) per dependency per request -- a fifth of an
 # API process's CPU on GET /disputes/{id} in the profile (docs/performance.md). None of them
 # blocks: the token lookup, on a cache miss, is sent to the thread pool explicitly.
+async def get_api(request: Request) -> ApiState:
+    return api_of(request)
+
+
 async def get_ctx(request: Request) -> Context:
-    return get_app(request).ctx
+    return api_of(request).ctx
+
+
+async def get_notifier(request: Request) -> Notifier:
+    notifier = api_of(request).ctx.notifier
+    if notifier is None:  # pragma: no cover - bootstrap always wires one
+        raise ApiError("not_found", "notifications are not configured on this server")
+    return notifier
 
 
 class TokenCache:
@@ -87,17 +129,17 @@ async def current_actor(
             headers={"WWW-Authenticate": "Bearer"},
         )
     token = authorization[7:].strip()
-    cache: TokenCache = request.app.state.token_cache
-    actor = cache.get(token)
+    api = api_of(request)
+    actor = api.token_cache.get(token)
     if actor is None:
-        actor = await run_in_threadpool(users.authenticate, get_app(request).ctx, token)
+        actor = await run_in_threadpool(users.authenticate, api.ctx, token)
         if actor is None:
             raise ApiError(
                 "unauthenticated",
                 "the API token is not valid",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        cache.put(token, actor)
+        api.token_cache.put(token, actor)
     request.state.actor = actor
     return actor
 
@@ -115,7 +157,9 @@ def require(*roles: Role):  # type: ignore[no-untyped-def]
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
+Api = Annotated[ApiState, Depends(get_api)]
 Ctx = Annotated[Context, Depends(get_ctx)]
+Notifications = Annotated[Notifier, Depends(get_notifier)]
 PlatformActor = Annotated[Actor, Depends(require(Role.PLATFORM, Role.ADMIN))]
 
 

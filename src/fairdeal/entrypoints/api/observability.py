@@ -7,16 +7,13 @@ import json
 import logging
 import time
 import uuid
-from typing import Any
 
 from fastapi.responses import Response
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from sqlalchemy import func, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fairdeal.adapters.db import tables
-from fairdeal.adapters.db.engine import begin
+from fairdeal.bootstrap import App
 
 log = logging.getLogger("fairdeal.http")
 
@@ -52,18 +49,9 @@ class Metrics:
     def deadlines_fired(self, count: int) -> None:
         self.fired.inc(count)
 
-    def render(self, app: Any) -> Response:
+    def render(self, app: App) -> Response:
         """Refresh the gauges that come from the database, then expose everything."""
-        d = tables.disputes
-        now = app.ctx.clock.now()
-        with begin(app.engine, write=False) as conn:
-            counts: dict[str, int] = dict(
-                conn.execute(select(d.c.status, func.count()).group_by(d.c.status)).all()
-            )
-            due = conn.execute(
-                select(func.count()).select_from(d).where(d.c.fire_at <= now)
-            ).scalar_one()
-            conn.rollback()
+        counts, due = app.dispute_gauges(app.ctx.clock.now())
         for status in (
             "awaiting_seller_response",
             "negotiating",

@@ -16,7 +16,7 @@ from fastapi import Depends, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fairdeal.domain.dispute import Actor
-from fairdeal.entrypoints.api.deps import CurrentActor
+from fairdeal.entrypoints.api.deps import CurrentActor, api_of
 from fairdeal.entrypoints.api.errors import ApiError, problem
 
 WRITE_METHODS = {"POST", "PATCH", "PUT", "DELETE"}
@@ -157,9 +157,8 @@ def limited(action: str) -> Callable[..., Actor]:
     allowance per user or per IP."""
 
     def check(request: Request, actor: CurrentActor) -> Actor:
-        limiter: ActionLimiter = request.app.state.action_limiter
         try:
-            limiter.check(action, user=actor.user_id, ip=client_ip(request))
+            api_of(request).action_limiter.check(action, user=actor.user_id, ip=client_ip(request))
         except RateLimited as refused:
             raise ApiError(
                 "rate_limited", refused.detail, headers={"Retry-After": str(refused.retry_after)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request, UploadFile
+from fastapi import APIRouter, UploadFile
 from fastapi.responses import StreamingResponse
 
 from fairdeal.entrypoints.api import serializers
@@ -40,15 +40,13 @@ def _chunks(upload: UploadFile, size: int = 256 * 1024) -> Iterator[bytes]:
     response_model=FileOut,
     responses=errors(401, 403, 413, 415, 422, 429),
 )
-def upload_file(
-    request: Request, file: UploadFile, actor: UploadLimit, ctx: Ctx
-) -> dict[str, object]:
+def upload_file(file: UploadFile, actor: UploadLimit, ctx: Ctx) -> dict[str, object]:
     """Upload evidence (multipart field ``file``). The type is read from the content; images are
     re-encoded without metadata, and ``size``/``sha256`` describe the stored file."""
     record = files.upload(
         ctx,
-        request.app.state.storage,
-        request.app.state.inspector,
+        ctx.file_storage,
+        ctx.content_inspector,
         actor,
         filename=file.filename,
         chunks=_chunks(file),
@@ -57,14 +55,11 @@ def upload_file(
 
 
 @router.get("/files/{file_id}", responses=errors(401, 404))
-def download_file(
-    request: Request, file_id: str, actor: CurrentActor, ctx: Ctx
-) -> StreamingResponse:
+def download_file(file_id: str, actor: CurrentActor, ctx: Ctx) -> StreamingResponse:
     """The stored file, to its owner and to the parties of disputes it is attached to."""
     record = files.readable_file(ctx, actor, file_id)
-    storage = request.app.state.storage
     try:
-        body = storage.open(record.storage_key)
+        body = ctx.file_storage.open(record.storage_key)
     except FileNotFoundError:
         raise ApiError("not_found", f"file {file_id} not found") from None
     return StreamingResponse(

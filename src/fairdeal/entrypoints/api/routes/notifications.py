@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from fairdeal.entrypoints.api import serializers
-from fairdeal.entrypoints.api.deps import CurrentActor, Limit, get_app
+from fairdeal.entrypoints.api.deps import Api, CurrentActor, Limit, Notifications
 from fairdeal.entrypoints.api.errors import ApiError
 from fairdeal.entrypoints.api.routes.common import errors
-from fairdeal.entrypoints.api.routes.webhooks import notifier_of
 from fairdeal.services import notifications
 
 router = APIRouter()
@@ -55,7 +54,7 @@ class ReadOut(BaseModel):
 )
 def list_notifications(
     actor: CurrentActor,
-    request: Request,
+    notifier: Notifications,
     limit: Limit,
     unread: bool = False,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
@@ -63,7 +62,7 @@ def list_notifications(
     """Your notifications, newest first: what happened in the disputes you are on (``unread``
     lists only those not marked read)."""
     rows = notifications.list_notifications(
-        notifier_of(request), actor, unread_only=unread, after=cursor, limit=limit
+        notifier, actor, unread_only=unread, after=cursor, limit=limit
     )
     data = [
         {
@@ -87,10 +86,12 @@ def list_notifications(
     tags=["notifications"],
     responses=errors(401, 422),
 )
-def mark_read(actor: CurrentActor, request: Request, body: ReadIn | None = None) -> dict[str, int]:
+def mark_read(
+    actor: CurrentActor, notifier: Notifications, body: ReadIn | None = None
+) -> dict[str, int]:
     """Mark your notifications read: those named in ``ids``, or all of them."""
     ids = body.ids if body is not None else None
-    return {"marked": notifications.mark_read(notifier_of(request), actor, ids)}
+    return {"marked": notifications.mark_read(notifier, actor, ids)}
 
 
 _MAILBOX = Environment(autoescape=True).from_string(
@@ -126,9 +127,9 @@ and the worker relays the emails here within a second or two.</p>{% endif %}
 
 
 @router.get("/dev/mailbox", include_in_schema=False)
-def mailbox(request: Request) -> HTMLResponse:
+def mailbox(api: Api) -> HTMLResponse:
     """The mail the demo's local SMTP server caught, newest first (sandbox mode only)."""
-    app = get_app(request)
+    app = api.app
     if app.sandbox_clock is None:
         raise ApiError("not_found", "the sandbox is off on this server")
     catcher = app.mailbox

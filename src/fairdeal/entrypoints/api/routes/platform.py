@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from argon2 import PasswordHasher
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
 from fairdeal.domain.dispute import Role
 from fairdeal.domain.order import Payment
 from fairdeal.entrypoints.api import serializers
-from fairdeal.entrypoints.api.deps import Ctx, CurrentActor, Limit, PlatformActor
+from fairdeal.entrypoints.api.deps import Api, Ctx, CurrentActor, Limit, PlatformActor
 from fairdeal.entrypoints.api.errors import ApiError
 from fairdeal.entrypoints.api.routes.common import errors, page
 from fairdeal.entrypoints.api.schemas import (
@@ -60,11 +60,11 @@ def create_user(body: UserCreate, actor: PlatformActor, ctx: Ctx) -> dict[str, o
     tags=["users"],
     responses=errors(401, 403, 404, 422),
 )
-def disable_user(request: Request, user_id: str, actor: PlatformActor) -> Response:
+def disable_user(user_id: str, actor: PlatformActor, api: Api) -> Response:
     """Disable an account: its API token and its web sessions stop working at once (in other
     API processes within 30 s, the time a token lookup is cached)."""
-    access.disable_user(request.app.state.security, actor, user_id)
-    request.app.state.token_cache.entries.clear()
+    access.disable_user(api.ctx.security_store, actor, user_id)
+    api.token_cache.entries.clear()
     return Response(status_code=204)
 
 

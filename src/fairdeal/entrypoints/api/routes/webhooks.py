@@ -6,15 +6,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from fairdeal.entrypoints.api import serializers
-from fairdeal.entrypoints.api.deps import Limit, PlatformActor, get_app
+from fairdeal.entrypoints.api.deps import Limit, Notifications, PlatformActor
 from fairdeal.entrypoints.api.errors import ApiError
 from fairdeal.entrypoints.api.routes.common import errors
 from fairdeal.services import notifications
-from fairdeal.services.notifications import Delivery, Endpoint, Notifier
+from fairdeal.services.notifications import Delivery, Endpoint
 
 router = APIRouter(prefix="/api/v1", tags=["webhooks"])
 
@@ -57,13 +57,6 @@ class DeliveryPage(BaseModel):
     next_cursor: str | None
 
 
-def notifier_of(request: Request) -> Notifier:
-    notifier = get_app(request).notifier
-    if notifier is None:  # pragma: no cover - bootstrap always wires one
-        raise ApiError("not_found", "notifications are not configured on this server")
-    return notifier
-
-
 def endpoint_json(endpoint: Endpoint, *, with_secret: bool) -> dict[str, Any]:
     return {
         "id": endpoint.id,
@@ -102,15 +95,13 @@ def _ts(moment: datetime | None) -> str | None:
     responses=errors(401, 403, 422),
 )
 def create_endpoint(
-    body: WebhookEndpointIn, actor: PlatformActor, request: Request
+    body: WebhookEndpointIn, actor: PlatformActor, notifier: Notifications
 ) -> dict[str, Any]:
     """Register a webhook endpoint. Deliveries are signed per Standard Webhooks with the
     secret returned here (shown once): headers ``webhook-id`` (the event id),
     ``webhook-timestamp`` and ``webhook-signature``; the body is the event as ``/events``
     shows it. Failed deliveries are retried for at least 3 days."""
-    endpoint = notifications.create_endpoint(
-        notifier_of(request), actor, url=body.url, events=body.events
-    )
+    endpoint = notifications.create_endpoint(notifier, actor, url=body.url, events=body.events)
     return endpoint_json(endpoint, with_secret=True)
 
 
@@ -122,7 +113,7 @@ def create_endpoint(
 def endpoint_deliveries(
     endpoint_id: str,
     actor: PlatformActor,
-    request: Request,
+    notifier: Notifications,
     limit: Limit,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
 ) -> dict[str, Any]:
@@ -136,8 +127,6 @@ def endpoint_deliveries(
                 "validation_error", "cursor must come from a previous page", field="cursor"
             )
         after = int(digits)
-    rows = notifications.endpoint_deliveries(
-        notifier_of(request), actor, endpoint_id, after=after, limit=limit
-    )
+    rows = notifications.endpoint_deliveries(notifier, actor, endpoint_id, after=after, limit=limit)
     data = [delivery_json(d) for d in rows]
     return {"data": data, "next_cursor": data[-1]["id"] if len(data) == limit else None}
