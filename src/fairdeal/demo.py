@@ -14,8 +14,8 @@ from typing import TextIO
 from fairdeal.adapters.clock import FixedClock
 from fairdeal.bootstrap import App, bootstrap
 from fairdeal.config import Settings
-from fairdeal.domain.dispute import Actor, Role
 from fairdeal.domain.order import Payment
+from fairdeal.domain.roles import Actor, Role
 from fairdeal.services import deadlines, disputes, files, orders, users
 from fairdeal.services.context import Context
 from fairdeal.services.ports import FileRecord, SettableClock

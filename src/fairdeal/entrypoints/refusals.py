@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from fairdeal.domain.dispute import Actor
+from fairdeal.domain.roles import Actor
 
 log = logging.getLogger("fairdeal.security")
 

@@ -10,8 +10,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
 
-from fairdeal.domain.dispute import Actor, Role
 from fairdeal.domain.errors import DomainError, Forbidden, NotFound
+from fairdeal.domain.roles import Actor, Role
 from fairdeal.services.context import Context, can_see_dispute
 from fairdeal.services.ports import FileRecord
 

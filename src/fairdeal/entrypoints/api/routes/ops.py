@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
 from fairdeal.adapters.db.engine import begin
-from fairdeal.domain.dispute import Role
+from fairdeal.domain.roles import Role
 from fairdeal.entrypoints.api import serializers
 from fairdeal.entrypoints.api.deps import Ctx, CurrentActor, get_app
 from fairdeal.entrypoints.api.errors import ApiError
