@@ -39,6 +39,7 @@ from fairdeal.domain.errors import (
     NotEligible,
     NotFound,
 )
+from fairdeal.domain.events import DisputeOpened, RefundCompleted
 from fairdeal.domain.money import Money
 from fairdeal.domain.order import ItemDisputeState, Order
 from fairdeal.domain.policy import Policy, Reason
@@ -106,7 +107,7 @@ class Dispute(NegotiationActions, ReturnActions, MediationActions):
         dispute._log(now, "dispute.opened", buyer, f"Buyer opened a dispute: {chosen.title}.")
         if chosen.warning:
             dispute._log(now, "policy.warning", SYSTEM, chosen.warning)
-        dispute._emit("dispute.opened", now)
+        dispute._emit(DisputeOpened(now, buyer.role))
         order.track_dispute(dispute.id, item_ids, ItemDisputeState.LIVE)
         return dispute
 
@@ -194,7 +195,7 @@ class Dispute(NegotiationActions, ReturnActions, MediationActions):
             self.refund.status = "completed"
             self.refund.completed_at = due
             self._log(due, "refund.completed", SYSTEM, f"Refund of {self.refund.amount} completed.")
-            self._emit("refund.completed", due, amount=self.refund.amount.as_json())
+            self._emit(RefundCompleted(due, self.refund.amount))
             return "refund_completion"
         at = deadline.due_at
         ON_EXPIRY[deadline.kind](self, at, is_holiday)

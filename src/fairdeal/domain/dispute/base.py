@@ -8,9 +8,8 @@ The phase mixins (``negotiation``, ``returns``, ``mediation``) build on this cla
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from fairdeal.domain import audit
 from fairdeal.domain.clock import add_business_days
@@ -31,7 +30,14 @@ from fairdeal.domain.dispute.parts import (
 )
 from fairdeal.domain.dispute.states import GUARDS, TRANSITIONS, Action, Status
 from fairdeal.domain.errors import Forbidden, InvalidTransition, NotFound
-from fairdeal.domain.events import DomainEvent
+from fairdeal.domain.events import (
+    DisputeClosed,
+    DisputeEscalated,
+    DisputeEvent,
+    DomainEvent,
+    RefundScheduled,
+    ReturnRequired,
+)
 from fairdeal.domain.money import Money
 from fairdeal.domain.policy import Policy
 from fairdeal.domain.roles import SYSTEM, Actor, Role
@@ -178,14 +184,12 @@ class DisputeBase:
         self.timeline.append(entry)
         self.updated_at = max(self.updated_at, now)
 
-    def _emit(self, kind: str, now: datetime, **data: Any) -> None:
-        payload = {
-            "dispute_id": self.id,
-            "order_id": self.order_id,
-            "status": self.status.value,
-            **data,
-        }
-        self.pending_events.append(DomainEvent(kind, self.id, now, payload))
+    def _emit(self, event: DisputeEvent) -> None:
+        """Record an event, stamped with where the dispute stands as it happens."""
+        stamped = replace(
+            event, dispute_id=self.id, order_id=self.order_id, status=self.status.value
+        )
+        self.pending_events.append(stamped)
 
     def _move_to(self, status: Status, by: Action) -> None:
         """The one place a dispute changes status: only where the transition table lets the
@@ -235,7 +239,7 @@ class DisputeBase:
             "The seller reported a problem with the returned parcel; a mediator takes over.",
         )
         self._log(now, "dispute.escalated", actor, summary)
-        self._emit("dispute.escalated", now, trigger=trigger)
+        self._emit(DisputeEscalated(now, actor.role, trigger))
 
     def _decide_on_solution(
         self,
@@ -274,7 +278,7 @@ class DisputeBase:
                 f"{self.policy.deadlines.return_ship_days} days with a tracking number; "
                 "the refund follows the seller's confirmation.",
             )
-            self._emit("dispute.updated", now, return_due_by=self.return_.due_by.isoformat())
+            self._emit(ReturnRequired(now, self.return_.due_by))
         else:
             self._close(now, is_holiday, by=by)
 
@@ -317,11 +321,7 @@ class DisputeBase:
         refund = self.outcome.refund
         self._log(now, "dispute.closed", SYSTEM, self.outcome.explanation)
         self._emit(
-            "dispute.closed",
-            now,
-            result=self.outcome.result.value,
-            refund=refund.as_json(),
-            decided_by=self.outcome.decided_by.value,
+            DisputeClosed(now, self.outcome.result.value, refund, self.outcome.decided_by.value)
         )
         if refund.minor > 0:
             self.refund = Refund(
@@ -338,9 +338,4 @@ class DisputeBase:
                 SYSTEM,
                 f"Refund of {refund} to the original payment method scheduled.",
             )
-            self._emit(
-                "refund.scheduled",
-                now,
-                amount=refund.as_json(),
-                expected_by=self.refund.expected_by.isoformat(),
-            )
+            self._emit(RefundScheduled(now, refund, self.refund.expected_by))

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from fairdeal.domain.dispute.parts import DecidedBy
 from fairdeal.domain.dispute.states import Action, Status
+from fairdeal.domain.events import ReviewOverdue
 from fairdeal.domain.roles import SYSTEM, Role
 
 if TYPE_CHECKING:
@@ -255,7 +256,7 @@ def expire_mediator_review(dispute: Dispute, at: datetime, is_holiday: IsHoliday
     assert dispute.mediation is not None
     dispute.mediation.review_overdue = True
     dispute._log(at, "mediation.overdue", SYSTEM, "The mediator's review target has passed.")
-    dispute._emit("dispute.updated", at, review_overdue=True)
+    dispute._emit(ReviewOverdue(at))
 
 
 def expire_return_shipment(dispute: Dispute, at: datetime, is_holiday: IsHoliday) -> None:

@@ -31,6 +31,12 @@ from fairdeal.domain.errors import (
     NotFound,
     ValidationError,
 )
+from fairdeal.domain.events import (
+    DecisionAnswered,
+    DecisionProposed,
+    EvidenceRequested,
+    MediatorAssigned,
+)
 from fairdeal.domain.roles import PARTIES, SYSTEM, Actor, Role
 
 
@@ -50,7 +56,7 @@ class MediationActions(DisputeBase):
             raise Forbidden("this dispute is assigned to another mediator")
         self.mediation.mediator_id = mediator_id
         self._log(now, "mediation.assigned", actor, "A mediator took the case.")
-        self._emit("dispute.updated", now, mediator_id=mediator_id)
+        self._emit(MediatorAssigned(now, actor.role, mediator_id))
 
     def request_evidence(
         self, actor: Actor, *, party: str, request: str, days: int | None, now: datetime
@@ -73,13 +79,7 @@ class MediationActions(DisputeBase):
         self._log(
             now, "evidence.requested", actor, f"Mediator asked the {who.value} for evidence: {text}"
         )
-        self._emit(
-            "dispute.evidence_requested",
-            now,
-            party=who.value,
-            request_id=item.id,
-            due_at=item.due_at.isoformat(),
-        )
+        self._emit(EvidenceRequested(now, actor.role, who.value, item.id, item.due_at))
         return item
 
     def propose_decision(
@@ -121,7 +121,7 @@ class MediationActions(DisputeBase):
             actor,
             f"Mediator {verb}: " + " or ".join(describe(s) for s in solutions) + ".",
         )
-        self._emit("dispute.decision_proposed", now, decision_id=decision.id)
+        self._emit(DecisionProposed(now, actor.role, decision.id))
         return decision
 
     def accept_decision(
@@ -143,7 +143,7 @@ class MediationActions(DisputeBase):
             actor,
             f"The {actor.role.value} accepted the mediator's decision.",
         )
-        self._emit("dispute.updated", now, decision_id=decision.id, response="accepted")
+        self._emit(DecisionAnswered(now, actor.role, decision.id, "accepted"))
         if {"buyer", "seller"} <= {
             party for party, r in decision.responses.items() if r.response == "accepted"
         }:
@@ -200,12 +200,8 @@ class MediationActions(DisputeBase):
                 f"The {actor.role.value} rejected the "
                 "decision without new evidence; the decision stands.",
             )
-        self._emit(
-            "dispute.updated",
-            now,
-            decision_id=decision.id,
-            response="challenged" if challenged else "rejected",
-        )
+        response = "challenged" if challenged else "rejected"
+        self._emit(DecisionAnswered(now, actor.role, decision.id, response))
 
     def finalize_decision(
         self,

@@ -34,6 +34,17 @@ from fairdeal.domain.errors import (
     NotFound,
     ValidationError,
 )
+from fairdeal.domain.events import (
+    DisputeCancelled,
+    DisputeEdited,
+    DisputeReopened,
+    EvidenceAdded,
+    EvidenceRemoved,
+    MessagePosted,
+    SolutionAccepted,
+    SolutionProposed,
+    SolutionRejected,
+)
 from fairdeal.domain.money import Money
 from fairdeal.domain.roles import SYSTEM, Actor, Role
 
@@ -77,7 +88,7 @@ class NegotiationActions(DisputeBase):
         if not changes:
             return
         self._log(now, "dispute.edited", actor, "Buyer changed " + ", ".join(changes) + ".")
-        self._emit("dispute.updated", now)
+        self._emit(DisputeEdited(now, actor.role))
 
     def propose_solution(
         self, actor: Actor, *, kind: str, amount: Money, comment: str = "", now: datetime
@@ -123,7 +134,7 @@ class NegotiationActions(DisputeBase):
             answer_days = self.policy.deadlines.buyer_answer_days
             if answer_days is not None and self.status is Status.NEGOTIATING:
                 self.buyer_answer_due = now + timedelta(days=answer_days)
-        self._emit("dispute.solution_proposed", now, solution_id=solution.id)
+        self._emit(SolutionProposed(now, actor.role, solution.id))
         return solution
 
     def edit_solution(
@@ -168,7 +179,7 @@ class NegotiationActions(DisputeBase):
             answer_days = self.policy.deadlines.buyer_answer_days
             if answer_days is not None and self.status is Status.NEGOTIATING:
                 self.buyer_answer_due = now + timedelta(days=answer_days)
-        self._emit("dispute.solution_proposed", now, solution_id=solution.id)
+        self._emit(SolutionProposed(now, actor.role, solution.id))
         return solution
 
     def accept_solution(
@@ -198,7 +209,7 @@ class NegotiationActions(DisputeBase):
             self._seller_answered(now, by=Action.ACCEPT_SOLUTION)
         who = "Seller" if actor.role is Role.SELLER else "Buyer"
         self._log(now, "solution.accepted", actor, f"{who} accepted: {describe(solution)}.")
-        self._emit("dispute.solution_accepted", now, solution_id=solution.id)
+        self._emit(SolutionAccepted(now, actor.role, solution.id))
         self._decide_on_solution(
             solution,
             now,
@@ -227,7 +238,7 @@ class NegotiationActions(DisputeBase):
             self.buyer_answer_due = None
         who = "Seller" if actor.role is Role.SELLER else "Buyer"
         self._log(now, "solution.rejected", actor, f"{who} rejected: {describe(solution)}.")
-        self._emit("dispute.solution_rejected", now, solution_id=solution.id)
+        self._emit(SolutionRejected(now, actor.role, solution.id))
 
     # --- evidence and messages --------------------------------------------------------------
 
@@ -247,7 +258,7 @@ class NegotiationActions(DisputeBase):
         evidence = self._attach_evidence(actor, file_id, content_type, description, now)
         self._log(now, "evidence.added", actor, f"The {actor.role.value} added evidence.")
         self._fulfil_requests(actor, now)
-        self._emit("dispute.evidence_added", now, evidence_id=evidence.id)
+        self._emit(EvidenceAdded(now, actor.role, evidence.id))
         return evidence
 
     def remove_evidence(self, actor: Actor, evidence_id: str, *, now: datetime) -> None:
@@ -262,7 +273,7 @@ class NegotiationActions(DisputeBase):
                 self._log(
                     now, "evidence.removed", actor, f"The {actor.role.value} removed evidence."
                 )
-                self._emit("dispute.updated", now, evidence_removed=evidence_id)
+                self._emit(EvidenceRemoved(now, actor.role, evidence_id))
                 return
         raise NotFound(f"evidence {evidence_id} not found")
 
@@ -274,7 +285,7 @@ class NegotiationActions(DisputeBase):
         message = Message(self._local_id("msg"), actor.user_id, actor.role, text, now, warnings)
         self.messages.append(message)
         self._log(now, "message.posted", actor, f"The {actor.role.value} sent a message.")
-        self._emit("dispute.message_posted", now, message_id=message.id, warnings=warnings)
+        self._emit(MessagePosted(now, actor.role, message.id, warnings))
         return message
 
     # --- escalation, cancel, reopen ---------------------------------------------------------
@@ -305,7 +316,7 @@ class NegotiationActions(DisputeBase):
         )
         self.closed_at = now
         self._log(now, "dispute.cancelled", actor, "Buyer cancelled the dispute.")
-        self._emit("dispute.cancelled", now)
+        self._emit(DisputeCancelled(now, actor.role))
 
     def reopen(self, actor: Actor, *, now: datetime, window_open: bool) -> None:
         self._precheck(Action.REOPEN, actor)
@@ -328,4 +339,4 @@ class NegotiationActions(DisputeBase):
             ) and (solution.proposed_by is Role.BUYER):
                 solution.status, solution.updated_at = SolutionStatus.PENDING, now
         self._log(now, "dispute.reopened", actor, "Buyer reopened the dispute.")
-        self._emit("dispute.reopened", now)
+        self._emit(DisputeReopened(now, actor.role))

@@ -18,6 +18,7 @@ from fairdeal.domain.dispute.states import Action, Status
 from fairdeal.domain.errors import (
     ValidationError,
 )
+from fairdeal.domain.events import ReturnReceived, ReturnShipped
 from fairdeal.domain.roles import Actor
 
 
@@ -40,7 +41,7 @@ class ReturnActions(DisputeBase):
         self._log(
             now, "return.shipped", actor, f"Buyer shipped the return ({carrier} {tracking_number})."
         )
-        self._emit("return.shipped", now, carrier=carrier, tracking_number=tracking_number)
+        self._emit(ReturnShipped(now, actor.role, carrier, tracking_number))
 
     def confirm_return(
         self,
@@ -73,7 +74,7 @@ class ReturnActions(DisputeBase):
             actor,
             f"Seller received the return: {state.value.replace('_', ' ')}.",
         )
-        self._emit("return.received", now, condition=state.value)
+        self._emit(ReturnReceived(now, actor.role, state.value))
         if state is ReturnCondition.AS_EXPECTED:
             self._close(now, is_holiday, by=Action.CONFIRM_RETURN)
         else:
