@@ -39,9 +39,10 @@ from fairdeal.adapters.db.codec import encode
 from fairdeal.adapters.db.engine import begin, make_engine
 from fairdeal.adapters.db.migrate import upgrade
 from fairdeal.domain import audit
-from fairdeal.domain.dispute import Actor, Dispute, Role
+from fairdeal.domain.dispute import Dispute
 from fairdeal.domain.money import Money
 from fairdeal.domain.order import LineItem, Order, Payment
+from fairdeal.domain.roles import Actor, Role
 from fairdeal.policies import load_policy
 from fairdeal.services.audit import verify
 

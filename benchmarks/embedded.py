@@ -27,9 +27,9 @@ from fairdeal.adapters.db.migrate import upgrade
 from fairdeal.bootstrap import bootstrap
 from fairdeal.config import Settings
 from fairdeal.domain.commands import AcceptSolution, OpenDispute, ProposeSolution
-from fairdeal.domain.dispute import Actor, Role
 from fairdeal.domain.money import Amount, Money
 from fairdeal.domain.order import LineItem, Order, Payment
+from fairdeal.domain.roles import Actor, Role
 from fairdeal.services import handlers
 from fairdeal.services.ports import FileRecord
 from fairdeal.services.users import create_user

@@ -42,9 +42,10 @@ from fairdeal.adapters.notifications.smtp import SmtpMailer
 from fairdeal.adapters.notifications.webhooks import HttpWebhookSender
 from fairdeal.bootstrap import App, bootstrap
 from fairdeal.config import Settings
-from fairdeal.domain.dispute import Actor, Dispute, Role
+from fairdeal.domain.dispute import Dispute
 from fairdeal.domain.money import Money
 from fairdeal.domain.order import LineItem, Order, Payment
+from fairdeal.domain.roles import Actor, Role
 from fairdeal.services import users
 from fairdeal.services.notifications import create_endpoint, fan_out, send_due
 

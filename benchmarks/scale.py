@@ -34,7 +34,7 @@ from benchmarks.common import (
 from benchmarks.transitions import API_PROCESSES
 from fairdeal.bootstrap import bootstrap
 from fairdeal.config import Settings
-from fairdeal.domain.dispute import Actor, Role
+from fairdeal.domain.roles import Actor, Role
 from fairdeal.services import disputes, users
 from fairdeal.services.deadlines import fire_due
 

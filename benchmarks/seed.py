@@ -30,9 +30,10 @@ from fairdeal.adapters.db.repository import (
     _ledger_rows,
     _order_columns,
 )
-from fairdeal.domain.dispute import Actor, Dispute, Role
+from fairdeal.domain.dispute import Dispute
 from fairdeal.domain.money import Money
 from fairdeal.domain.order import LineItem, Order, Payment
+from fairdeal.domain.roles import Actor, Role
 from fairdeal.policies import all_policies, load_policy
 from fairdeal.services.security import hash_token
 

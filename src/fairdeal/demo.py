@@ -23,9 +23,9 @@ from fairdeal.domain.commands import (
     ProposeSolution,
     RejectSolution,
 )
-from fairdeal.domain.dispute import Actor, Role
 from fairdeal.domain.money import Amount
 from fairdeal.domain.order import Payment
+from fairdeal.domain.roles import Actor, Role
 from fairdeal.services import deadlines, disputes, files, handlers, orders, users
 from fairdeal.services.context import Context
 from fairdeal.services.ports import FileRecord, SettableClock

@@ -4,7 +4,7 @@ completed (money released). It also keeps which of its items are under dispute, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -14,7 +14,15 @@ from fairdeal.domain.errors import (
     NotEligible,
     ValidationError,
 )
-from fairdeal.domain.events import DomainEvent
+from fairdeal.domain.events import (
+    DomainEvent,
+    OrderCompleted,
+    OrderEvent,
+    OrderShipped,
+    ProtectionExtended,
+    ReceiptConfirmed,
+    TrackingRecorded,
+)
 from fairdeal.domain.ledger import Escrow, LedgerTransaction, Movement
 from fairdeal.domain.money import MAX_AMOUNT_MINOR, Money
 from fairdeal.domain.policy import Policy, Reason
@@ -228,14 +236,14 @@ class Order:
         self.protection_days = protection_days
         self.protection_ends_at = now + timedelta(days=protection_days)
         self.status = OrderStatus.AWAITING_RECEIPT
-        self._event("order.shipped", now, protection_ends_at=self.protection_ends_at)
+        self._event(OrderShipped(now, self.protection_ends_at))
 
     def record_tracking(self, event: TrackingEvent) -> None:
         if self.shipped_at is None:
             raise InvalidTransition("tracking events are recorded once the order has shipped")
         self.tracking.append(event)
         self.tracking.sort(key=lambda e: e.at)
-        self._event("order.updated", event.at, tracking_status=event.status.value)
+        self._event(TrackingRecorded(event.at, event.status.value))
 
     def extend_protection(self, *, days: int, now: datetime) -> None:
         """The seller gives the buyer more time; only while protection still runs."""
@@ -245,14 +253,14 @@ class Order:
         if self.status is OrderStatus.COMPLETED or now >= self.protection_ends_at:
             raise InvalidTransition("protection has ended; it can no longer be extended")
         self.protection_ends_at += timedelta(days=days)
-        self._event("order.updated", now, protection_ends_at=self.protection_ends_at)
+        self._event(ProtectionExtended(now, self.protection_ends_at))
 
     def confirm_receipt(self, *, now: datetime) -> None:
         if self.status is not OrderStatus.AWAITING_RECEIPT:
             raise InvalidTransition(f"order is {self.status.value}; receipt cannot be confirmed")
         self.received_at = now
         self.status = OrderStatus.RECEIVED
-        self._event("order.updated", now, status=self.status.value)
+        self._event(ReceiptConfirmed(now))
 
     def fire_due(self, *, now: datetime) -> bool:
         """The clock's turn: complete the order if its payout is due. Returns whether it did."""
@@ -264,7 +272,7 @@ class Order:
         remaining = self.escrow.available
         if remaining.minor > 0:
             self._move(Movement.RELEASE, remaining, now)
-        self._event("order.completed", now, released=remaining.as_json())
+        self._event(OrderCompleted(now, remaining))
         return True
 
     # --- disputes ---------------------------------------------------------------------------
@@ -352,11 +360,9 @@ class Order:
             self.escrow.move(movement, amount, order_id=self.id, at=now, dispute_id=dispute_id)
         )
 
-    def _event(self, kind: str, now: datetime, **data: object) -> None:
-        payload: dict[str, object] = {"order_id": self.id, "status": self.status.value}
-        for key, value in data.items():
-            payload[key] = value.isoformat() if isinstance(value, datetime) else value
-        self.pending_events.append(DomainEvent(kind, self.id, now, payload))
+    def _event(self, event: OrderEvent) -> None:
+        """Record an event, stamped with where the order stands as it happens."""
+        self.pending_events.append(replace(event, order_id=self.id, status=self.status.value))
 
 
 def _check_days(value: int, field_name: str) -> None:

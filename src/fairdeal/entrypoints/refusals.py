@@ -22,8 +22,8 @@ from dataclasses import field as dataclass_field
 from datetime import UTC, datetime
 from typing import Any
 
-from fairdeal.domain.dispute import Actor
 from fairdeal.domain.errors import DomainError
+from fairdeal.domain.roles import Actor
 
 log = logging.getLogger("fairdeal.security")
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from fairdeal.domain.dispute import Actor, Role
 from fairdeal.domain.errors import Forbidden, NotFound, ValidationError
+from fairdeal.domain.roles import Actor, Role
 from fairdeal.services.security import SecurityStore, login_key_hash, session_id_hash
 
 

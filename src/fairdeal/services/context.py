@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, TypeVar
 
-from fairdeal.domain.dispute import Actor, Dispute, Role
+from fairdeal.domain.dispute import Dispute
 from fairdeal.domain.errors import NotFound, VersionConflict
 from fairdeal.domain.events import DomainEvent
 from fairdeal.domain.order import Order
 from fairdeal.domain.policy import Policy
+from fairdeal.domain.roles import Actor, Role
 from fairdeal.services.access import LockoutPolicy
 from fairdeal.services.ports import (
     AuditChains,

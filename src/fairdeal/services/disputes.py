@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from fairdeal.domain.dispute import Action, Actor, Dispute, Role
+from fairdeal.domain.dispute import Action, Dispute
 from fairdeal.domain.order import Order
+from fairdeal.domain.roles import Actor, Role
 from fairdeal.services.context import Context, load_dispute
 from fairdeal.services.ports import DisputeFilter
 from fairdeal.services.users import require_role

@@ -9,8 +9,8 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from fairdeal.domain.dispute import Actor, Role
 from fairdeal.domain.errors import DomainError, Forbidden, NotFound
+from fairdeal.domain.roles import Actor, Role
 from fairdeal.services.context import Context, can_see_dispute
 from fairdeal.services.ports import ContentInspector, FileRecord, FileStorage
 

@@ -32,10 +32,16 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol
 
-from fairdeal.domain.dispute import Actor, Dispute, Role
+from fairdeal.domain.dispute import Dispute
 from fairdeal.domain.errors import NotFound, ValidationError
-from fairdeal.domain.events import DomainEvent
+from fairdeal.domain.events import (
+    EVENT_TYPES,
+    DeadlineReminded,
+    DomainEvent,
+    WebhookEndpointDisabled,
+)
 from fairdeal.domain.order import Order
+from fairdeal.domain.roles import Actor, Role
 from fairdeal.services.ports import Clock, IdGenerator, StoredEvent, User
 
 log = logging.getLogger("fairdeal.notifications")
@@ -66,33 +72,6 @@ JITTER = 0.1
 GIVE_UP_AFTER = timedelta(days=3)
 # An endpoint whose deliveries failed for this long, with no success in between, is disabled.
 DISABLE_AFTER = timedelta(days=3)
-
-EVENT_TYPES = frozenset(
-    {
-        "order.shipped",
-        "order.updated",
-        "order.completed",
-        "dispute.opened",
-        "dispute.updated",
-        "dispute.solution_proposed",
-        "dispute.solution_accepted",
-        "dispute.solution_rejected",
-        "dispute.message_posted",
-        "dispute.evidence_added",
-        "dispute.escalated",
-        "dispute.evidence_requested",
-        "dispute.decision_proposed",
-        "dispute.closed",
-        "dispute.cancelled",
-        "dispute.reopened",
-        "return.shipped",
-        "return.received",
-        "refund.scheduled",
-        "refund.completed",
-        "deadline.reminder",
-        "webhook_endpoint.disabled",
-    }
-)
 
 
 # --- what the relay reads and writes ----------------------------------------------------------
@@ -771,21 +750,17 @@ def emit_due_reminders(n: Notifier, *, limit: int = 200) -> int:
                 box.settle_reminder(reminder, "cancelled", None)
                 continue
             event_id = box.append_event(
-                DomainEvent(
-                    "deadline.reminder",
-                    dispute.id,
+                DeadlineReminded(
                     now,
-                    {
-                        "dispute_id": dispute.id,
-                        "order_id": dispute.order_id,
-                        "status": dispute.status.value,
-                        "kind": reminder.kind,
-                        "due_at": reminder.due_at.isoformat(),
-                        "party": reminder.party,
-                        "parties": parties,
-                        "on_expiry": deadline[0],
-                        "explanation": deadline[1],
-                    },
+                    reminder.kind,
+                    reminder.due_at,
+                    reminder.party,
+                    parties,
+                    deadline[0],
+                    deadline[1],
+                    dispute_id=dispute.id,
+                    order_id=dispute.order_id,
+                    status=dispute.status.value,
                 )
             )
             box.settle_reminder(reminder, "sent", event_id)
@@ -952,17 +927,13 @@ def _endpoint_failed(n: Notifier, box: Outbox, delivery: Delivery, now: datetime
         return
     box.disable_endpoint(delivery.target, now)
     box.append_event(
-        DomainEvent(
-            "webhook_endpoint.disabled",
-            delivery.target,
+        WebhookEndpointDisabled(
             n.clock.now(),
-            {
-                "endpoint_id": delivery.target,
-                "url": delivery.address,
-                "failing_since": _ts(since),
-                "disabled_at": _ts(now),
-                "reason": f"every delivery failed for {DISABLE_AFTER.days} days",
-            },
+            endpoint_id=delivery.target,
+            url=delivery.address,
+            failing_since=_ts(since),
+            disabled_at=_ts(now),
+            reason=f"every delivery failed for {DISABLE_AFTER.days} days",
         )
     )
     log.warning("webhook endpoint %s disabled after failing since %s", delivery.target, since)

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from fairdeal.domain.dispute import Actor, Role
 from fairdeal.domain.errors import Forbidden, NotFound, ValidationError
 from fairdeal.domain.money import Money, check_currency
 from fairdeal.domain.order import LineItem, Order, Payment, TrackingEvent, TrackingStatus
+from fairdeal.domain.roles import Actor, Role
 from fairdeal.services.context import Context, load_order, retrying
 from fairdeal.services.ports import OrderFilter
 from fairdeal.services.users import require_role

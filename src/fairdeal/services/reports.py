@@ -10,10 +10,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from fairdeal.domain.dispute import Actor, Deadline, Dispute, Role, Status
+from fairdeal.domain.dispute import Deadline, Dispute, Status
 from fairdeal.domain.errors import DomainError
 from fairdeal.domain.order import ItemDisputeState, Order
 from fairdeal.domain.policy import Policy, Reason
+from fairdeal.domain.roles import Actor, Role
 from fairdeal.services.context import Context, load_order
 from fairdeal.services.ports import DisputeFilter, OrderFilter, UnitOfWork, User
 from fairdeal.services.users import require_role

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from fairdeal.domain.dispute import Actor, Role
 from fairdeal.domain.errors import Forbidden, ValidationError
+from fairdeal.domain.roles import Actor, Role
 from fairdeal.services.context import Context
 from fairdeal.services.ports import User
 from fairdeal.services.security import hash_token, new_api_token

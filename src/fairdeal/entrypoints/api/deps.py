@@ -14,7 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from fairdeal.bootstrap import App
-from fairdeal.domain.dispute import Actor, Role
+from fairdeal.domain.roles import Actor, Role
 from fairdeal.entrypoints.api.errors import ApiError
 from fairdeal.services import users
 from fairdeal.services.context import Context

@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from fairdeal.domain.dispute import Actor
+from fairdeal.domain.roles import Actor
 from fairdeal.entrypoints.api.deps import CurrentActor, api_of
 from fairdeal.entrypoints.api.errors import ApiError, problem
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fairdeal.domain.dispute import Actor, Dispute, Role, Solution
+from fairdeal.domain.dispute import Dispute, Solution
 from fairdeal.domain.money import Money
 from fairdeal.domain.order import Order
 from fairdeal.domain.policy import Policy, Reason
+from fairdeal.domain.roles import Actor, Role
 from fairdeal.services.disputes import DisputeView
 from fairdeal.services.ports import FileRecord, StoredEvent, User
 

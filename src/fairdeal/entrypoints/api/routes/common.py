@@ -7,8 +7,8 @@ from typing import Any
 from fastapi.responses import JSONResponse
 
 from fairdeal.domain.commands import DisputeCommand
-from fairdeal.domain.dispute import Actor
 from fairdeal.domain.money import Amount
+from fairdeal.domain.roles import Actor
 from fairdeal.entrypoints.api import serializers
 from fairdeal.entrypoints.api.schemas import AmountIn, MoneyIn, Problem
 from fairdeal.services import handlers

@@ -25,7 +25,7 @@ from fairdeal.domain.commands import (
     Reopen,
     ShipReturn,
 )
-from fairdeal.domain.dispute import Role
+from fairdeal.domain.roles import Role
 from fairdeal.entrypoints.api import serializers
 from fairdeal.entrypoints.api.deps import Ctx, CurrentActor, IfMatch, Limit
 from fairdeal.entrypoints.api.errors import ApiError

@@ -15,7 +15,7 @@ from fairdeal.domain.commands import (
     ProposeDecision,
     RequestEvidence,
 )
-from fairdeal.domain.dispute import Actor, Role
+from fairdeal.domain.roles import Actor, Role
 from fairdeal.entrypoints.api import serializers
 from fairdeal.entrypoints.api.deps import Ctx, IfMatch, Limit, require
 from fairdeal.entrypoints.api.routes.common import act, amount, errors, page

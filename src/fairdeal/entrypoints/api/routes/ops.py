@@ -7,7 +7,7 @@ from datetime import timedelta
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 
-from fairdeal.domain.dispute import Role
+from fairdeal.domain.roles import Role
 from fairdeal.entrypoints.api import serializers
 from fairdeal.entrypoints.api.deps import Api, ApiState, CurrentActor
 from fairdeal.entrypoints.api.errors import ApiError

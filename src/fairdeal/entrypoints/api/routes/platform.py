@@ -8,8 +8,8 @@ from argon2 import PasswordHasher
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
-from fairdeal.domain.dispute import Role
 from fairdeal.domain.order import Payment
+from fairdeal.domain.roles import Role
 from fairdeal.entrypoints.api import serializers
 from fairdeal.entrypoints.api.deps import Api, Ctx, CurrentActor, Limit, PlatformActor
 from fairdeal.entrypoints.api.errors import ApiError

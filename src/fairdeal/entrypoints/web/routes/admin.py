@@ -7,8 +7,8 @@ from datetime import timedelta
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
-from fairdeal.domain.dispute import Role
 from fairdeal.domain.errors import NotFound
+from fairdeal.domain.roles import Role
 from fairdeal.entrypoints.web.i18n import _
 from fairdeal.entrypoints.web.routes.common import (
     FormError,

@@ -12,7 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
-from fairdeal.domain.dispute import Role
+from fairdeal.domain.roles import Role
 from fairdeal.entrypoints.web.i18n import _
 from fairdeal.entrypoints.web.routes.common import (
     HOME,

@@ -11,9 +11,9 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
 from fairdeal.domain.commands import OpenDispute
-from fairdeal.domain.dispute import Role
 from fairdeal.domain.errors import DomainError, NotFound
 from fairdeal.domain.money import Amount, minimum_claim
+from fairdeal.domain.roles import Role
 from fairdeal.entrypoints.web.i18n import _
 from fairdeal.entrypoints.web.routes.common import (
     PARTIES,

@@ -12,8 +12,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.datastructures import FormData, UploadFile
 
-from fairdeal.domain.dispute import Actor, Role
 from fairdeal.domain.errors import Forbidden
+from fairdeal.domain.roles import Actor, Role
 from fairdeal.entrypoints.api.ratelimit import client_ip
 from fairdeal.entrypoints.web import csrf
 from fairdeal.entrypoints.web.i18n import _

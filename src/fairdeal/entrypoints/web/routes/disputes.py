@@ -13,9 +13,10 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
 from fairdeal.domain import commands as cmd
-from fairdeal.domain.dispute import Action, Dispute, Role
+from fairdeal.domain.dispute import Action, Dispute
 from fairdeal.domain.errors import DomainError, Forbidden, NotFound, VersionConflict
 from fairdeal.domain.money import Amount
+from fairdeal.domain.roles import Role
 from fairdeal.entrypoints.web import views
 from fairdeal.entrypoints.web.i18n import _
 from fairdeal.entrypoints.web.routes.common import (

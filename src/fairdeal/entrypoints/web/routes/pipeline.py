@@ -16,8 +16,8 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from fairdeal.domain.dispute import Actor, Role
 from fairdeal.domain.errors import DomainError
+from fairdeal.domain.roles import Actor, Role
 from fairdeal.entrypoints.api.ratelimit import RateLimited
 from fairdeal.entrypoints.api.schemas import nul_path
 from fairdeal.entrypoints.refusals import Refusal, log_request_refusal

@@ -7,8 +7,8 @@ from fastapi import Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
-from fairdeal.domain.dispute import Role
 from fairdeal.domain.errors import DomainError, NotFound
+from fairdeal.domain.roles import Role
 from fairdeal.entrypoints.web.i18n import _
 from fairdeal.entrypoints.web.routes.common import (
     FormError,
