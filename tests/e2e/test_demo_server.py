@@ -14,9 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-# The product's promise is 10 s; a slower machine (or one shared with other test runs) may set
-# FAIRDEAL_TEST_DEMO_READY_SECONDS higher rather than edit the test.
-STARTUP_SECONDS = float(os.environ.get("FAIRDEAL_TEST_DEMO_READY_SECONDS", "10"))
+# A generous bound: this test checks that the demo becomes ready, not how fast. How fast is a
+# benchmark's question (python -m benchmarks startup), measured on a quiet machine: a timed
+# test failed a fresh-clone `make test` at load average 2-5 (issue 16).
+STARTUP_SECONDS = float(os.environ.get("FAIRDEAL_TEST_DEMO_READY_SECONDS", "90"))
 
 
 def free_port() -> int:
@@ -80,7 +81,7 @@ def wait_until_ready(base: str, process: subprocess.Popen[bytes], log: Path) -> 
 
 
 @pytest.mark.slow
-def test_the_demo_server_is_ready_within_seconds(
+def test_the_demo_server_becomes_ready(
     demo: tuple[str, subprocess.Popen[bytes], Path], tmp_path: Path
 ) -> None:
     base, process, log = demo
