@@ -103,6 +103,14 @@ def notifications(
     bench.main(disputes=disputes, kills=kills, kill_disputes=kill_disputes, kill_seed=seed, pg=pg)
 
 
+@bench_app.command("startup")
+def startup(runs: int = typer.Option(5, help="starts of each command")) -> None:
+    """fairdeal demo and fairdeal serve until their first page answers, vs the bare imports."""
+    from benchmarks import startup as bench
+
+    bench.main(runs=runs)
+
+
 @bench_app.command("all")
 def run_all(
     firing_count: int = typer.Option(40_000, help="due deadlines for the firing benchmark"),
