@@ -5,7 +5,8 @@ message may wear before the patterns look at it.
 
 1. the *plain* view: Unicode NFKC (full-width letters and digits become ASCII), case-folded,
    typographic quotes made plain, zero-width marks dropped, accents on Latin letters dropped;
-   words that mix Latin and Cyrillic lookalikes ("рaypal", "заменy") written in one script;
+   words that mix Latin and Cyrillic lookalikes (a Cyrillic "r" in "paypal", a Latin "y"
+   ending a Russian word) written in one script;
    letters spaced or dotted out ("p a y p a l", "P-a-y-P-a-l") joined; leetspeak inside
    words ("p4yp4l", "d1spute") read as letters; spaces between Chinese characters removed;
    and every outside payment channel replaced by the marker ``§`` and every outside
@@ -36,8 +37,6 @@ _TRANSLATE = str.maketrans(
         "«": '"',
         "»": '"',
         "„": '"',
-        "“": '"',
-        "”": '"',
         "「": '"',
         "」": '"',
         "『": '"',
@@ -79,7 +78,9 @@ _SPACED = re.compile(r"(?<![^\W\d_])(?:[^\W\d_][ .\-_*·•,/|]{1,2}){2,}[^\W\d_
 _SEPARATORS = re.compile(r"[ .\-_*·•,/|]")
 # A digit or symbol standing for a letter inside a word: letters on both sides ("p4yp4l",
 # "d1spute", "ref$nd"), or at the end of a word of three letters or more ("paypa1").
-_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
+_LEET = str.maketrans(
+    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"}
+)
 
 
 def _unleet(match: re.Match[str]) -> str:
@@ -96,6 +97,7 @@ def _unleet(match: re.Match[str]) -> str:
         else:
             out.append(ch.translate(_LEET))
     return "".join(out)
+
 
 _LEET_INSIDE = re.compile(r"(?<=[a-z])[013457@$]+(?=[a-z])|(?<=[a-z]{3})[0134@](?![\w$])")
 _CJK_SPACE = re.compile(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
@@ -228,7 +230,8 @@ def _distance(a: str, b: str, limit: int) -> int:
 
 
 _BRAND_KEYS = tuple(
-    [(_key(b), CHANNEL) for b in _PAYMENT_BRANDS] + [(_key(b), MESSENGER) for b in _MESSENGER_BRANDS]
+    [(_key(b), CHANNEL) for b in _PAYMENT_BRANDS]
+    + [(_key(b), MESSENGER) for b in _MESSENGER_BRANDS]
 )
 # Keys long enough for a near match, by first letter (a misspelling keeps the first letter).
 _NEAR_KEYS: dict[str, list[tuple[str, str]]] = {}
@@ -337,7 +340,9 @@ def _to_cyrillic(match: re.Match[str]) -> str:
 
 def plain(body: str) -> str:
     text = unicodedata.normalize("NFKC", body).casefold().translate(_TRANSLATE)
-    text = unicodedata.normalize("NFC", _LATIN_ACCENTS.sub(r"\1", unicodedata.normalize("NFD", text)))
+    text = unicodedata.normalize(
+        "NFC", _LATIN_ACCENTS.sub(r"\1", unicodedata.normalize("NFD", text))
+    )
     text = _WORD.sub(_one_script, text)
     text = _SPACED.sub(lambda m: _SEPARATORS.sub("", m.group()), text)
     text = _LEET_INSIDE.sub(_unleet, text)

@@ -157,14 +157,22 @@ def _sentences(body: str) -> list[_Sentence]:
     return out
 
 
-def _live(pattern: re.Pattern[str], sentence: _Sentence) -> bool:
-    """The pattern matches somewhere in the sentence without a negation in its clause."""
+def _live(
+    pattern: re.Pattern[str], sentence: _Sentence, unless: re.Pattern[str] | None = None
+) -> bool:
+    """The pattern matches somewhere in the sentence without a negation in its clause (nor
+    anything ``unless`` matches in that clause)."""
     for match in pattern.finditer(sentence.text):
-        clause_start = next(s for s, e in sentence.clauses if s <= match.start() < e)
+        clause_start, clause_end = next(
+            (s, e) for s, e in sentence.clauses if s <= match.start() < e
+        )
         before = sentence.text[clause_start : match.start()]
         after = sentence.text[match.end() : match.end() + 30]
-        if not _NEGATION.search(before) and not _NEGATION_AFTER.search(after):
-            return True
+        if _NEGATION.search(before) or _NEGATION_AFTER.search(after):
+            continue
+        if unless is not None and unless.search(sentence.text[clause_start:clause_end]):
+            continue
+        return True
     return False
 
 
@@ -204,13 +212,15 @@ _PAY_ABOUT_ORDER = _rx(
     r"\b(?:platform|site|fairdeal|marketplace)\s+(?:says|will\s+refund|refunds)\b",
     r"\b(?:оплатил\w*|оплачивал\w*|заплатил\w*|платил\b|списал\w*|вернутся|поступ\w*|"
     r"придут)",
-    r"(?<!чем\s)\b(?:на|через)\s+(?:площадк|платформ|сайт)\w*",
+    r"(?<!чем\s)\b(?:на|через)\s+(?:площадк|платформ|сайт|спор)\w*|\bс\s+которой\b",
     r"付的|付款的|支付的|买的|扣了|扣款|原路|退回到|会退回|在平台上|都在平台|平台上付",
 )
 _PAY_DIRECT = _rx(
     # "I refund you personally", "transfer the money directly", "I will transfer the refund
     # myself", "settle this off-site", "refund outside aliexpress"
-    r"\b(?:pay|send|transfer|wire|refund|return|give|reimburs|compensat|settle)\w*\b"
+    r"(?:\b(?:pay|transfer|wire|refund|reimburs|compensat|settle)\w*\b|"
+    r"\b(?:send|give|return)\w*\b[^.!?;\n]{0,30}?(?:\b(?:money|cash|refund|funds|payment|usd|"
+    r"dollars?|euros?)\b|\$))"
     + _GAP
     + r"\b(?:directly|personally|privately|myself|himself|herself|in\s+cash|by\s+hand|"
     r"off[\s-]?(?:site|platform|line)|outside\b|bypass\w*|around\s+the\s+(?:site|platform))",
@@ -227,7 +237,9 @@ _PAY_DIRECT = _rx(
     r"\b(?:bank|wire|swift|sepa)\s+transfer\b|\biban\b|\bswift\s+code\b",
     # Russian: "верну лично", "переведу на карту", "напрямую", "в обход площадки",
     # "по номеру телефона", "скину на карту".
-    r"\b(?:верн|перевед|переве|перечисл|заплач|оплач|заплат|оплат|скин|кин|закин|компенс|дам)\w*"
+    # Only who sends the money: "верну", "переведём", "скиньте" - not "деньги вернутся".
+    r"\b(?:(?:верн|перевед|перечисл|заплач|заплат|оплач|оплат|скин|кин|закин|компенсиру|"
+    r"отправл)(?:у|ю|[её]м|им|ите|ьте)|дам|дадим)\b"
     r"(?:(?!товар|посылк|обратно|назад)[^.!?;\n]){0,40}?"
     r"\b(?:напрямую|лично|сам\b|сама\b|сами\b|наличн\w*|переводом|по\s+номеру|"
     r"на\s+(?:\w+\s+)?карт[уы]\b|на\s+сч[её]т\b|на\s+телефон|в\s+обход|мимо\s+площадк|"
@@ -250,7 +262,9 @@ _PAY_DETAILS = _rx(
     r"\b(?:personal|private|own)\s+(?:account|card|wallet)\b",
     r"\bномер\s+(?:\w+\s+)?(?:карты|сч[её]та|кошел\w*)|\bреквизит\w*|\bкошел[её]?к\w*|"
     r"\bфио\b|\bсбп\b|\bкошел\w*",
-    r"卡号|银行卡号|银行账号|银行账户|收款账号|收款码|付款码|钱包地址|二维码|" + _CH + r"\s*(?:账号|账户)",
+    r"卡号|银行卡号|银行账号|银行账户|收款账号|收款码|付款码|钱包地址|二维码|"
+    + _CH
+    + r"\s*(?:账号|账户)",
 )
 _MONEY = _rx(
     r"\b(?:refund\w*|pay\w*|money|cash|send|transfer\w*|compensat\w*|reimburs\w*|usd|"
@@ -267,7 +281,9 @@ def _pay_outside(m: _Message) -> bool:
     for s in m.sentences:
         if _live(_CHANNEL_RX, s) and not _PAY_ABOUT_ORDER.search(s.context):
             return True
-        if _live(_PAY_DIRECT, s) or _live(_PAY_DETAILS, s):
+        if _live(_PAY_DETAILS, s):
+            return True
+        if _live(_PAY_DIRECT, s) and not _PAY_ABOUT_ORDER.search(s.context):
             return True
     # "add me on WhatsApp, we arrange the refund there"
     return m.live(_MESSENGER_RX) and m.live(_MONEY)
@@ -291,7 +307,9 @@ _CLOSE = _rx(
     r"\b(?:закрыт|отмен|заверш)\w*\s+(?:\w+\s+)?(?:спор|диспут|претенз)\w*",
     r"\b(?:спор|диспут|претензи)\w*\s+(?:будет\s+|буд\w+\s+)?(?:закрыт|отмен|заверш)\w*",
     r"\b(?:спор|диспут|претензи|жалоб)\w*\s+(?:\w+\s+)?(?:закро|закр[оы]|отмен|отзов|сним|заверш)\w*",
-    r"(?:关闭|取消|撤销|撤回|撤掉|关掉|结束|关了|撤了|撤)" + _ZGAP + r"(?:纠纷|争议|投诉|申诉|退款申请|售后)",
+    r"(?:关闭|取消|撤销|撤回|撤掉|关掉|结束|关了|撤了|撤)"
+    + _ZGAP
+    + r"(?:纠纷|争议|投诉|申诉|退款申请|售后)",
     r"(?:纠纷|争议|投诉|申诉)" + _ZGAP + r"(?:关闭|关掉|关了|取消|撤销|撤回|撤了|撤掉|结束)",
     r"撤诉",
 )
@@ -346,22 +364,33 @@ _FEEDBACK = _rx(
     + r"\b(?:отзыв|оценк|негатив|звезд|рейтинг|коммент)\w*",
     r"\b(?:5|пять)\s*звезд\w*|\bпят[её]рк\w*|\b(?:высш|максимальн)\w*\s+(?:оценк|балл)\w*",
     r"\b(?:положительн|хорош|отличн|высок)\w*\s+(?:\w+\s+)?(?:отзыв|оценк)\w*",
-    r"\bотзыв\w*\s+(?:на\s+)?(?:5|пять)\b",
+    r"\bотзыв\w*\s+(?:на\s+)?(?:5|пять)\b|\bпятизв[её]здочн\w*|\b5[\s-]*звезд\w*",
+    r"\bоцени\w*\b[^.!?]{0,20}\b(?:на\s+)?(?:5|пять|пят[её]рк\w*|отлично)\b",
+    r"\b(?:отзыв|оценк|негатив)\w*\s+(?:\w+\s+)?(?:удал|убер|сотр|измен|помен|исправ|перепиш|"
+    r"сним)\w*",
     r"好评|五星|5星|(?:删|改|撤|去掉|修改|更改|追加)" + _ZGAP + r"(?:差评|评价|评论|评分)|"
-    r"(?:差评|评价|评论|评分)" + _ZGAP + r"(?:删|改|撤|去掉)",
+    r"(?:差评|评价|评论|评分|一星|1星)" + _ZGAP + r"(?:删|改|撤|去掉)",
 )
 _REWARD = _rx(
     r"\b(?:refund\w*|money|pay\w*|compensat\w*|reimburs\w*|coupon\w*|gift\w*|voucher\w*|"
     r"discount\w*|cash\w*|usd|dollars?|euros?|bucks?|replacement|approve|accept\w*)\b|\$|\d+\s*%",
     r"\b(?:send|give|return|ship)\w*\b" + _GAP + r"\b(?:free|new|missing|part|money|\d+)\b",
     r"\b(?:верн|возврат|компенс|деньг|заплат|оплат|подар|вышл(?:ем|ю|ите|им)|отправ|рубл|руб\b|доллар|купон|"
-    r"скидк|бонус|полн\w*\s+сумм)\w*|\d+\s*%",
+    r"скидк|бонус|полн\w*\s+сумм)\w*|\d+\s*(?:%|р\b|₽)",
     r"退款|退钱|退你|退一半|返现|返你|补偿|赔|红包|礼物|礼品|送|补发|全额|块|元|美元|领取|同意退款|退全款|退",
 )
 
 
+# Feedback already given, or thanked for, is no pressure: "thank you for the 5 stars".
+_FEEDBACK_DONE = _rx(
+    r"\b(?:already|thanks?|thank\s+you|last\s+time|earlier)\b",
+    r"\b(?:уже|спасибо|благодар\w*|в\s+прошлый\s+раз)\b",
+    r"已经|谢谢|感谢|上次|给了",
+)
+
+
 def _feedback_pressure(m: _Message) -> bool:
-    return m.live(_FEEDBACK) and m.live(_REWARD)
+    return m.live(_REWARD) and any(_live(_FEEDBACK, s, _FEEDBACK_DONE) for s in m.sentences)
 
 
 # --- token_price_reorder --------------------------------------------------------------------
@@ -443,7 +472,11 @@ def _change_reason(m: _Message) -> bool:
     for s in m.sentences:
         if _live(_PICK_NO_FAULT, s):
             return True
-        if _NO_FAULT.search(s.context) and _REASON_WORD.search(s.context) and _live(_REASON_CHANGE, s):
+        if (
+            _NO_FAULT.search(s.context)
+            and _REASON_WORD.search(s.context)
+            and _live(_REASON_CHANGE, s)
+        ):
             return True
     return False
 
@@ -496,9 +529,7 @@ _OUTSIDE_SOLUTION = _rx(
 
 
 def _return_outside(m: _Message) -> bool:
-    sent_back = any(
-        _live(_SEND_BACK, s) and _BEFORE_REFUND.search(s.context) for s in m.sentences
-    )
+    sent_back = any(_live(_SEND_BACK, s) and _BEFORE_REFUND.search(s.context) for s in m.sentences)
     if not sent_back:
         return False
     if m.has(_OUTSIDE_SOLUTION):

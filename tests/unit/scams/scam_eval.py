@@ -84,6 +84,16 @@ class Score:
         return 0.0 if self.innocent == 0 else self.innocent_flagged / self.innocent
 
 
+_SCANNED: dict[tuple[Callable[[str], list[str]], str], frozenset[str]] = {}
+
+
+def _scan(scan: Callable[[str], list[str]], text: str) -> frozenset[str]:
+    key = (scan, text)
+    if key not in _SCANNED:
+        _SCANNED[key] = frozenset(scan(text))
+    return _SCANNED[key]
+
+
 def score(
     examples: Iterable[Example],
     codes: Iterable[str] = CODES,
@@ -92,7 +102,7 @@ def score(
     wanted = set(codes)
     positives = true_pos = false_pos = innocent = innocent_flagged = 0
     for example in examples:
-        found = set(scan(example.text))
+        found = _scan(scan, example.text)
         labelled = example.codes & wanted
         positives += len(labelled)
         true_pos += len(found & labelled)
