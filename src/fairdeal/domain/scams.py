@@ -204,7 +204,8 @@ _PAY_ABOUT_ORDER = _rx(
     r"\b(?:paid|payed)\s+(?:for\s+\w+\s+)?(?:with|by|via|using|through|on)\b|\bcharged\b",
     r"\b(?:will|would|does|do|can|could)\s+(?:the|my|a)\s+(?:refund|money)\b",
     r"\b(?:go|goes|come|comes|be\s+sent|returned)\s+back\s+to\b",
-    r"(?<!than\s)\b(?:on|through|via|in|within)\s+(?:the|this|your|our)\s+(?:platform|site|website|"
+    r"\b(?:shows|statement|history|receipt)\b|\bpayment\s+to\b",
+    r"(?<!than\s)\b(?:on|through|via|in|within|by)\s+(?:the|this|your|our)\s+(?:platform|site|website|"
     r"marketplace|dispute)\b",
     r"\boriginal\s+(?:payment|method)",
     r"\b(?:the|my|your)\s+refund\s+(?:takes|will\s+take|goes|will\s+go|arrives|will\s+arrive|"
@@ -255,7 +256,8 @@ _PAY_DIRECT = _rx(
 )
 _PAY_DETAILS = _rx(
     # Asking for what an outside payment needs.
-    r"\b(?:card|account)\s+(?:number|details|no\b|num\b)|\bbank\s+(?:account|details)\b",
+    r"\b(?:card|account)\s+(?:number|details|no\b|num\b|info\w*)|"
+    r"\bbank\s+(?:account|details|info\w*|data)\b",
     r"\b(?:wallet|crypto)\s+address\b|\bqr[\s-]?code\b|\bpayment\s+(?:code|link|details)\b",
     r"\bfull\s+name\s+and\s+(?:city|country|address)\b",
     r"\b(?:your|ur)\s+(?:payment\s+|bank\s+|account\s+|card\s+)?details\b|"
@@ -325,7 +327,7 @@ _PROMISE = _rx(
     r"гарант|бесплатн|деньг|переш|повторн)\w*",
     r"\b(?:новый|новую|новое|второй|вторую|ещ[её]\s+одн)\w*|\bдаю\s+слово\b|\bчестно\b|\d+\s*%",
     r"退款|退钱|退你|返现|补发|重发|再发|重新(?:发|寄)|补寄|寄新|新的|全额|折|优惠|礼物|赠|送你|送您|"
-    r"补偿|赔|保证|承诺|免费|包邮|放心|说到做到|寄过去|再给你",
+    r"补偿|赔|保证|承诺|免费|包邮|放心|说到做到|寄过去|再给你|再(?:给)?(?:你|您)?(?:发|寄)|(?:发|寄)一(?:件|个)",
 )
 
 
@@ -336,6 +338,13 @@ _PLATFORM_PAYS = _rx(
     r"\brefund\s+from\s+(?:the\s+)?(?:platform|site|fairdeal)\b",
     r"\b(?:площадк|платформ|сайт|медиатор)\w*\s+(?:верн|возмест|заплат)\w*|\bот\s+площадки\b",
     r"平台(?:退款|会退|给我退|退)",
+    # Closing once the money or the item has arrived is no trade for a promise.
+    r"\b(?:as\s+soon\s+as|once|when|after)\s+(?:i\s+(?:receive|get|have)\b|(?:the|my)\s+"
+    r"(?:refund|money|item|replacement|parcel|package|part)\s+(?:shows\s+up|arrives|is\s+received|"
+    r"reaches|comes))",
+    r"\b(?:когда|как\s+только|после\s+того\s+как)\s+(?:я\s+)?получу\b|"
+    r"\bкогда\s+(?:деньги|товар|замена|посылка)\s+прид\w*",
+    r"等我收到|收到(?:退款|货|钱)(?:后|以后|之后)?(?:我|再)",
 )
 
 
@@ -389,8 +398,19 @@ _FEEDBACK_DONE = _rx(
 )
 
 
+# Feedback promised for the item working is an honest review, not a trade.
+_FEEDBACK_EARNED = _rx(
+    r"\bif\s+(?:it|the\s+\w+|everything)\s+(?:\w+\s+)?(?:works|arrives|is\s+(?:ok|fine|good))",
+    r"\bесли\s+(?:\w+\s+)?(?:заработает|работает|прид[её]т)",
+    r"如果\S{0,8}(?:能用|好用|修好|到了)",
+)
+
+
 def _feedback_pressure(m: _Message) -> bool:
-    return m.live(_REWARD) and any(_live(_FEEDBACK, s, _FEEDBACK_DONE) for s in m.sentences)
+    return m.live(_REWARD) and any(
+        _live(_FEEDBACK, s, _FEEDBACK_DONE) and not _FEEDBACK_EARNED.search(s.context)
+        for s in m.sentences
+    )
 
 
 # --- token_price_reorder --------------------------------------------------------------------

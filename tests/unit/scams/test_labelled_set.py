@@ -7,7 +7,9 @@ recall and the share of innocent messages flagged, per language and per code, on
 from __future__ import annotations
 
 import pytest
-from scam_eval import CODES, LABELS, LANGUAGES, Example, load, score, table
+from scam_eval import CODES, DATA, LABELS, LANGUAGES, Example, load, score, table
+
+from fairdeal.domain import scams
 
 TARGET_PRECISION = 0.95
 TARGET_RECALL = 0.90
@@ -66,3 +68,17 @@ def test_print_the_table() -> None:
     rendered = table()
     print("\n" + rendered)
     assert rendered.count("\n") == 1 + len(LANGUAGES) * 2 * (1 + len(CODES))
+
+
+def _probes() -> list[tuple[str, str]]:
+    rows = []
+    for line in (DATA / "probes.tsv").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            label, text = line.split("\t")
+            rows.append((label, text))
+    return rows
+
+
+@pytest.mark.parametrize(("label", "text"), _probes())
+def test_probe_messages_written_while_tuning(label: str, text: str) -> None:
+    assert scams.scan_message(text) == ([] if label == "-" else [LABELS[label]])
