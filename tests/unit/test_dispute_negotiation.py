@@ -435,9 +435,18 @@ def test_seller_messages_that_pressure_the_buyer_carry_warnings(policy: Policy) 
     message = dispute.post_message(SELLER, body=text, now=at(1))
     assert set(message.warnings) == {CLOSE_FOR_PROMISE, PAY_OUTSIDE_PLATFORM}
     assert dispute.pending_events[-1].data["warnings"] == message.warnings
-    # The same words from the buyer are not a pressure tactic.
-    assert dispute.post_message(BUYER, body=text, now=at(1)).warnings == []
     assert dispute.post_message(SELLER, body="Shipped yesterday.", now=at(1)).warnings == []
+
+
+@POLICIES
+def test_buyer_messages_that_propose_or_accept_a_trick_carry_warnings(policy: Policy) -> None:
+    dispute, _ = open_dispute(policy=policy)
+    text = "OK, I will close the dispute if you send me a new one. Refund me on PayPal."
+    message = dispute.post_message(BUYER, body=text, now=at(1))
+    assert message.warnings == [PAY_OUTSIDE_PLATFORM, CLOSE_FOR_PROMISE]
+    assert dispute.pending_events[-1].data["warnings"] == message.warnings
+    innocent = "I paid with PayPal on your site; I will not close the dispute for a promise."
+    assert dispute.post_message(BUYER, body=innocent, now=at(1)).warnings == []
 
 
 @POLICIES

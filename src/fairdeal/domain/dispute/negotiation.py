@@ -280,8 +280,9 @@ class NegotiationActions(DisputeBase):
     def post_message(self, actor: Actor, *, body: str, now: datetime) -> Message:
         self._precheck(Action.POST_MESSAGE, actor)
         text = text_field(body, "body", MAX_TEXT, required=True)
-        # Only what a seller writes can pressure the buyer; the warnings are shown to the buyer.
-        warnings = scams.scan_message(text) if actor.role is Role.SELLER else []
+        # A party's message may carry a trick: the seller proposing it, or the buyer proposing
+        # or agreeing to it. Mediators' messages are not scanned.
+        warnings = scams.scan_message(text) if actor.role in (Role.SELLER, Role.BUYER) else []
         message = Message(self._local_id("msg"), actor.user_id, actor.role, text, now, warnings)
         self.messages.append(message)
         self._log(now, "message.posted", actor, f"The {actor.role.value} sent a message.")

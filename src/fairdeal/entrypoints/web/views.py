@@ -305,7 +305,47 @@ def kind_options() -> list[tuple[str, str]]:
 
 def warning_text(code: str) -> str:
     """What a scam warning code means for the buyer."""
-    return scams.WARNING_TEXT.get(code, code.replace("_", " "))
+    return _(scams.WARNING_TEXT.get(code, code.replace("_", " ")))
+
+
+# What to do instead, beside each scam warning on a message (English; translations to come).
+WARNING_ADVICE: dict[str, str] = {
+    scams.PAY_OUTSIDE_PLATFORM: (
+        "Do not send or accept money outside Fairdeal: ask for a refund solution in this "
+        "dispute, and never share card numbers or payment accounts in messages."
+    ),
+    scams.CLOSE_FOR_PROMISE: (
+        "Keep the dispute open until the refund or the replacement has arrived: ask the seller "
+        "to propose it as a solution, which you can accept here."
+    ),
+    scams.FEEDBACK_PRESSURE: (
+        "Do not trade reviews for money: a refund is decided in this dispute, and your review "
+        "should say what really happened."
+    ),
+    scams.TOKEN_PRICE_REORDER: (
+        "Do not place a new order to get the item: ask for a replacement or a refund as a "
+        "solution in this dispute."
+    ),
+    scams.CHANGE_REASON_NOT_NEEDED: (
+        "Keep the reason that describes the real problem: change it only if it was chosen "
+        "by mistake, never because the seller asks."
+    ),
+    scams.RETURN_OUTSIDE_SOLUTION: (
+        "Send the item back only under an accepted return solution, with its label and "
+        "address, so that the refund is tied to the delivery."
+    ),
+}
+
+
+def warning_advice(code: str) -> str:
+    """What the buyer should do instead of what a warned message asks."""
+    advice = WARNING_ADVICE.get(code)
+    return _(advice) if advice else ""
+
+
+def scam_warning_count(dispute: Dispute) -> int:
+    """How many scam warnings the messages of a dispute raised (a marker for mediators)."""
+    return sum(len(m.warnings) for m in dispute.messages)
 
 
 def minimum(currency: str) -> str:
