@@ -13,6 +13,7 @@ import typer
 from fairdeal.bootstrap import App, bootstrap
 from fairdeal.config import Settings
 from fairdeal.domain.errors import DomainError, PolicyError
+from fairdeal.entrypoints.payments_cli import payments_app
 
 app = typer.Typer(help="Fairdeal: buyer protection and dispute resolution.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -21,6 +22,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 audit_app = typer.Typer(help="The tamper-evident record.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+app.add_typer(payments_app, name="payments")  # fairdeal payments reconcile
 
 
 def _quiet_libraries() -> None:

@@ -62,6 +62,7 @@ API_MD_ROUTES = {
     "GET /api/v1/events",
     "POST /api/v1/webhook-endpoints",
     "GET /api/v1/webhook-endpoints/{}/deliveries",
+    "POST /api/v1/providers/stripe/webhook",
     "GET /api/v1/sandbox/clock",
     "POST /api/v1/sandbox/clock/advance",
     "GET /healthz",

@@ -47,6 +47,7 @@ STATUS = {
     "rate_limited": 429,
     "internal_error": 500,
     "service_unavailable": 503,
+    "invalid_signature": 400,
 }
 
 TITLES = {
@@ -69,6 +70,7 @@ TITLES = {
     "rate_limited": "Too many requests",
     "internal_error": "Internal error",
     "service_unavailable": "Service unavailable",
+    "invalid_signature": "The signature does not verify",
 }
 
 

@@ -21,6 +21,7 @@ from fairdeal.entrypoints.api.routes import (
     notifications,
     ops,
     platform,
+    stripe_webhook,
     webhooks,
 )
 
@@ -45,6 +46,7 @@ def create_app(app: App) -> FastAPI:
         api.include_router(router)
     api.include_router(webhooks.router)  # webhook endpoints (fairdeal.services.notifications)
     api.include_router(notifications.router)  # in-app notifications, /dev/mailbox
+    api.include_router(stripe_webhook.router)  # Stripe's refund events (docs/payments-stripe.md)
     web.install(api, app)  # the resolution centre's pages (fairdeal.entrypoints.web)
     # Outermost first: logs see everything, then rate limits, then idempotency replays.
     api.add_middleware(

@@ -1,0 +1,94 @@
+"""``POST /api/v1/providers/stripe/webhook``: Stripe's confirmations of refunds (stripe mode).
+
+No bearer token: the ``Stripe-Signature`` header, checked against
+``FAIRDEAL_STRIPE_WEBHOOK_SECRET`` with Stripe's own verification, is the authentication. A bad
+one answers 400 ``invalid_signature`` and changes nothing. Each refund outcome the event
+carries is handed to the payments core's ``apply_provider_outcome``: its refusals (an unknown
+movement 404, another reference or a movement already failed 409) answer as problem+json like
+every other, so that Stripe retries, and an outcome applied twice changes nothing."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request
+from starlette.concurrency import run_in_threadpool
+
+from fairdeal.adapters.payments.stripe_webhooks import StripeWebhookError, outcomes
+from fairdeal.config import Settings
+from fairdeal.entrypoints.api.deps import Ctx, api_of
+from fairdeal.entrypoints.api.errors import ApiError
+from fairdeal.entrypoints.api.routes.common import errors
+from fairdeal.entrypoints.api.schemas import Problem
+
+router = APIRouter(prefix="/api/v1", tags=["payments"])
+
+Applier = Callable[[Any, str, str, str, "str | None"], object]
+
+
+def webhook_secret(settings: Settings) -> str | None:
+    """FAIRDEAL_STRIPE_WEBHOOK_SECRET. The setting is declared by the payments core's
+    ``Settings.stripe_webhook_secret``; until both are merged it is read from the
+    environment as a fallback (MERGE: keep only the settings' attribute)."""
+    configured: str | None = getattr(settings, "stripe_webhook_secret", None)
+    return configured or os.environ.get("FAIRDEAL_STRIPE_WEBHOOK_SECRET") or None
+
+
+def resolve_applier() -> Applier:
+    """The core's ``fairdeal.services.payments.apply_provider_outcome(ctx, movement_id,
+    outcome, reference, failure)``, looked up when a webhook arrives (imported lazily: this
+    module is merged beside the core, not before it)."""
+    try:
+        module = importlib.import_module("fairdeal.services.payments")
+        applier: Applier = module.apply_provider_outcome
+    except (ImportError, AttributeError):
+        raise ApiError(
+            "service_unavailable", "payment confirmations cannot be applied on this server"
+        ) from None
+    return applier
+
+
+_BAD_SIGNATURE: dict[int | str, dict[str, Any]] = {
+    400: {
+        "model": Problem,
+        "description": "The Stripe-Signature header is missing or does not verify",
+        "content": {"application/problem+json": {}},
+    }
+}
+
+
+@router.post(
+    "/providers/stripe/webhook",
+    responses={**_BAD_SIGNATURE, **errors(404, 409)},
+    summary="Stripe's refund events (stripe mode)",
+)
+async def stripe_webhook(
+    request: Request,
+    ctx: Ctx,
+    stripe_signature: Annotated[str | None, Header(alias="Stripe-Signature")] = None,
+) -> dict[str, Any]:
+    secret = webhook_secret(api_of(request).app.settings)
+    if not secret:
+        raise ApiError(
+            "not_found", "Stripe webhooks are not configured (FAIRDEAL_STRIPE_WEBHOOK_SECRET)"
+        )
+    payload = await request.body()
+    try:
+        found = outcomes(payload, stripe_signature, secret)
+    except StripeWebhookError as error:
+        raise ApiError("invalid_signature", str(error), field="Stripe-Signature") from None
+    if found:
+        apply = resolve_applier()
+        for outcome in found:
+            await run_in_threadpool(
+                apply,
+                ctx,
+                outcome.movement_id,
+                outcome.outcome,
+                outcome.provider_reference,
+                outcome.failure,
+            )
+    return {"received": True, "applied": [outcome.movement_id for outcome in found]}
