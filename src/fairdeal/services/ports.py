@@ -16,6 +16,7 @@ from fairdeal.domain.dispute import Dispute
 from fairdeal.domain.events import DomainEvent
 from fairdeal.domain.ledger import LedgerTransaction
 from fairdeal.domain.order import Order
+from fairdeal.domain.roles import Role
 
 
 @dataclass(slots=True)
@@ -69,11 +70,17 @@ class OrderFilter:
 
 @dataclass(frozen=True, slots=True)
 class StoredEvent:
+    """An event as the feed holds it. ``data`` is the payload the feed and webhooks show;
+    ``by`` (who acted) and ``event_class`` (the ``domain.events`` class name) are kept beside
+    it for the relay. Both are None on events stored before they were recorded."""
+
     seq: int
     id: str
     type: str
     created_at: datetime
     data: dict[str, object]
+    by: Role | None = None
+    event_class: str | None = None
 
 
 class UserRepository(Protocol):

@@ -4,7 +4,6 @@ feed. Aggregates are only read here (snapshots, never saved)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
@@ -85,27 +84,10 @@ class SqlOutbox:
         )
 
     def events_after(self, position: int, limit: int) -> list[StoredEvent]:
-        t = tables.events
-        rows = self.conn.execute(
-            select(t.c.position, t.c.id, t.c.type, t.c.created_at, t.c.data)
-            .where(t.c.position > position)
-            .order_by(t.c.position)
-            .limit(limit)
-        )
-        return [StoredEvent(*row) for row in rows]
+        return SqlEventLog(self.conn).published_after(position, limit)
 
     def append_event(self, event: DomainEvent) -> str:
-        event_id = "evt_" + uuid.uuid4().hex
-        self.conn.execute(
-            insert(tables.events).values(
-                id=event_id,
-                type=event.type,
-                aggregate_id=event.aggregate_id,
-                created_at=event.at,
-                data=event.data,
-            )
-        )
-        return event_id
+        return SqlEventLog(self.conn).append([event])[0]
 
     # --- snapshots ----------------------------------------------------------------------
 

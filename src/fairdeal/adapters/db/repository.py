@@ -34,6 +34,7 @@ from fairdeal.domain.ledger import Account, LedgerTransaction, Movement, Posting
 from fairdeal.domain.money import Money
 from fairdeal.domain.order import Order
 from fairdeal.domain.policy import Policy
+from fairdeal.domain.roles import Role
 from fairdeal.services.ports import (
     DisputeFilter,
     FileRecord,
@@ -285,6 +286,20 @@ def _claim(
     return claimed
 
 
+def event_row(event: DomainEvent) -> dict[str, Any]:
+    """The ``events`` row of a domain event, under a new id."""
+    by = event.actor_role
+    return {
+        "id": "evt_" + uuid.uuid4().hex,
+        "type": event.type,
+        "aggregate_id": event.aggregate_id,
+        "created_at": event.at,
+        "data": event.data,
+        "actor": by.value if by is not None else None,
+        "event_class": type(event).__name__,
+    }
+
+
 class SqlEventLog:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -293,14 +308,36 @@ class SqlEventLog:
         """Events after a feed position, publishing committed ones first (needs a write unit
         of work). ``StoredEvent.seq`` is the feed position."""
         self.publish()
+        return self.published_after(position, limit)
+
+    def published_after(self, position: int, limit: int) -> builtins.list[StoredEvent]:
+        """Events after a feed position, as far as the feed was published."""
         t = tables.events
         rows = self.conn.execute(
-            select(t.c.position, t.c.id, t.c.type, t.c.created_at, t.c.data)
+            select(
+                t.c.position,
+                t.c.id,
+                t.c.type,
+                t.c.created_at,
+                t.c.data,
+                t.c.actor,
+                t.c.event_class,
+            )
             .where(t.c.position > position)
             .order_by(t.c.position)
             .limit(limit)
         )
-        return [StoredEvent(*row) for row in rows]
+        return [
+            StoredEvent(seq, id_, type_, at, data, Role(actor) if actor else None, event_class)
+            for seq, id_, type_, at, data, actor, event_class in rows
+        ]
+
+    def append(self, events: Sequence[DomainEvent]) -> builtins.list[str]:
+        """Store events (unpublished: ``publish`` gives them feed positions); their new ids."""
+        rows = [event_row(e) for e in events]
+        if rows:
+            self.conn.execute(insert(tables.events), rows)
+        return [row["id"] for row in rows]
 
     def publish(self) -> None:
         """Give every committed, unpublished event the next feed positions, in insertion
@@ -376,20 +413,7 @@ class SqlUnitOfWork:
             events.extend(order.pending_events)
             ledger.extend(order.pending_ledger)
         events.sort(key=lambda e: e.at)
-        if events:
-            self.conn.execute(
-                insert(tables.events),
-                [
-                    {
-                        "id": "evt_" + uuid.uuid4().hex,
-                        "type": e.type,
-                        "aggregate_id": e.aggregate_id,
-                        "created_at": e.at,
-                        "data": e.data,
-                    }
-                    for e in events
-                ],
-            )
+        self.events.append(events)
         if ledger:
             self._append_ledger(ledger)
         self.conn.commit()
