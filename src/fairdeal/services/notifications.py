@@ -30,7 +30,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
 from typing import Any, Protocol
 
 from fairdeal.domain.dispute import Dispute
@@ -66,7 +65,7 @@ from fairdeal.domain.events import (
 )
 from fairdeal.domain.order import Order
 from fairdeal.domain.roles import Actor, Role
-from fairdeal.services.ports import Clock, IdGenerator, StoredEvent, User
+from fairdeal.services.ports import Clock, IdGenerator, StoredEvent, Transaction, User
 
 log = logging.getLogger("fairdeal.notifications")
 
@@ -250,19 +249,12 @@ class Outbox(Protocol):
     def settle_reminder(self, reminder: Reminder, status: str, event_id: str | None) -> None: ...
 
 
-class NotificationUnitOfWork(Protocol):
+class NotificationUnitOfWork(Transaction, Protocol):
     """One transaction over the outbox; leaving it without ``commit`` rolls back."""
 
     @property
     def outbox(self) -> Outbox: ...
     def __enter__(self) -> NotificationUnitOfWork: ...
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
-    def commit(self) -> None: ...
 
 
 class NotificationUnitOfWorkFactory(Protocol):

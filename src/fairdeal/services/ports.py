@@ -127,7 +127,19 @@ class EventLog(Protocol):
         ...
 
 
-class UnitOfWork(Protocol):
+class Transaction(Protocol):
+    """A ``with`` block over one transaction: leaving it without ``commit`` rolls back."""
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+    def commit(self) -> None: ...
+
+
+class UnitOfWork(Transaction, Protocol):
     """One transaction. Aggregates read through it and changed are saved on ``commit`` with an
     optimistic version check, together with their events and ledger transactions. Leaving the
     block without committing rolls back."""
@@ -145,12 +157,6 @@ class UnitOfWork(Protocol):
     def events(self) -> EventLog: ...
 
     def __enter__(self) -> UnitOfWork: ...
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
     def commit(self) -> None: ...
     def rollback(self) -> None: ...
     def ledger(self, order_id: str) -> builtins.list[LedgerTransaction]: ...

@@ -7,8 +7,7 @@ import functools
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Engine,
@@ -25,7 +24,7 @@ from sqlalchemy.engine import Connection
 
 from fairdeal.adapters.db import tables
 from fairdeal.adapters.db.codec import decode, encode
-from fairdeal.adapters.db.engine import begin
+from fairdeal.adapters.db.engine import ConnectionScope, begin
 from fairdeal.domain import audit
 from fairdeal.domain.dispute import Dispute
 from fairdeal.domain.errors import VersionConflict
@@ -53,6 +52,28 @@ class _Tracked:
         self.orders: dict[str, tuple[Order, Any]] = {}
         # The stored due time of every row a claim returned, by (table, id): see _save.
         self.claimed_fire_at: dict[tuple[str, str], datetime | None] = {}
+
+
+Aggregate = TypeVar("Aggregate", Order, Dispute)
+
+
+def _track(
+    kind: type[Aggregate],
+    tracked: dict[str, tuple[Aggregate, Any]],
+    doc: Any,
+    version: int,
+    policies: Mapping[str, Policy],
+) -> Aggregate:
+    """One object per row per unit of work: a list or a claim that meets an aggregate read
+    earlier hands back that object, whose unsaved changes would otherwise be dropped (and the
+    stale copy saved over them)."""
+    known = tracked.get(doc["id"])
+    if known is not None:
+        return known[0]
+    aggregate = decode(kind, doc, policies)
+    aggregate.version = version
+    tracked[aggregate.id] = (aggregate, doc)
+    return aggregate
 
 
 class SqlUserRepository:
@@ -155,16 +176,7 @@ class SqlOrderRepository:
         return _claim(self.conn, tables.orders, now, limit, self._track, self.tracked)
 
     def _track(self, doc: Any, version: int) -> Order:
-        # One object per row per unit of work: a list or a claim that meets an order read
-        # earlier hands back that object, whose unsaved changes would otherwise be dropped
-        # (and the stale copy saved over them).
-        known = self.tracked.orders.get(doc["id"])
-        if known is not None:
-            return known[0]
-        order = decode(Order, doc, self.policies)
-        order.version = version
-        self.tracked.orders[order.id] = (order, doc)
-        return order
+        return _track(Order, self.tracked.orders, doc, version, self.policies)
 
 
 class SqlDisputeRepository:
@@ -240,13 +252,7 @@ class SqlDisputeRepository:
         return ("any", "", moment)
 
     def _track(self, doc: Any, version: int) -> Dispute:
-        known = self.tracked.disputes.get(doc["id"])  # one object per row, as for orders
-        if known is not None:
-            return known[0]
-        dispute = decode(Dispute, doc, self.policies)
-        dispute.version = version
-        self.tracked.disputes[dispute.id] = (dispute, doc)
-        return dispute
+        return _track(Dispute, self.tracked.disputes, doc, version, self.policies)
 
 
 _ORDERS_BY_ID = select(tables.orders.c.doc, tables.orders.c.version).where(
@@ -356,7 +362,7 @@ class SqlEventLog:
         )
 
 
-class SqlUnitOfWork:
+class SqlUnitOfWork(ConnectionScope):
     users: SqlUserRepository
     files: SqlFileRepository
     orders: SqlOrderRepository
@@ -377,18 +383,6 @@ class SqlUnitOfWork:
         self.disputes.orders = self.orders
         self.events = SqlEventLog(self.conn)
         return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        try:
-            if self.conn.in_transaction():
-                self.conn.rollback()
-        finally:
-            self.conn.close()
 
     def rollback(self) -> None:
         self.conn.rollback()
