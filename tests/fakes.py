@@ -384,6 +384,8 @@ class FakeUnitOfWork:
                     event.type,
                     event.at,
                     dict(event.data),
+                    event.actor_role,
+                    type(event).__name__,
                 )
             )
         for txn in ledger:

@@ -28,7 +28,7 @@ from fairdeal.domain.order import Payment
 from fairdeal.domain.roles import Actor, Role
 from fairdeal.services import deadlines, disputes, files, handlers, orders, users
 from fairdeal.services.context import Context
-from fairdeal.services.ports import FileRecord, SettableClock
+from fairdeal.services.ports import FileRecord
 
 # Stores a photo of a damaged item for a demo buyer and answers its file id.
 PhotoUploader = Callable[[Actor, str], str]
@@ -55,13 +55,12 @@ class DemoAccounts:
 
 def seed(
     ctx: Context,
-    clock: SettableClock,
     *,
     password_hash: str | None = None,
     upload_photo: PhotoUploader | None = None,
 ) -> DemoAccounts:
-    """Create the demo world through the services, moving the (sandbox or test) clock where a
-    status needs time to have passed. Without ``upload_photo`` the evidence is a file record
+    """Create the demo world through the services, moving the context's (sandbox or test)
+    clock where a status needs time to have passed. Without ``upload_photo`` the evidence is a file record
     with no stored bytes (enough for the engine; the pages show a placeholder)."""
     accounts = DemoAccounts()
     for handle, role, name, email in DEMO_PEOPLE:
@@ -159,9 +158,7 @@ def seed(
         ProposeSolution("refund_only", Amount.of("0.00"), "It was fine when it left."),
     )
     negotiation_days = ctx.policy.deadlines.negotiation_days
-    deadlines.advance_clock(
-        ctx, clock, to=ctx.clock.now() + timedelta(days=negotiation_days, minutes=1)
-    )
+    deadlines.advance_clock(ctx, to=ctx.clock.now() + timedelta(days=negotiation_days, minutes=1))
     handlers.handle(ctx, maya, review, AssignMediator())
 
     shipped_order(alice, sam, "Headphones", "59.00")  # an order with no dispute yet
@@ -203,7 +200,7 @@ def run_scenario(out: TextIO) -> None:
     clock = FixedClock(datetime.now(UTC).replace(microsecond=0))
     app: App = bootstrap(Settings(database_url=f"sqlite:///{folder / 'demo.db'}"), clock=clock)
     upgrade(app.engine)
-    accounts = seed(app.ctx, clock)
+    accounts = seed(app.ctx)
     staff = accounts.actors["ada"]
     for label, dispute_id in accounts.dispute_ids.items():
         view = disputes.get_dispute(app.ctx, staff, dispute_id)
@@ -242,16 +239,13 @@ def seed_sandbox(app: App) -> DemoAccounts:
     """Seed a sandbox server's database; every demo account logs in with DEMO_PASSWORD."""
     from argon2 import PasswordHasher
 
-    clock = app.sandbox_clock
-    assert clock is not None, "the demo runs in sandbox mode"
+    assert app.sandbox_clock is not None, "the demo runs in sandbox mode"
 
     # Through the context's file storage, the one the served app reads evidence from, so the
     # demo's photos show on the dispute pages.
     def upload_photo(owner: Actor, title: str) -> str:
         record = files.upload(
             app.ctx,
-            app.ctx.file_storage,
-            app.ctx.content_inspector,
             owner,
             filename=f"{title.lower().replace(' ', '-')}-damage.png",
             chunks=[damaged_item_photo(title)],
@@ -260,7 +254,6 @@ def seed_sandbox(app: App) -> DemoAccounts:
 
     return seed(
         app.ctx,
-        clock,
         password_hash=PasswordHasher().hash(DEMO_PASSWORD),
         upload_photo=upload_photo,
     )

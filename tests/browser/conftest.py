@@ -23,8 +23,6 @@ import uvicorn
 from PIL import Image
 
 from fairdeal.adapters.db.migrate import upgrade
-from fairdeal.adapters.storage.inspect import PillowInspector
-from fairdeal.adapters.storage.local import LocalFileStorage
 from fairdeal.bootstrap import App, bootstrap
 from fairdeal.config import Settings
 from fairdeal.demo import DEMO_PASSWORD, DemoAccounts, seed_sandbox
@@ -79,8 +77,6 @@ class Site:
         Image.new("RGB", (320, 240), (200, 120, 90)).save(image, "JPEG")
         record = files.upload(
             self.app.ctx,
-            LocalFileStorage(self.app.settings.storage_dir),
-            PillowInspector(),
             actor,
             filename="damage.jpg",
             chunks=[image.getvalue()],

@@ -120,7 +120,7 @@ def test_a_dispute_from_a_photo_to_the_mediators_outcome(
     # The seller lets the answer window pass: unchallenged, the decision becomes final.
     clock = site.app.sandbox_clock
     assert clock is not None
-    deadlines.advance_clock(site.app.ctx, clock, to=clock.now() + timedelta(days=3, minutes=1))
+    deadlines.advance_clock(site.app.ctx, to=clock.now() + timedelta(days=3, minutes=1))
     page.goto(url)
     outcome = page.locator("#outcome")
     expect(outcome.locator("#outcome-title")).to_have_text("Outcome: In the buyer's favour")

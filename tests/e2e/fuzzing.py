@@ -80,7 +80,7 @@ def reset(world: World) -> None:
         else:
             for table in reversed(tables.metadata.sorted_tables):
                 conn.execute(delete(table))
-    world.http.app.state.token_cache.entries.clear()
+    world.http.app.state.api.token_cache.entries.clear()
     ensure_platform_user(world.app.ctx, PLATFORM_TOKEN)
 
 

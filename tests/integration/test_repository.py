@@ -530,7 +530,7 @@ def test_the_mediator_queue_is_ordered_by_deadline(world: World) -> None:
         opened.append(dispute.id)
     still_negotiating = world.open(world.shipped_order()).id
     # Each escalates when its own negotiation window ends; the review target follows.
-    deadlines.advance_clock(world.ctx, world.clock, to=T0 + timedelta(days=7, hours=10))
+    deadlines.advance_clock(world.ctx, to=T0 + timedelta(days=7, hours=10))
     by_opening = [opened[0], opened[2], opened[1], opened[3]]
 
     def queue(after: str | None, limit: int = 10) -> list[Dispute]:

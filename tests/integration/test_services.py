@@ -48,9 +48,7 @@ def finish_order(world: World, order_id: str) -> None:
     """Run the clock past buyer protection so that whatever is left in escrow is released."""
     order = orders.get_order(world.ctx, world.platform, order_id)
     assert order.protection_ends_at is not None
-    deadlines.advance_clock(
-        world.ctx, world.clock, to=order.protection_ends_at + timedelta(minutes=1)
-    )
+    deadlines.advance_clock(world.ctx, to=order.protection_ends_at + timedelta(minutes=1))
     order = orders.get_order(world.ctx, world.platform, order_id)
     assert order.status is OrderStatus.COMPLETED
 
@@ -105,7 +103,7 @@ def test_negotiation_escalates_and_the_mediators_decision_becomes_final(world: W
     assert world.dispute(dispute.id).status is Status.NEGOTIATING
 
     # No agreement within the standard policy's 7 days: the clock escalates.
-    deadlines.advance_clock(world.ctx, world.clock, to=world.clock.now() + timedelta(days=7))
+    deadlines.advance_clock(world.ctx, to=world.clock.now() + timedelta(days=7))
     escalated = world.dispute(dispute.id)
     assert escalated.status is Status.UNDER_REVIEW
     assert escalated.mediation is not None and escalated.mediation.trigger == "negotiation_timeout"
@@ -157,7 +155,7 @@ def test_an_unchallenged_decision_becomes_final_when_its_window_ends(world: Worl
         dispute.id,
         ProposeSolution(kind="refund_only", amount=Amount.of("0")),
     )
-    deadlines.advance_clock(world.ctx, world.clock, to=world.clock.now() + timedelta(days=7))
+    deadlines.advance_clock(world.ctx, to=world.clock.now() + timedelta(days=7))
     decision = handle(
         world.ctx,
         world.mediator,
@@ -178,9 +176,7 @@ def test_an_unchallenged_decision_becomes_final_when_its_window_ends(world: Worl
         dispute.id,
         RejectDecision(decision.id, comment="No.", evidence_file_ids=()),
     )
-    fired = deadlines.advance_clock(
-        world.ctx, world.clock, to=world.clock.now() + timedelta(days=3, minutes=1)
-    )
+    fired = deadlines.advance_clock(world.ctx, to=world.clock.now() + timedelta(days=3, minutes=1))
     assert [f.kind for f in fired] == ["decision_response"]
     final = world.dispute(dispute.id)
     assert final.status is Status.CLOSED
@@ -197,9 +193,7 @@ def test_a_return_never_shipped_closes_for_the_seller(world: World) -> None:
     handle(world.ctx, world.seller, dispute.id, AcceptSolution(dispute.primary_solution.id))
     assert world.dispute(dispute.id).status is Status.AWAITING_RETURN
 
-    fired = deadlines.advance_clock(
-        world.ctx, world.clock, to=world.clock.now() + timedelta(days=10, minutes=1)
-    )
+    fired = deadlines.advance_clock(world.ctx, to=world.clock.now() + timedelta(days=10, minutes=1))
     assert [f.kind for f in fired] == ["return_shipment"]
     closed = world.dispute(dispute.id)
     assert closed.status is Status.CLOSED
@@ -238,9 +232,7 @@ def test_a_return_the_seller_never_confirms_is_refunded_by_the_clock(world: Worl
     dispute = world.open(order, outcome="return_and_refund", amount="30.00")
     handle(world.ctx, world.seller, dispute.id, AcceptSolution(dispute.primary_solution.id))
     handle(world.ctx, world.buyer, dispute.id, ShipReturn(carrier="DHL", tracking_number="R1"))
-    fired = deadlines.advance_clock(
-        world.ctx, world.clock, to=world.clock.now() + timedelta(days=15, minutes=1)
-    )
+    fired = deadlines.advance_clock(world.ctx, to=world.clock.now() + timedelta(days=15, minutes=1))
     assert [f.kind for f in fired] == ["return_confirmation"]
     assert world.dispute(dispute.id).status is Status.CLOSED
     balances = assert_ledger_balanced(world.engine, order.id)
@@ -289,16 +281,14 @@ def test_an_ignored_evidence_request_closes_for_the_other_party(
         dispute.id,
         ProposeSolution(kind="refund_only", amount=Amount.of("5")),
     )
-    deadlines.advance_clock(world.ctx, world.clock, to=world.clock.now() + timedelta(days=7))
+    deadlines.advance_clock(world.ctx, to=world.clock.now() + timedelta(days=7))
     handle(
         world.ctx,
         world.mediator,
         dispute.id,
         RequestEvidence(party=party, request="Photos, please.", days=None),
     )
-    fired = deadlines.advance_clock(
-        world.ctx, world.clock, to=world.clock.now() + timedelta(days=3, minutes=1)
-    )
+    fired = deadlines.advance_clock(world.ctx, to=world.clock.now() + timedelta(days=3, minutes=1))
     assert [f.kind for f in fired] == ["evidence_request"]
     closed = world.dispute(dispute.id)
     assert closed.status is Status.CLOSED

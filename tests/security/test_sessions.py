@@ -5,6 +5,7 @@ growing backoff, during which even the right password is refused."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
@@ -166,11 +167,11 @@ def test_unknown_emails_are_locked_the_same_way(site: Site) -> None:
 
 
 def test_the_lockout_grows_with_each_further_failure_up_to_its_cap(site: Site) -> None:
-    store = SqlSecurityStore(site.app.engine)
     policy = access.LockoutPolicy(after=3, base=timedelta(minutes=1), cap=timedelta(minutes=10))
+    ctx = replace(site.app.ctx, security=SqlSecurityStore(site.app.engine), lockout=policy)
     now = datetime(2031, 1, 1, tzinfo=UTC)
     email = "backoff@demo.test"
-    locks = [access.sign_in_failed(store, policy, email, now) for _ in range(8)]
+    locks = [access.sign_in_failed(ctx, email, now) for _ in range(8)]
     lengths = [None if lock is None else lock.until - now for lock in locks]
     minute = timedelta(minutes=1)
     assert lengths == [
@@ -183,10 +184,10 @@ def test_the_lockout_grows_with_each_further_failure_up_to_its_cap(site: Site) -
         10 * minute,
         10 * minute,
     ]
-    assert access.sign_in_locked(store, email, now + 9 * minute) is not None
-    assert access.sign_in_locked(store, email, now + 10 * minute) is None
-    access.sign_in_succeeded(store, email)
-    assert access.sign_in_failed(store, policy, email, now) is None  # the count started over
+    assert access.sign_in_locked(ctx, email, now + 9 * minute) is not None
+    assert access.sign_in_locked(ctx, email, now + 10 * minute) is None
+    access.sign_in_succeeded(ctx, email)
+    assert access.sign_in_failed(ctx, email, now) is None  # the count started over
 
 
 # --- rate limits on login --------------------------------------------------------------------

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from fairdeal.domain.errors import Forbidden, NotFound, ValidationError
 from fairdeal.domain.roles import Actor, Role
-from fairdeal.services.security import SecurityStore, login_key_hash, session_id_hash
+from fairdeal.services.security import login_key_hash, session_id_hash
+
+if TYPE_CHECKING:  # the context carries this module's LockoutPolicy
+    from fairdeal.services.context import Context
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,52 +42,50 @@ class Locked:
         return max(1, int((self.until - now).total_seconds() + 0.999))
 
 
-def sign_in_locked(store: SecurityStore, email: str, now: datetime) -> Locked | None:
+def sign_in_locked(ctx: Context, email: str, now: datetime) -> Locked | None:
     """The lockout in force for this email, if any. Checked before the password is: during a
     lockout even the right password is refused."""
-    until = store.login_locked_until(login_key_hash(email))
+    until = ctx.security_store.login_locked_until(login_key_hash(email))
     return Locked(until) if until is not None and until > now else None
 
 
-def sign_in_failed(
-    store: SecurityStore, policy: LockoutPolicy, email: str, now: datetime
-) -> Locked | None:
+def sign_in_failed(ctx: Context, email: str, now: datetime) -> Locked | None:
     """Count a wrong password (or an unknown email: the same, so the answers do not tell
-    which accounts exist); answers the lockout this failure started, if any."""
-    key = login_key_hash(email)
-    lock = policy.lock_for(store.login_failed(key, now))
+    which accounts exist); answers the lockout (``ctx.lockout``) this failure started, if any."""
+    store, key = ctx.security_store, login_key_hash(email)
+    lock = ctx.lockout.lock_for(store.login_failed(key, now))
     if lock is None:
         return None
     store.lock_login(key, now + lock)
     return Locked(now + lock)
 
 
-def sign_in_succeeded(store: SecurityStore, email: str) -> None:
-    store.login_succeeded(login_key_hash(email))
+def sign_in_succeeded(ctx: Context, email: str) -> None:
+    ctx.security_store.login_succeeded(login_key_hash(email))
 
 
 def start_session(
-    store: SecurityStore, user_id: str, nonce: str, now: datetime, lifetime: timedelta
+    ctx: Context, user_id: str, nonce: str, now: datetime, lifetime: timedelta
 ) -> None:
-    store.add_session(session_id_hash(nonce), user_id, now, now + lifetime)
+    ctx.security_store.add_session(session_id_hash(nonce), user_id, now, now + lifetime)
 
 
-def session_is_live(store: SecurityStore, user_id: str, nonce: str, now: datetime) -> bool:
+def session_is_live(ctx: Context, user_id: str, nonce: str, now: datetime) -> bool:
     """True when this signed cookie's session was started and has not ended (logout,
     expiry, the user disabled)."""
-    return store.session_user(session_id_hash(nonce), now) == user_id
+    return ctx.security_store.session_user(session_id_hash(nonce), now) == user_id
 
 
-def end_session(store: SecurityStore, nonce: str) -> None:
-    store.end_session(session_id_hash(nonce))
+def end_session(ctx: Context, nonce: str) -> None:
+    ctx.security_store.end_session(session_id_hash(nonce))
 
 
-def disable_user(store: SecurityStore, actor: Actor, user_id: str) -> None:
+def disable_user(ctx: Context, actor: Actor, user_id: str) -> None:
     """The platform (or an admin) disables an account: its API token and its web sessions
     stop working."""
     if actor.role not in (Role.PLATFORM, Role.ADMIN):
         raise Forbidden("only the platform or an admin can disable a user")
     if actor.user_id == user_id:
         raise ValidationError("you cannot disable your own account", field="user_id")
-    if not store.disable_user(user_id):
+    if not ctx.security_store.disable_user(user_id):
         raise NotFound(f"user {user_id} not found")

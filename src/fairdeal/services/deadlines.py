@@ -15,7 +15,6 @@ from fairdeal.domain.dispute import Dispute
 from fairdeal.domain.errors import VersionConflict
 from fairdeal.domain.order import Order
 from fairdeal.services.context import Context, sync_order
-from fairdeal.services.ports import SettableClock
 
 BATCH_SIZE = 200
 # Rounds of claimed-but-moot batches ``fire_due`` looks past before it gives up for now.
@@ -108,10 +107,12 @@ def run_until_idle(ctx: Context, *, now: datetime | None = None) -> list[Fired]:
         fired.extend(batch)
 
 
-def advance_clock(ctx: Context, clock: SettableClock, *, to: datetime) -> list[Fired]:
-    """The sandbox clock moves to ``to`` and every deadline that falls due on the way fires in
-    due order, each at its own due time -- so a seller's silence closes the dispute, and the
-    return window that opens then can itself run out within the same advance."""
+def advance_clock(ctx: Context, *, to: datetime) -> list[Fired]:
+    """The sandbox clock (``ctx.settable_clock``) moves to ``to`` and every deadline that
+    falls due on the way fires in due order, each at its own due time -- so a seller's silence
+    closes the dispute, and the return window that opens then can itself run out within the
+    same advance."""
+    clock = ctx.settable_clock
     if to < clock.now():
         raise ValueError("the sandbox clock only moves forward")
     clock.advance_to(to)

@@ -44,19 +44,13 @@ def safe_filename(name: str | None) -> str:
 
 
 def upload(
-    ctx: Context,
-    storage: FileStorage,
-    inspector: ContentInspector,
-    actor: Actor,
-    *,
-    filename: str | None,
-    chunks: Iterable[bytes],
+    ctx: Context, actor: Actor, *, filename: str | None, chunks: Iterable[bytes]
 ) -> FileRecord:
-    """Store one evidence file. ``storage`` and ``inspector`` are the context's
-    (``ctx.file_storage``, ``ctx.content_inspector``); they are still passed apart because the
-    web pages call this with their own references."""
+    """Store one evidence file in the context's file storage, once its inspector has read
+    its type from its content and cleaned it."""
     if actor.role not in (Role.BUYER, Role.SELLER, Role.MEDIATOR, Role.ADMIN):
         raise Forbidden("only the parties and mediators upload evidence")
+    storage, inspector = ctx.file_storage, ctx.content_inspector
     # Not a context manager: on success the file is moved into the store, not deleted.
     scratch = tempfile.NamedTemporaryFile(dir=storage.scratch_dir(), delete=False)  # noqa: SIM115
     path = Path(scratch.name)

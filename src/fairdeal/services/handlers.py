@@ -41,8 +41,8 @@ from fairdeal.domain.dispute import (
     Evidence,
     ProposedSolution,
     Role,
-    SolutionKind,
 )
+from fairdeal.domain.dispute.checks import parse_solution_kind
 from fairdeal.domain.errors import (
     DisputeExists,
     DomainError,
@@ -120,7 +120,7 @@ def _assign_mediator(s: Step, c: AssignMediator) -> None:
 def _propose_decision(s: Step, c: ProposeDecision) -> Decision:
     proposed = [
         ProposedSolution(
-            kind=_kind(option.kind, f"solutions.{i}.kind"),
+            kind=parse_solution_kind(option.kind, f"solutions.{i}.kind"),
             # Named by its place in the decision, whatever the edge called it.
             amount=s.money(replace(option.amount, field=f"solutions.{i}.amount")),
             comment=option.comment,
@@ -318,15 +318,6 @@ def open_dispute(ctx: Context, actor: Actor, command: OpenDispute) -> Dispute:
         return dispute
 
     return retrying(attempt)
-
-
-def _kind(value: str, field: str) -> SolutionKind:
-    try:
-        return SolutionKind(value)
-    except ValueError:
-        raise ValidationError(
-            f"{field} must be refund_only or return_and_refund", field=field
-        ) from None
 
 
 def _own_files(

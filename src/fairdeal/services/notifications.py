@@ -21,28 +21,51 @@ event id and recipient for email) so that receivers can drop duplicates."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import random
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
 from typing import Any, Protocol
 
 from fairdeal.domain.dispute import Dispute
 from fairdeal.domain.errors import NotFound, ValidationError
 from fairdeal.domain.events import (
+    EVENT_CLASSES,
     EVENT_TYPES,
     DeadlineReminded,
+    DecisionAnswered,
+    DecisionProposed,
+    DisputeCancelled,
+    DisputeClosed,
+    DisputeEdited,
+    DisputeEscalated,
+    DisputeOpened,
+    DisputeReopened,
     DomainEvent,
+    EvidenceAdded,
+    EvidenceRemoved,
+    EvidenceRequested,
+    MediatorAssigned,
+    MessagePosted,
+    RefundCompleted,
+    RefundScheduled,
+    ReturnReceived,
+    ReturnRequired,
+    ReturnShipped,
+    ReviewOverdue,
+    SolutionAccepted,
+    SolutionProposed,
+    SolutionRejected,
     WebhookEndpointDisabled,
 )
 from fairdeal.domain.order import Order
 from fairdeal.domain.roles import Actor, Role
-from fairdeal.services.ports import Clock, IdGenerator, StoredEvent, User
+from fairdeal.services.ports import Clock, IdGenerator, StoredEvent, Transaction, User
 
 log = logging.getLogger("fairdeal.notifications")
 
@@ -226,19 +249,12 @@ class Outbox(Protocol):
     def settle_reminder(self, reminder: Reminder, status: str, event_id: str | None) -> None: ...
 
 
-class NotificationUnitOfWork(Protocol):
+class NotificationUnitOfWork(Transaction, Protocol):
     """One transaction over the outbox; leaving it without ``commit`` rolls back."""
 
     @property
     def outbox(self) -> Outbox: ...
     def __enter__(self) -> NotificationUnitOfWork: ...
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
-    def commit(self) -> None: ...
 
 
 class NotificationUnitOfWorkFactory(Protocol):
@@ -384,12 +400,12 @@ def _fan_out_events(n: Notifier, box: Outbox, events: list[StoredEvent]) -> None
         if dispute is None:
             continue
         order = orders.get(dispute.order_id)
-        emails, in_app = audience(event, dispute)
-        for role in sorted(in_app | {role for role, _ in emails}):
+        heard = audience(event, dispute)
+        for role in sorted(heard.in_app | heard.emails.keys()):
             user = users.get(_user_id(dispute, role) or "")
             if user is None:
                 continue
-            template = dict(emails).get(role)
+            template = heard.emails.get(role)
             rendered = None
             if template is not None:
                 context = email_context(n, event, dispute, order, user, role)
@@ -406,7 +422,7 @@ def _fan_out_events(n: Notifier, box: Outbox, events: list[StoredEvent]) -> None
                         _email_payload(rendered, user, event, dispute),
                     )
                 )
-            if role in in_app:
+            if role in heard.in_app:
                 notes.append(
                     NewNotification(
                         n.ids.new("ntf"),
@@ -414,9 +430,7 @@ def _fan_out_events(n: Notifier, box: Outbox, events: list[StoredEvent]) -> None
                         event.id,
                         event.type,
                         dispute.id,
-                        (rendered.subject if rendered else notification_title(event, dispute))[
-                            :300
-                        ],
+                        (rendered.subject if rendered else heard.title)[:300],
                         event.created_at,
                     )
                 )
@@ -479,108 +493,194 @@ def _other(role: str) -> str:
     return "seller" if role == "buyer" else "buyer"
 
 
-def audience(event: StoredEvent, dispute: Dispute) -> tuple[list[tuple[str, str]], set[str]]:
-    """Who hears of a dispute event: the emails as (role, template), and the roles whose
-    in-app list shows it. Emails go to whoever the event asks to act, or whose case it
-    decides; the in-app list shows every event to the people on the case but its author."""
-    kind, data = event.type, event.data
-    parties = {"buyer", "seller"}
-    on_case = set(parties)
+# --- who hears of what ------------------------------------------------------------------------
+
+PARTIES = frozenset({"buyer", "seller"})
+
+
+@dataclass(frozen=True, slots=True)
+class Happening:
+    """One dispute event as the audience rules see it: who acted (a role, None where no one
+    did) and who is on the case (the parties, and the mediator once one is assigned)."""
+
+    data: Mapping[str, Any]
+    by: str | None
+    on_case: frozenset[str]
+
+
+Recipients = Callable[[Happening], Iterable[str]]
+Author = Callable[[Happening], str | None]
+
+
+def _to(*roles: str) -> Recipients:
+    return lambda _: roles
+
+
+def _nobody(_: Happening) -> frozenset[str]:
+    return frozenset()
+
+
+def _everyone_on_case(h: Happening) -> frozenset[str]:
+    return h.on_case
+
+
+def _the_other_party(h: Happening) -> set[str]:
+    return {_other(h.by)} if h.by in PARTIES else set()
+
+
+def _readers_of_message(h: Happening) -> set[str]:
+    if h.by not in PARTIES:
+        return set(PARTIES)
+    return {_other(h.by)} | (h.on_case & {"mediator"})
+
+
+def _the_requested_party(h: Happening) -> list[str]:
+    return [str(h.data.get("party"))]
+
+
+def _the_mediator_if_challenged(h: Happening) -> frozenset[str]:
+    return h.on_case & {"mediator"} if h.data.get("response") == "challenged" else frozenset()
+
+
+def _the_reminded_parties(h: Happening) -> list[str]:
+    parties = h.data.get("parties")
+    return [str(p) for p in parties] if isinstance(parties, list) else []
+
+
+def _the_actor(h: Happening) -> str | None:
+    return h.by
+
+
+def _the_mediator(_: Happening) -> str | None:
+    """A mediator's action even when an admin took it: the case's mediator is not told."""
+    return "mediator"
+
+
+def _no_author(_: Happening) -> str | None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """How the relay tells of one kind of event: the in-app title; who gets an email (by
+    role), with the template named after the event's type unless ``template`` says; whose
+    action it is (the author does not see it in-app, everyone else on the case does)."""
+
+    title: str
+    emails: Recipients = _nobody
+    author: Author = _no_author
+    template: str | None = None
+    # A reminder is for the parties it reminds, not for everyone on the case.
+    in_app_for_emailed_only: bool = False
+
+
+UPDATED = "The dispute was updated"
+# Who hears of what, by event class: a new event class without a line here is shown in-app
+# to everyone on its case under its type name, and emailed to no one.
+NOTICES: dict[type[DomainEvent], Notice] = {
+    DisputeOpened: Notice("A dispute was opened", _to("seller", "buyer"), _the_actor),
+    DisputeEdited: Notice(UPDATED),
+    SolutionProposed: Notice("A new solution was proposed", _the_other_party, _the_actor),
+    # Whoever proposed the solution hears that the other party answered it.
+    SolutionAccepted: Notice("A solution was accepted", _the_other_party, _the_actor),
+    SolutionRejected: Notice("A solution was rejected", _the_other_party, _the_actor),
+    MessagePosted: Notice("New message", _readers_of_message, _the_actor),
+    EvidenceAdded: Notice("New evidence", author=_the_actor),
+    EvidenceRemoved: Notice(UPDATED),
+    DisputeEscalated: Notice("The dispute went to a mediator", _everyone_on_case),
+    MediatorAssigned: Notice(UPDATED),
+    EvidenceRequested: Notice(
+        "The mediator asked for evidence", _the_requested_party, _the_mediator
+    ),
+    DecisionProposed: Notice("The mediator proposed a decision", _everyone_on_case, _the_mediator),
+    DecisionAnswered: Notice(UPDATED, _the_mediator_if_challenged, template="decision.challenged"),
+    ReviewOverdue: Notice(UPDATED),
+    ReturnRequired: Notice(UPDATED, _to("buyer", "seller"), template="return.due"),
+    DisputeClosed: Notice("The dispute is closed", _everyone_on_case),
+    DisputeCancelled: Notice("The buyer cancelled the dispute", _to("seller"), _the_actor),
+    DisputeReopened: Notice("The buyer reopened the dispute", _to("seller"), _the_actor),
+    ReturnShipped: Notice("The return was shipped", _to("seller"), _the_actor),
+    ReturnReceived: Notice("The return arrived", _to("buyer"), _the_actor),
+    RefundScheduled: Notice("Refund scheduled", _to("buyer")),
+    RefundCompleted: Notice("Refund completed", _to("buyer")),
+    DeadlineReminded: Notice(
+        "Reminder: a deadline is near", _the_reminded_parties, in_app_for_emailed_only=True
+    ),
+}
+_CLASSES_BY_NAME = {cls.__name__: cls for cls in EVENT_CLASSES}
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """Who hears of one event: emails as role -> template, and the roles whose in-app list
+    shows it under ``title``."""
+
+    emails: dict[str, str]
+    in_app: frozenset[str]
+    title: str
+
+
+def audience(event: StoredEvent, dispute: Dispute) -> Audience:
+    """Emails go to whoever the event asks to act, or whose case it decides; the in-app list
+    shows every event to the people on the case but its author."""
+    on_case = set(PARTIES)
     if dispute.mediation is not None and dispute.mediation.mediator_id:
         on_case.add("mediator")
-    author = _author_role(event, dispute)
-    emails: list[tuple[str, str]] = []
-    if kind == "dispute.opened":
-        emails = [("seller", kind), ("buyer", kind)]
-    elif kind == "dispute.solution_proposed" and author in parties:
-        emails = [(_other(author), kind)]
-    elif kind in ("dispute.solution_accepted", "dispute.solution_rejected"):
-        proposer = _solution_author(dispute, data)
-        if proposer in parties:
-            emails = [(proposer, kind)]
-    elif kind in ("dispute.escalated", "dispute.decision_proposed", "dispute.closed"):
-        emails = [(role, kind) for role in sorted(on_case)]
-    elif kind == "dispute.evidence_requested":
-        emails = [(str(data.get("party")), kind)]
-    elif kind in ("dispute.cancelled", "dispute.reopened", "return.shipped"):
-        emails = [("seller", kind)]
-    elif kind in ("return.received", "refund.scheduled", "refund.completed"):
-        emails = [("buyer", kind)]
-    elif kind == "dispute.message_posted":
-        readers = {_other(author)} if author in parties else set(parties)
-        if author in parties and "mediator" in on_case:
-            readers.add("mediator")
-        emails = [(role, kind) for role in sorted(readers)]
-    elif kind == "dispute.updated":
-        if "return_due_by" in data:
-            emails = [("buyer", "return.due"), ("seller", "return.due")]
-        elif data.get("response") == "challenged" and "mediator" in on_case:
-            emails = [("mediator", "decision.challenged")]
-    elif kind == "deadline.reminder":
-        parties_due = data.get("parties")
-        emails = [(str(p), kind) for p in parties_due] if isinstance(parties_due, list) else []
-        return emails, {role for role, _ in emails}
-    in_app = on_case - {author} if author else set(on_case)
-    return emails, in_app
+    if event.event_class is None:
+        cls, by = _class_and_actor_of_unrecorded_event(event, dispute)
+    else:
+        cls, by = _CLASSES_BY_NAME.get(event.event_class), event.by
+    notice = NOTICES.get(cls) if cls is not None else None
+    if notice is None:
+        notice = Notice(event.type)
+    happening = Happening(event.data, by.value if by else None, frozenset(on_case))
+    template = notice.template or event.type
+    emails = {role: template for role in notice.emails(happening)}
+    if notice.in_app_for_emailed_only:
+        in_app = frozenset(emails)
+    else:
+        in_app = frozenset(on_case - {notice.author(happening) or ""})
+    return Audience(emails, in_app, f"{notice.title} (dispute {dispute.id})")
 
 
-def _solution_author(dispute: Dispute, data: Mapping[str, Any]) -> str | None:
-    solution_id = data.get("solution_id")
-    for solution in dispute.solutions:
-        if solution.id == solution_id:
-            return solution.proposed_by.value
-    return None
+def _class_and_actor_of_unrecorded_event(
+    event: StoredEvent, dispute: Dispute
+) -> tuple[type[DomainEvent] | None, Role | None]:
+    """For an event stored before its class and actor were recorded (migration 0010): the
+    class whose payload keys the data has (the most specific, as several classes share a
+    type), and the actor found by reloading the dispute and searching it, as the relay did
+    before."""
+    fitting = [
+        cls
+        for cls in EVENT_CLASSES
+        if cls.type == event.type and _payload_keys(cls) <= event.data.keys()
+    ]
+    cls = max(fitting, key=lambda c: len(_payload_keys(c)), default=None)
+    wanted = {name: event.data.get(name) for name in ("solution_id", "message_id", "evidence_id")}
+    solution_author = next(
+        (s.proposed_by for s in dispute.solutions if s.id == wanted["solution_id"]), None
+    )
+    by: Role | None = None
+    if cls in (DisputeOpened, DisputeCancelled, DisputeReopened, ReturnShipped):
+        by = Role.BUYER
+    elif cls is ReturnReceived:
+        by = Role.SELLER
+    elif cls is SolutionProposed:
+        by = solution_author
+    elif cls in (SolutionAccepted, SolutionRejected) and solution_author in _PARTY_ROLES:
+        by = Role(_other(solution_author.value))
+    elif cls is MessagePosted:
+        by = next((m.author_role for m in dispute.messages if m.id == wanted["message_id"]), None)
+    elif cls is EvidenceAdded:
+        by = next((e.added_by for e in dispute.evidence if e.id == wanted["evidence_id"]), None)
+    return cls, by
 
 
-def _author_role(event: StoredEvent, dispute: Dispute) -> str | None:
-    """Whose action the event records, where the event tells (so that they are not told)."""
-    kind, data = event.type, event.data
-    if kind in ("dispute.opened", "dispute.cancelled", "dispute.reopened", "return.shipped"):
-        return "buyer"
-    if kind == "return.received":
-        return "seller"
-    if kind == "dispute.solution_proposed":
-        return _solution_author(dispute, data)
-    if kind in ("dispute.solution_accepted", "dispute.solution_rejected"):
-        proposer = _solution_author(dispute, data)
-        return _other(proposer) if proposer in ("buyer", "seller") else None
-    if kind == "dispute.message_posted":
-        for message in dispute.messages:
-            if message.id == data.get("message_id"):
-                return message.author_role.value
-    if kind == "dispute.evidence_added":
-        for evidence in dispute.evidence:
-            if evidence.id == data.get("evidence_id"):
-                return evidence.added_by.value
-    if kind in ("dispute.evidence_requested", "dispute.decision_proposed"):
-        return "mediator"
-    return None
+_PARTY_ROLES = (Role.BUYER, Role.SELLER)
 
 
-TITLES = {
-    "dispute.opened": "A dispute was opened",
-    "dispute.updated": "The dispute was updated",
-    "dispute.solution_proposed": "A new solution was proposed",
-    "dispute.solution_accepted": "A solution was accepted",
-    "dispute.solution_rejected": "A solution was rejected",
-    "dispute.message_posted": "New message",
-    "dispute.evidence_added": "New evidence",
-    "dispute.escalated": "The dispute went to a mediator",
-    "dispute.evidence_requested": "The mediator asked for evidence",
-    "dispute.decision_proposed": "The mediator proposed a decision",
-    "dispute.closed": "The dispute is closed",
-    "dispute.cancelled": "The buyer cancelled the dispute",
-    "dispute.reopened": "The buyer reopened the dispute",
-    "return.shipped": "The return was shipped",
-    "return.received": "The return arrived",
-    "refund.scheduled": "Refund scheduled",
-    "refund.completed": "Refund completed",
-    "deadline.reminder": "Reminder: a deadline is near",
-}
-
-
-def notification_title(event: StoredEvent, dispute: Dispute) -> str:
-    return f"{TITLES.get(event.type, event.type)} (dispute {dispute.id})"
+def _payload_keys(cls: type[DomainEvent]) -> set[str]:
+    return {f.name for f in dataclasses.fields(cls)} - DomainEvent._ENVELOPE
 
 
 # --- what an email says -----------------------------------------------------------------------

@@ -16,6 +16,7 @@ from fairdeal.domain.dispute import Dispute
 from fairdeal.domain.events import DomainEvent
 from fairdeal.domain.ledger import LedgerTransaction
 from fairdeal.domain.order import Order
+from fairdeal.domain.roles import Role
 
 
 @dataclass(slots=True)
@@ -69,11 +70,17 @@ class OrderFilter:
 
 @dataclass(frozen=True, slots=True)
 class StoredEvent:
+    """An event as the feed holds it. ``data`` is the payload the feed and webhooks show;
+    ``by`` (who acted) and ``event_class`` (the ``domain.events`` class name) are kept beside
+    it for the relay. Both are None on events stored before they were recorded."""
+
     seq: int
     id: str
     type: str
     created_at: datetime
     data: dict[str, object]
+    by: Role | None = None
+    event_class: str | None = None
 
 
 class UserRepository(Protocol):
@@ -120,7 +127,19 @@ class EventLog(Protocol):
         ...
 
 
-class UnitOfWork(Protocol):
+class Transaction(Protocol):
+    """A ``with`` block over one transaction: leaving it without ``commit`` rolls back."""
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+    def commit(self) -> None: ...
+
+
+class UnitOfWork(Transaction, Protocol):
     """One transaction. Aggregates read through it and changed are saved on ``commit`` with an
     optimistic version check, together with their events and ledger transactions. Leaving the
     block without committing rolls back."""
@@ -138,12 +157,6 @@ class UnitOfWork(Protocol):
     def events(self) -> EventLog: ...
 
     def __enter__(self) -> UnitOfWork: ...
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
     def commit(self) -> None: ...
     def rollback(self) -> None: ...
     def ledger(self, order_id: str) -> builtins.list[LedgerTransaction]: ...

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import TypeVar
 
 from fairdeal.domain.dispute import Deadline, Dispute, Status
 from fairdeal.domain.errors import DomainError
@@ -269,19 +270,21 @@ def _names(uow: UnitOfWork, user_ids: set[str]) -> dict[str, str]:
 
 
 def _all_disputes(uow: UnitOfWork) -> Iterator[Dispute]:
-    after: str | None = None
-    while True:
-        page = uow.disputes.list(DisputeFilter(after=after, limit=PAGE))
-        yield from page
-        if len(page) < PAGE:
-            return
-        after = page[-1].id
+    return _every_page(lambda after: uow.disputes.list(DisputeFilter(after=after, limit=PAGE)))
 
 
 def _all_orders(uow: UnitOfWork) -> Iterator[Order]:
+    return _every_page(lambda after: uow.orders.list(OrderFilter(after=after, limit=PAGE)))
+
+
+Listed = TypeVar("Listed", Dispute, Order)
+
+
+def _every_page(page_after: Callable[[str | None], list[Listed]]) -> Iterator[Listed]:
+    """Every row of a listing read PAGE rows at a time, each page after the last row's id."""
     after: str | None = None
     while True:
-        page = uow.orders.list(OrderFilter(after=after, limit=PAGE))
+        page = page_after(after)
         yield from page
         if len(page) < PAGE:
             return

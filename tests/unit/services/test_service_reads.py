@@ -67,10 +67,10 @@ def test_an_unanswered_dispute_fires_once_when_due(ctx: Context, clock: FakeCloc
 
 def test_the_sandbox_clock_fires_what_falls_due_on_the_way(ctx: Context, clock: FakeClock) -> None:
     dispute_id, _, _ = _stored_dispute(ctx)
-    fired = deadlines.advance_clock(ctx, clock, to=clock.now() + timedelta(days=30))
+    fired = deadlines.advance_clock(ctx, to=clock.now() + timedelta(days=30))
     assert dispute_id in {f.id for f in fired}
     with pytest.raises(ValueError, match="only moves forward"):
-        deadlines.advance_clock(ctx, clock, to=clock.now() - timedelta(days=1))
+        deadlines.advance_clock(ctx, to=clock.now() - timedelta(days=1))
 
 
 def test_users_authenticate_by_token_until_disabled(ctx: Context) -> None:
@@ -94,8 +94,6 @@ def test_evidence_is_stored_and_readable_by_its_owner_only(
     owner = make_user("buyer", "Owner")
     record = files.upload(
         ctx,
-        ctx.file_storage,
-        ctx.content_inspector,
         owner,
         filename="../../etc/photo.png",
         chunks=[PNG[:20], PNG[20:]],
@@ -114,8 +112,6 @@ def test_a_refused_upload_leaves_nothing_behind(
     with pytest.raises(files.UnsupportedFileType):
         files.upload(
             ctx,
-            ctx.file_storage,
-            ctx.content_inspector,
             owner,
             filename="x.exe",
             chunks=[b"MZ" + b"\x00" * 100],

@@ -4,6 +4,7 @@ deadlock on lock upgrade), on PostgreSQL the default READ COMMITTED with row loc
 
 from __future__ import annotations
 
+from types import TracebackType
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -44,6 +45,28 @@ def _configure_sqlite(engine: Engine) -> None:
     def on_begin(connection: Connection) -> None:
         write = connection.info.get("write", True)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+class ConnectionScope:
+    """A ``with`` block over one connection (``__enter__`` opens ``conn``): leaving it rolls
+    back whatever was not committed and gives the connection back."""
+
+    conn: Connection
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if self.conn.in_transaction():
+                self.conn.rollback()
+        finally:
+            self.conn.close()
+
+    def commit(self) -> None:
+        self.conn.commit()
 
 
 def begin(engine: Engine, *, write: bool, autocommit_read: bool = False) -> Connection:

@@ -4,10 +4,8 @@ feed. Aggregates are only read here (snapshots, never saved)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any
 
 from sqlalchemy import Engine, and_, func, insert, select, text, update
@@ -16,8 +14,8 @@ from sqlalchemy.engine import Connection
 
 from fairdeal.adapters.db import tables
 from fairdeal.adapters.db.codec import decode
-from fairdeal.adapters.db.engine import begin
-from fairdeal.adapters.db.repository import SqlEventLog
+from fairdeal.adapters.db.engine import ConnectionScope, begin
+from fairdeal.adapters.db.repository import Aggregate, SqlEventLog
 from fairdeal.domain.dispute import Dispute
 from fairdeal.domain.events import DomainEvent
 from fairdeal.domain.order import Order
@@ -85,51 +83,32 @@ class SqlOutbox:
         )
 
     def events_after(self, position: int, limit: int) -> list[StoredEvent]:
-        t = tables.events
-        rows = self.conn.execute(
-            select(t.c.position, t.c.id, t.c.type, t.c.created_at, t.c.data)
-            .where(t.c.position > position)
-            .order_by(t.c.position)
-            .limit(limit)
-        )
-        return [StoredEvent(*row) for row in rows]
+        return SqlEventLog(self.conn).published_after(position, limit)
 
     def append_event(self, event: DomainEvent) -> str:
-        event_id = "evt_" + uuid.uuid4().hex
-        self.conn.execute(
-            insert(tables.events).values(
-                id=event_id,
-                type=event.type,
-                aggregate_id=event.aggregate_id,
-                created_at=event.at,
-                data=event.data,
-            )
-        )
-        return event_id
+        return SqlEventLog(self.conn).append([event])[0]
 
     # --- snapshots ----------------------------------------------------------------------
 
     def disputes(self, ids: Sequence[str]) -> dict[str, Dispute]:
-        if not ids:
-            return {}
-        t = tables.disputes
-        found = {}
-        for doc, version in self.conn.execute(
-            select(t.c.doc, t.c.version).where(t.c.id.in_(list(ids)))
-        ):
-            dispute = decode(Dispute, doc, self.policies)
-            dispute.version = version
-            found[dispute.id] = dispute
-        return found
+        return self._snapshots(Dispute, tables.disputes, ids)
 
     def orders(self, ids: Sequence[str]) -> dict[str, Order]:
+        return self._snapshots(Order, tables.orders, ids)
+
+    def _snapshots(
+        self, kind: type[Aggregate], table: Any, ids: Sequence[str]
+    ) -> dict[str, Aggregate]:
         if not ids:
             return {}
-        t = tables.orders
         found = {}
-        for (doc,) in self.conn.execute(select(t.c.doc).where(t.c.id.in_(list(ids)))):
-            order = decode(Order, doc, self.policies)
-            found[order.id] = order
+        rows = self.conn.execute(
+            select(table.c.doc, table.c.version).where(table.c.id.in_(list(ids)))
+        )
+        for doc, version in rows:
+            aggregate = decode(kind, doc, self.policies)
+            aggregate.version = version
+            found[aggregate.id] = aggregate
         return found
 
     def users(self, ids: Sequence[str]) -> dict[str, User]:
@@ -394,7 +373,7 @@ class SqlOutbox:
         )
 
 
-class SqlNotificationUnitOfWork:
+class SqlNotificationUnitOfWork(ConnectionScope):
     """One transaction over the relay's tables; leaving without ``commit`` rolls back."""
 
     outbox: SqlOutbox
@@ -406,21 +385,6 @@ class SqlNotificationUnitOfWork:
         self.conn = begin(self.engine, write=self.write)
         self.outbox = SqlOutbox(self.conn, self.policies)
         return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        try:
-            if self.conn.in_transaction():
-                self.conn.rollback()
-        finally:
-            self.conn.close()
-
-    def commit(self) -> None:
-        self.conn.commit()
 
 
 class SqlNotificationUnitOfWorkFactory:

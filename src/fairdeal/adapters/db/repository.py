@@ -7,8 +7,7 @@ import functools
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Engine,
@@ -25,7 +24,7 @@ from sqlalchemy.engine import Connection
 
 from fairdeal.adapters.db import tables
 from fairdeal.adapters.db.codec import decode, encode
-from fairdeal.adapters.db.engine import begin
+from fairdeal.adapters.db.engine import ConnectionScope, begin
 from fairdeal.domain import audit
 from fairdeal.domain.dispute import Dispute
 from fairdeal.domain.errors import VersionConflict
@@ -34,6 +33,7 @@ from fairdeal.domain.ledger import Account, LedgerTransaction, Movement, Posting
 from fairdeal.domain.money import Money
 from fairdeal.domain.order import Order
 from fairdeal.domain.policy import Policy
+from fairdeal.domain.roles import Role
 from fairdeal.services.ports import (
     DisputeFilter,
     FileRecord,
@@ -52,6 +52,28 @@ class _Tracked:
         self.orders: dict[str, tuple[Order, Any]] = {}
         # The stored due time of every row a claim returned, by (table, id): see _save.
         self.claimed_fire_at: dict[tuple[str, str], datetime | None] = {}
+
+
+Aggregate = TypeVar("Aggregate", Order, Dispute)
+
+
+def _track(
+    kind: type[Aggregate],
+    tracked: dict[str, tuple[Aggregate, Any]],
+    doc: Any,
+    version: int,
+    policies: Mapping[str, Policy],
+) -> Aggregate:
+    """One object per row per unit of work: a list or a claim that meets an aggregate read
+    earlier hands back that object, whose unsaved changes would otherwise be dropped (and the
+    stale copy saved over them)."""
+    known = tracked.get(doc["id"])
+    if known is not None:
+        return known[0]
+    aggregate = decode(kind, doc, policies)
+    aggregate.version = version
+    tracked[aggregate.id] = (aggregate, doc)
+    return aggregate
 
 
 class SqlUserRepository:
@@ -154,16 +176,7 @@ class SqlOrderRepository:
         return _claim(self.conn, tables.orders, now, limit, self._track, self.tracked)
 
     def _track(self, doc: Any, version: int) -> Order:
-        # One object per row per unit of work: a list or a claim that meets an order read
-        # earlier hands back that object, whose unsaved changes would otherwise be dropped
-        # (and the stale copy saved over them).
-        known = self.tracked.orders.get(doc["id"])
-        if known is not None:
-            return known[0]
-        order = decode(Order, doc, self.policies)
-        order.version = version
-        self.tracked.orders[order.id] = (order, doc)
-        return order
+        return _track(Order, self.tracked.orders, doc, version, self.policies)
 
 
 class SqlDisputeRepository:
@@ -239,13 +252,7 @@ class SqlDisputeRepository:
         return ("any", "", moment)
 
     def _track(self, doc: Any, version: int) -> Dispute:
-        known = self.tracked.disputes.get(doc["id"])  # one object per row, as for orders
-        if known is not None:
-            return known[0]
-        dispute = decode(Dispute, doc, self.policies)
-        dispute.version = version
-        self.tracked.disputes[dispute.id] = (dispute, doc)
-        return dispute
+        return _track(Dispute, self.tracked.disputes, doc, version, self.policies)
 
 
 _ORDERS_BY_ID = select(tables.orders.c.doc, tables.orders.c.version).where(
@@ -285,6 +292,20 @@ def _claim(
     return claimed
 
 
+def event_row(event: DomainEvent) -> dict[str, Any]:
+    """The ``events`` row of a domain event, under a new id."""
+    by = event.actor_role
+    return {
+        "id": "evt_" + uuid.uuid4().hex,
+        "type": event.type,
+        "aggregate_id": event.aggregate_id,
+        "created_at": event.at,
+        "data": event.data,
+        "actor": by.value if by is not None else None,
+        "event_class": type(event).__name__,
+    }
+
+
 class SqlEventLog:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -293,14 +314,36 @@ class SqlEventLog:
         """Events after a feed position, publishing committed ones first (needs a write unit
         of work). ``StoredEvent.seq`` is the feed position."""
         self.publish()
+        return self.published_after(position, limit)
+
+    def published_after(self, position: int, limit: int) -> builtins.list[StoredEvent]:
+        """Events after a feed position, as far as the feed was published."""
         t = tables.events
         rows = self.conn.execute(
-            select(t.c.position, t.c.id, t.c.type, t.c.created_at, t.c.data)
+            select(
+                t.c.position,
+                t.c.id,
+                t.c.type,
+                t.c.created_at,
+                t.c.data,
+                t.c.actor,
+                t.c.event_class,
+            )
             .where(t.c.position > position)
             .order_by(t.c.position)
             .limit(limit)
         )
-        return [StoredEvent(*row) for row in rows]
+        return [
+            StoredEvent(seq, id_, type_, at, data, Role(actor) if actor else None, event_class)
+            for seq, id_, type_, at, data, actor, event_class in rows
+        ]
+
+    def append(self, events: Sequence[DomainEvent]) -> builtins.list[str]:
+        """Store events (unpublished: ``publish`` gives them feed positions); their new ids."""
+        rows = [event_row(e) for e in events]
+        if rows:
+            self.conn.execute(insert(tables.events), rows)
+        return [row["id"] for row in rows]
 
     def publish(self) -> None:
         """Give every committed, unpublished event the next feed positions, in insertion
@@ -319,7 +362,7 @@ class SqlEventLog:
         )
 
 
-class SqlUnitOfWork:
+class SqlUnitOfWork(ConnectionScope):
     users: SqlUserRepository
     files: SqlFileRepository
     orders: SqlOrderRepository
@@ -340,18 +383,6 @@ class SqlUnitOfWork:
         self.disputes.orders = self.orders
         self.events = SqlEventLog(self.conn)
         return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        try:
-            if self.conn.in_transaction():
-                self.conn.rollback()
-        finally:
-            self.conn.close()
 
     def rollback(self) -> None:
         self.conn.rollback()
@@ -376,20 +407,7 @@ class SqlUnitOfWork:
             events.extend(order.pending_events)
             ledger.extend(order.pending_ledger)
         events.sort(key=lambda e: e.at)
-        if events:
-            self.conn.execute(
-                insert(tables.events),
-                [
-                    {
-                        "id": "evt_" + uuid.uuid4().hex,
-                        "type": e.type,
-                        "aggregate_id": e.aggregate_id,
-                        "created_at": e.at,
-                        "data": e.data,
-                    }
-                    for e in events
-                ],
-            )
+        self.events.append(events)
         if ledger:
             self._append_ledger(ledger)
         self.conn.commit()

@@ -147,6 +147,11 @@ events = Table(
     Column("aggregate_id", String(40), nullable=False, index=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("data", Document, nullable=False),
+    # Who acted (a role) and the event's class, for the notification relay. Columns rather
+    # than keys inside ``data``: the payload stays exactly what the feed and webhooks show,
+    # with nothing for every reader to strip. NULL on rows written before migration 0010.
+    Column("actor", String(16)),
+    Column("event_class", String(64)),
     # The feed's order: assigned after commit by whoever reads the feed, under a lock, so that
     # an event committed late never lands behind a cursor a reader already passed.
     Column("position", BigInteger, unique=True),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -153,16 +153,24 @@ def _role(context: Any, value: str) -> str:
     return str(_strings(context)["roles"].get(value, value))
 
 
-def _paragraphs(value: str) -> Markup:
-    """Block text to HTML: blank lines part paragraphs, lines starting "- " are a list. The
-    text is the template's own, with every value already escaped (autoescape)."""
-    html = []
+def _blocks(value: str) -> Iterator[tuple[bool, list[str]]]:
+    """Block text's blocks (blank lines part them): (is it a list, its stripped lines); list
+    items are the lines starting "- ", without the dash."""
     for chunk in re.split(r"\n\s*\n", str(value).strip()):
         lines = [line.strip() for line in chunk.splitlines() if line.strip()]
-        if not lines:
-            continue
-        if all(line.startswith("- ") for line in lines):
-            items = "".join(f'<li style="margin:0 0 6px">{line[2:]}</li>' for line in lines)
+        if lines and all(line.startswith("- ") for line in lines):
+            yield True, [line[2:] for line in lines]
+        elif lines:
+            yield False, lines
+
+
+def _paragraphs(value: str) -> Markup:
+    """Block text to HTML paragraphs and lists. The text is the template's own, with every
+    value already escaped (autoescape)."""
+    html = []
+    for is_list, lines in _blocks(value):
+        if is_list:
+            items = "".join(f'<li style="margin:0 0 6px">{line}</li>' for line in lines)
             html.append(f'<ul style="margin:0 0 14px;padding-left:20px">{items}</ul>')
         else:
             html.append(f'<p style="margin:0 0 14px">{" ".join(lines)}</p>')
@@ -172,16 +180,10 @@ def _paragraphs(value: str) -> Markup:
 
 def _text_paragraphs(value: str) -> str:
     """Block text to plain text: paragraphs joined into lines, list items kept."""
-    out = []
-    for chunk in re.split(r"\n\s*\n", str(value).strip()):
-        lines = [line.strip() for line in chunk.splitlines() if line.strip()]
-        if not lines:
-            continue
-        if all(line.startswith("- ") for line in lines):
-            out.append("\n".join(f"  * {line[2:]}" for line in lines))
-        else:
-            out.append(" ".join(lines))
-    return "\n\n".join(out)
+    return "\n\n".join(
+        "\n".join(f"  * {line}" for line in lines) if is_list else " ".join(lines)
+        for is_list, lines in _blocks(value)
+    )
 
 
 @functools.cache

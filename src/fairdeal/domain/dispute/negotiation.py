@@ -131,9 +131,7 @@ class NegotiationActions(DisputeBase):
         )
         if actor.role is Role.SELLER:
             self._seller_answered(now, by=Action.PROPOSE_SOLUTION)
-            answer_days = self.policy.deadlines.buyer_answer_days
-            if answer_days is not None and self.status is Status.NEGOTIATING:
-                self.buyer_answer_due = now + timedelta(days=answer_days)
+            self._start_buyer_answer_clock(now)
         self._emit(SolutionProposed(now, actor.role, solution.id))
         return solution
 
@@ -176,11 +174,15 @@ class NegotiationActions(DisputeBase):
             self.desired_outcome = new_kind
         self._log(now, "solution.edited", actor, f"Solution changed: {describe(solution)}.")
         if actor.role is Role.SELLER:
-            answer_days = self.policy.deadlines.buyer_answer_days
-            if answer_days is not None and self.status is Status.NEGOTIATING:
-                self.buyer_answer_due = now + timedelta(days=answer_days)
+            self._start_buyer_answer_clock(now)
         self._emit(SolutionProposed(now, actor.role, solution.id))
         return solution
+
+    def _start_buyer_answer_clock(self, now: datetime) -> None:
+        """A seller's new or edited offer gives the buyer the policy's days to answer it."""
+        answer_days = self.policy.deadlines.buyer_answer_days
+        if answer_days is not None and self.status is Status.NEGOTIATING:
+            self.buyer_answer_due = now + timedelta(days=answer_days)
 
     def accept_solution(
         self,

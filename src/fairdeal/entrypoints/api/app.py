@@ -34,20 +34,23 @@ def create_app(app: App) -> FastAPI:
     app.settings.check_secrets()  # outside sandbox mode: no missing or well-known secrets
     api = FastAPI(title="Fairdeal API", version="1.0.0", description=DESCRIPTION)
     metrics = Metrics()
-    api.state.api = ApiState(
+    state = ApiState(
         app=app,
         token_cache=TokenCache(),
         metrics=metrics,
         action_limiter=ActionLimiter(app.settings.action_limits()),
     )
-    _web_pages_state(api, api.state.api)
+    api.state.api = state
+    # Read from the settings as they are now (a test's client may have changed them since
+    # bootstrap): the sign-in services read the lockout from the context.
+    app.ctx.lockout = lockout_policy(app.settings)
     errors.install(api)
     for router in (platform.router, files.router, disputes.router, mediation.router, ops.router):
         api.include_router(router)
     api.include_router(webhooks.router)  # webhook endpoints (fairdeal.services.notifications)
     api.include_router(notifications.router)  # in-app notifications, /dev/mailbox
     api.include_router(stripe_webhook.router)  # Stripe's refund events (docs/payments-stripe.md)
-    web.install(api, app)  # the resolution centre's pages (fairdeal.entrypoints.web)
+    web.install(api, state)  # the resolution centre's pages (fairdeal.entrypoints.web)
     # Outermost first: logs see everything, then rate limits, then idempotency replays.
     api.add_middleware(
         IdempotencyMiddleware,
@@ -58,18 +61,3 @@ def create_app(app: App) -> FastAPI:
     api.add_middleware(RequestLogMiddleware, metrics=metrics)
     logging.getLogger("fairdeal").setLevel(logging.INFO)
     return api
-
-
-def _web_pages_state(api: FastAPI, state: ApiState) -> None:
-    """The names the web pages (``fairdeal.entrypoints.web``) and a few tests still read from
-    ``api.state``; all of them are parts of ``ApiState`` and of the services' context."""
-    ctx = state.ctx
-    api.state.fairdeal = state.app
-    api.state.token_cache = state.token_cache
-    api.state.metrics = state.metrics
-    api.state.action_limiter = state.action_limiter
-    api.state.storage = ctx.storage
-    api.state.inspector = ctx.inspector
-    api.state.security = ctx.security
-    # Read from the settings as they are now: a test's client may have changed them.
-    api.state.lockout_policy = lockout_policy(state.app.settings)

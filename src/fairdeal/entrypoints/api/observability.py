@@ -14,6 +14,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fairdeal.bootstrap import App
+from fairdeal.domain.dispute import Status
 
 log = logging.getLogger("fairdeal.http")
 
@@ -52,16 +53,8 @@ class Metrics:
     def render(self, app: App) -> Response:
         """Refresh the gauges that come from the database, then expose everything."""
         counts, due = app.dispute_gauges(app.ctx.clock.now())
-        for status in (
-            "awaiting_seller_response",
-            "negotiating",
-            "under_review",
-            "awaiting_return",
-            "return_in_transit",
-            "closed",
-            "cancelled",
-        ):
-            self.disputes.labels(status).set(counts.get(status, 0))
+        for status in Status:
+            self.disputes.labels(status.value).set(counts.get(status.value, 0))
         self.due.set(due)
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 

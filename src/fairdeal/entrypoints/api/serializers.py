@@ -115,7 +115,6 @@ def dispute(view: DisputeView, actor: Actor) -> dict[str, Any]:
     staff = actor.role in (Role.MEDIATOR, Role.ADMIN)
     # Scam warnings protect the buyer; the seller who wrote the message is not shown them.
     show_warnings = actor.role is not Role.SELLER
-    deadline = d.deadline
     body: dict[str, Any] = {
         "id": d.id,
         "order_id": d.order_id,
@@ -153,16 +152,7 @@ def dispute(view: DisputeView, actor: Actor) -> dict[str, Any]:
             }
             for m in d.messages
         ],
-        "deadline": None
-        if deadline is None
-        else {
-            "kind": deadline.kind,
-            "due_at": ts(deadline.due_at),
-            "party": deadline.party,
-            "on_expiry": deadline.on_expiry,
-            "explanation": deadline.explanation,
-            "overdue": not deadline.fires,
-        },
+        "deadline": deadline_of(d),
         "mediation": None,
         "outcome": None,
         "return": None,
@@ -262,9 +252,23 @@ def dispute(view: DisputeView, actor: Actor) -> dict[str, Any]:
     return body
 
 
+def deadline_of(d: Dispute) -> dict[str, Any] | None:
+    """The dispute's one next deadline, as the case file and the list rows show it."""
+    deadline = d.deadline
+    if deadline is None:
+        return None
+    return {
+        "kind": deadline.kind,
+        "due_at": ts(deadline.due_at),
+        "party": deadline.party,
+        "on_expiry": deadline.on_expiry,
+        "explanation": deadline.explanation,
+        "overdue": not deadline.fires,
+    }
+
+
 def dispute_summary(d: Dispute) -> dict[str, Any]:
     """A list row: enough to sort and show an inbox without the whole case file."""
-    deadline = d.deadline
     return {
         "id": d.id,
         "order_id": d.order_id,
@@ -274,16 +278,7 @@ def dispute_summary(d: Dispute) -> dict[str, Any]:
         "reason": d.reason,
         "amount_paid": money(d.amount_paid),
         "version": d.version,
-        "deadline": None
-        if deadline is None
-        else {
-            "kind": deadline.kind,
-            "due_at": ts(deadline.due_at),
-            "party": deadline.party,
-            "on_expiry": deadline.on_expiry,
-            "explanation": deadline.explanation,
-            "overdue": not deadline.fires,
-        },
+        "deadline": deadline_of(d),
         "mediator_id": d.mediation.mediator_id if d.mediation else None,
         "review_due_at": ts(d.mediation.review_due_at) if d.mediation else None,
         "outcome": None

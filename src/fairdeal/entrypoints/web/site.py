@@ -7,7 +7,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import jinja2
 from fastapi import FastAPI
@@ -15,11 +14,10 @@ from fastapi.staticfiles import StaticFiles
 
 from fairdeal.bootstrap import App
 from fairdeal.config import InsecureSettings
+from fairdeal.entrypoints.api.deps import ApiState
 from fairdeal.entrypoints.api.ratelimit import ActionLimiter
 from fairdeal.entrypoints.web import i18n, views
 from fairdeal.entrypoints.web.sessions import SessionSigner
-from fairdeal.services import access
-from fairdeal.services.security import SecurityStore
 
 HERE = Path(__file__).parent
 MIN_SECRET_LENGTH = 32
@@ -33,16 +31,13 @@ WebConfigError = InsecureSettings
 @dataclass
 class Web:
     """Everything a page reaches, wired once by ``install``: routes get it through
-    ``routes.common.web_of`` and read nothing else off the application."""
+    ``routes.common.web_of`` and read nothing else off the application. The services' ports
+    (file storage, security store, lockout) are the context's: ``app.ctx``."""
 
     app: App
     env: jinja2.Environment
     signer: SessionSigner
-    storage: Any
-    inspector: Any
-    security: SecurityStore
-    limiter: ActionLimiter
-    lockout_policy: access.LockoutPolicy
+    limiter: ActionLimiter  # the API's: one allowance per user across the API and the pages
 
 
 def secret_key(app: App) -> bytes:
@@ -80,19 +75,16 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def install(api: FastAPI, app: App) -> None:
+def install(api: FastAPI, state: ApiState) -> None:
     """Mount the web pages and their static files on the API application."""
+    app = state.app
     from fairdeal.entrypoints.web.routes import router
 
     api.state.web = Web(
         app=app,
         env=environment(),
         signer=SessionSigner(secret_key(app), timedelta(hours=app.settings.session_hours)),
-        storage=api.state.storage,
-        inspector=api.state.inspector,
-        security=api.state.security,
-        limiter=api.state.action_limiter,
-        lockout_policy=api.state.lockout_policy,
+        limiter=state.action_limiter,
     )
     api.include_router(router)
     api.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

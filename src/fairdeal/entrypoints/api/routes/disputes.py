@@ -25,6 +25,7 @@ from fairdeal.domain.commands import (
     Reopen,
     ShipReturn,
 )
+from fairdeal.domain.dispute import Status
 from fairdeal.domain.roles import Role
 from fairdeal.entrypoints.api import serializers
 from fairdeal.entrypoints.api.deps import Ctx, CurrentActor, IfMatch, Limit
@@ -49,15 +50,7 @@ from fairdeal.services import disputes, handlers
 
 router = APIRouter(prefix="/api/v1", tags=["disputes"])
 ACT = errors(401, 403, 404, 409, 412, 422, 429)
-STATUSES = (
-    "awaiting_seller_response",
-    "negotiating",
-    "under_review",
-    "awaiting_return",
-    "return_in_transit",
-    "closed",
-    "cancelled",
-)
+STATUSES = tuple(status.value for status in Status)
 
 
 @router.post("/disputes", status_code=201, response_model=DisputeOut, responses=ACT)

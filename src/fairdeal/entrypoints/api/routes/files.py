@@ -43,14 +43,7 @@ def _chunks(upload: UploadFile, size: int = 256 * 1024) -> Iterator[bytes]:
 def upload_file(file: UploadFile, actor: UploadLimit, ctx: Ctx) -> dict[str, object]:
     """Upload evidence (multipart field ``file``). The type is read from the content; images are
     re-encoded without metadata, and ``size``/``sha256`` describe the stored file."""
-    record = files.upload(
-        ctx,
-        ctx.file_storage,
-        ctx.content_inspector,
-        actor,
-        filename=file.filename,
-        chunks=_chunks(file),
-    )
+    record = files.upload(ctx, actor, filename=file.filename, chunks=_chunks(file))
     return serializers.file(record)
 
 

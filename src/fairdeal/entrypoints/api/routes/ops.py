@@ -66,7 +66,7 @@ def advance(body: AdvanceIn, actor: CurrentActor, api: Api) -> dict[str, object]
     # Nothing to move (all fields are optional): fire what is due now. A target of "now" would
     # already be in the past when advance_clock reads the running clock again.
     ctx = api.ctx
-    fired = advance_clock(ctx, clock, to=clock.now() + delta) if delta else run_until_idle(ctx)
+    fired = advance_clock(ctx, to=clock.now() + delta) if delta else run_until_idle(ctx)
     api.metrics.deadlines_fired(len(fired))
     return {"now": serializers.ts(clock.now()), "fired": [_fired(item) for item in fired]}
 

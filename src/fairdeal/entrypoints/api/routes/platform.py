@@ -63,7 +63,7 @@ def create_user(body: UserCreate, actor: PlatformActor, ctx: Ctx) -> dict[str, o
 def disable_user(user_id: str, actor: PlatformActor, api: Api) -> Response:
     """Disable an account: its API token and its web sessions stop working at once (in other
     API processes within 30 s, the time a token lookup is cached)."""
-    access.disable_user(api.ctx.security_store, actor, user_id)
+    access.disable_user(api.ctx, actor, user_id)
     api.token_cache.entries.clear()
     return Response(status_code=204)
 

@@ -72,5 +72,5 @@ def move_clock(request: Request) -> Response:
         )
     delta = timedelta(days=days, hours=hours)
     ctx = ctx_of(request)
-    fired = advance_clock(ctx, clock, to=clock.now() + delta) if delta else run_until_idle(ctx)
+    fired = advance_clock(ctx, to=clock.now() + delta) if delta else run_until_idle(ctx)
     return redirect(f"/admin?ok=clock&fired={len(fired)}")

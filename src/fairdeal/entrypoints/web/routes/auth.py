@@ -95,13 +95,14 @@ def login(request: Request) -> Response:
     web = web_of(request)
     now = datetime.now(UTC)  # real time, as sessions: the sandbox clock does not unlock
     limit(request, "login", email)
-    locked = access.sign_in_locked(web.security, email, now)
+    ctx = ctx_of(request)
+    locked = access.sign_in_locked(ctx, email, now)
     if locked is not None:  # refused before the password is even looked at
         return _locked_out(request, email, locked, now)
-    with ctx_of(request).uow(write=False) as uow:
+    with ctx.uow(write=False) as uow:
         user = uow.users.by_email(email) if email else None
     if not _password_ok(user, text(form, "password")) or user is None:
-        locked = access.sign_in_failed(web.security, web.lockout_policy, email, now)
+        locked = access.sign_in_failed(ctx, email, now)
         if locked is not None:
             return _locked_out(request, email, locked, now)
         detail = _("That email and password do not match an account.")
@@ -109,11 +110,9 @@ def login(request: Request) -> Response:
     if user.disabled or user.role not in {r.value for r in HOME}:
         detail = _("This account cannot sign in to the web pages.")
         return login_page(request, 403, error=FormError("login", None, detail, {"email": email}))
-    access.sign_in_succeeded(web.security, email)
+    access.sign_in_succeeded(ctx, email)
     session = web.signer.new(user.id, now)
-    access.start_session(
-        web.security, user.id, session.nonce, now, timedelta(seconds=web.signer.max_age)
-    )
+    access.start_session(ctx, user.id, session.nonce, now, timedelta(seconds=web.signer.max_age))
     request.state.new_session = session
     return redirect(safe_next(text(form, "next")) or HOME[Role(user.role)])
 
@@ -143,7 +142,7 @@ def _password_ok(user: User | None, password: str) -> bool:
 @router.post("/logout")
 def logout(request: Request) -> Response:
     if viewer_of(request) is not None:  # the session's record goes: the cookie is dead
-        access.end_session(web_of(request).security, request.state.session.nonce)
+        access.end_session(ctx_of(request), request.state.session.nonce)
     response = redirect("/login")
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax")
     request.state.logged_out = True

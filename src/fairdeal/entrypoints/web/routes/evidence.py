@@ -11,7 +11,7 @@ from starlette.datastructures import UploadFile
 
 from fairdeal.domain.errors import DomainError
 from fairdeal.entrypoints.api.routes.files import content_disposition
-from fairdeal.entrypoints.web.routes.common import Viewer, ctx_of, limit, need, web_of
+from fairdeal.entrypoints.web.routes.common import Viewer, ctx_of, limit, need
 from fairdeal.entrypoints.web.routes.pipeline import web_router
 from fairdeal.services import files
 from fairdeal.services.ports import FileRecord
@@ -32,7 +32,7 @@ def file(request: Request, file_id: str) -> Response:
     viewer = need(request)
     record = files.readable_file(ctx_of(request), viewer.actor, file_id)
     try:
-        body = web_of(request).storage.open(record.storage_key)
+        body = ctx_of(request).file_storage.open(record.storage_key)
     except (FileNotFoundError, ValueError):
         return Response(
             MISSING_IMAGE,
@@ -59,7 +59,6 @@ def upload(
 ) -> FileRecord:
     """Store one chosen file as the viewer's; a refusal names ``field`` when the upload's own
     refusal names none (the file input it came from)."""
-    web = web_of(request)
     limit(request, "uploads", viewer.actor.user_id)
 
     def chunks() -> Iterator[bytes]:
@@ -68,12 +67,7 @@ def upload(
 
     try:
         return files.upload(
-            web.app.ctx,
-            web.storage,
-            web.inspector,
-            viewer.actor,
-            filename=chosen.filename,
-            chunks=chunks(),
+            ctx_of(request), viewer.actor, filename=chosen.filename, chunks=chunks()
         )
     except DomainError as error:
         error.field = error.field or field

@@ -118,7 +118,7 @@ def _signed_in(request: Request, session: Session, now: datetime) -> User | None
     login, not ended by logout, not expired, and its user not disabled."""
     web = web_of(request)
     assert session.user_id is not None
-    if not access.session_is_live(web.security, session.user_id, session.nonce, now):
+    if not access.session_is_live(web.app.ctx, session.user_id, session.nonce, now):
         return None
     user = users.get_user(web.app.ctx, session.user_id)
     return None if user is None or user.disabled else user
