@@ -73,7 +73,7 @@ def test_a_dispute_from_a_photo_to_the_mediators_outcome(
     expect(sam.page.locator(".deadline")).to_contain_text("If you do not answer by")
     # Only what allowed_actions allows: the seller answers, and cannot cancel.
     expect(sam.page.get_by_role("button", name="Cancel the dispute")).to_have_count(0)
-    sam.page.get_by_text("Make a counter-offer").click()
+    sam.page.get_by_text("Make a counter-offer", exact=True).click()
     offer = sam.page.locator("form[action$='/solutions']")
     offer.get_by_label("Solution").select_option("refund_only")
     offer.get_by_label("Amount (EUR)").fill("25.00")
@@ -118,7 +118,7 @@ def test_a_dispute_from_a_photo_to_the_mediators_outcome(
     # During mediation the decision comes first, and the seller's old offer has no Accept.
     expect(page.locator("article.solution.by-seller summary", has_text="Accept")).to_have_count(0)
     page.locator("summary", has_text="Accept decision").click()
-    expect(page.locator(".confirm-box")).to_contain_text("cannot be undone")
+    expect(page.locator("#mediation .confirm-box")).to_contain_text("cannot be undone")
     page.get_by_role("button", name="Yes, accept the decision").click()
     expect(page.get_by_role("status")).to_contain_text("You accepted the mediator's decision")
     expect(page.locator("summary", has_text="Accept decision")).to_have_count(0)
