@@ -435,9 +435,18 @@ def deadline_words(
             % {"when": at},
         )
     if kind == "negotiation":
-        waiting_on_me = Action.ACCEPT_SOLUTION in allowed and any(
-            s.status is SolutionStatus.PENDING and s.proposed_by.value == _other(me)
+        # The reader's move when the other side's newest pending offer is newer than the
+        # reader's own newest one: after a counter-offer the ball is with the other side.
+        theirs = [
+            s.updated_at
             for s in dispute.solutions
+            if s.status is SolutionStatus.PENDING and s.proposed_by.value == _other(me)
+        ]
+        mine = [s.updated_at for s in dispute.solutions if s.proposed_by.value == me]
+        waiting_on_me = (
+            Action.ACCEPT_SOLUTION in allowed
+            and bool(theirs)
+            and (not mine or max(theirs) > max(mine))
         )
         silence = _("Nothing is lost if you do not agree: a mediator takes over on %(when)s.") % {
             "when": at
@@ -617,7 +626,7 @@ def outcome_text(dispute: Dispute) -> str:
     if o is None:
         return ""
     amount = money(o.refund)
-    kind = kind_label(o.solution_kind.value) if o.solution_kind else ""
+    kind = kind_label(o.solution_kind.value).lower() if o.solution_kind else ""
     by = o.decided_by.value
     if by == "agreement":
         return _("The parties agreed: %(kind)s, %(amount)s.") % {"kind": kind, "amount": amount}

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -111,7 +111,10 @@ def prefs_of(request: Request) -> i18n.Prefs:
     zone = next(
         (
             z
-            for z in (user.time_zone if user else None, request.cookies.get(i18n.TZ_COOKIE))
+            for z in (
+                user.time_zone if user else None,
+                unquote(request.cookies.get(i18n.TZ_COOKIE, "")),  # app.js %-encodes the "/"
+            )
             if i18n.zone_of(z) is not None
         ),
         "UTC",
