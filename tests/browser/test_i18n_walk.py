@@ -64,7 +64,7 @@ class Reader:
         for name, size in (("desktop", DESKTOP), ("phone", PHONE)):
             self.page.set_viewport_size(size)
             self.page.screenshot(
-                path=str(folder / f"{step}-{name}.jpg"), full_page=True, type="jpeg", quality=55
+                path=str(folder / f"{step}-{name}.jpg"), full_page=True, type="jpeg", quality=70
             )
         self.page.set_viewport_size(DESKTOP)
 
