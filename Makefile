@@ -42,3 +42,14 @@ bench: install
 
 clean:
 	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+# The web pages' gettext catalogues (babel.cfg; docs/web.md, "Languages and time zones"):
+# extract the strings, merge them into every language's .po, compile the .mo files.
+LOCALES := src/fairdeal/locale
+.PHONY: messages
+messages: install
+	.venv/bin/pybabel extract -F babel.cfg -k _ -k ngettext:1,2 -k pgettext:1c,2 \
+	  --no-location --sort-output --omit-header -o $(LOCALES)/messages.pot .
+	.venv/bin/pybabel update -i $(LOCALES)/messages.pot -d $(LOCALES) -D messages \
+	  --no-fuzzy-matching --omit-header --ignore-obsolete
+	.venv/bin/pybabel compile -d $(LOCALES) -D messages --statistics

@@ -160,8 +160,16 @@ class FakeUserRepository:
     def by_email(self, email: str) -> User | None:
         return self._one(lambda u: u.email == email.lower())
 
+    def set_locale(self, user_id: str, language: str | None, time_zone: str | None) -> None:
+        user = self.get(user_id)
+        if user is not None:
+            self.uow.changed_users.append(
+                dataclasses.replace(user, language=language, time_zone=time_zone)
+            )
+
     def _one(self, wanted: Any) -> User | None:
-        users = [*self.uow.db.users.values(), *self.uow.new_users]
+        changed = {u.id: u for u in self.uow.changed_users}
+        users = [changed.get(u.id, u) for u in [*self.uow.db.users.values(), *self.uow.new_users]]
         found = next((u for u in users if wanted(u)), None)
         return dataclasses.replace(found) if found else None
 
@@ -328,6 +336,7 @@ class FakeUnitOfWork:
 
     def __enter__(self) -> FakeUnitOfWork:
         self.new_users: list[User] = []
+        self.changed_users: list[User] = []
         self.new_files: list[FileRecord] = []
         self.users = FakeUserRepository(self)
         self.files = FakeFileRepository(self)
@@ -346,6 +355,7 @@ class FakeUnitOfWork:
 
     def rollback(self) -> None:
         self.new_users.clear()
+        self.changed_users.clear()
         self.new_files.clear()
 
     def commit(self) -> None:
@@ -369,7 +379,7 @@ class FakeUnitOfWork:
             ledger.extend(order.pending_ledger)
         events.sort(key=lambda e: e.at)
         # The writes: nothing below can fail.
-        for user in self.new_users:
+        for user in [*self.new_users, *self.changed_users]:
             self.db.users[user.id] = user
         for record in self.new_files:
             self.db.files[record.id] = record
@@ -397,7 +407,7 @@ class FakeUnitOfWork:
         for order, _ in self.orders.tracked.values():
             order.pending_events.clear()
             order.pending_ledger.clear()
-        self.new_users, self.new_files = [], []
+        self.new_users, self.new_files, self.changed_users = [], [], []
         self._published = events
         self.committed = True
 

@@ -58,6 +58,7 @@ def test_a_dispute_from_a_photo_to_the_mediators_outcome(
     assert shown.evaluate("img => img.complete && img.naturalWidth") == 640
     expect(page.locator(".progress [aria-current=step]")).to_contain_text("Opened")
     expect(page.locator("#deadline-title")).to_have_text("Next deadline")
+    expect(page.locator(".deadline")).to_contain_text("Nothing to do now: the seller has to answer")
     expect(page.locator(".deadline")).to_contain_text("closes in your favour on your solution")
     # A message goes through htmx: the messages part changes, the page stays.
     page.get_by_label("Your message").fill("Photos of the box are attached.")
@@ -68,10 +69,11 @@ def test_a_dispute_from_a_photo_to_the_mediators_outcome(
     sam = person("sam")
     sam.page.goto("/disputes")
     sam.page.locator("li.row", has_text="Camera").get_by_role("link", name="Camera").click()
-    expect(sam.page.locator(".deadline")).to_contain_text("If you do not answer by then")
+    expect(sam.page.locator(".deadline")).to_contain_text("It is your move")
+    expect(sam.page.locator(".deadline")).to_contain_text("If you do not answer by")
     # Only what allowed_actions allows: the seller answers, and cannot cancel.
     expect(sam.page.get_by_role("button", name="Cancel the dispute")).to_have_count(0)
-    sam.page.get_by_text("Add solution").click()
+    sam.page.get_by_text("Make a counter-offer", exact=True).click()
     offer = sam.page.locator("form[action$='/solutions']")
     offer.get_by_label("Solution").select_option("refund_only")
     offer.get_by_label("Amount (EUR)").fill("25.00")
@@ -88,7 +90,7 @@ def test_a_dispute_from_a_photo_to_the_mediators_outcome(
     expect(page.locator("article.solution.by-seller")).to_contain_text("Rejected")
     # Rejecting is reversible: the offer can still be accepted.
     expect(
-        page.locator("article.solution.by-seller").get_by_role("button", name="Accept")
+        page.locator("article.solution.by-seller").locator("summary", has_text="Accept")
     ).to_be_visible()
 
     ada = person("ada")
@@ -113,9 +115,19 @@ def test_a_dispute_from_a_photo_to_the_mediators_outcome(
     page.goto(url)
     expect(page.locator("#mediation")).to_contain_text("45.00 EUR")
     alice.shoot("buyer-decision")
-    page.get_by_role("button", name="Accept decision").click()
+    # During mediation the decision comes first, and the seller's old offer has no Accept.
+    expect(page.locator("article.solution.by-seller summary", has_text="Accept")).to_have_count(0)
+    page.locator("summary", has_text="Accept decision").click()
+    expect(page.locator("#mediation .confirm-box")).to_contain_text("cannot be undone")
+    page.get_by_role("button", name="Yes, accept the decision").click()
     expect(page.get_by_role("status")).to_contain_text("You accepted the mediator's decision")
-    expect(page.get_by_role("button", name="Accept decision")).to_have_count(0)
+    expect(page.locator("summary", has_text="Accept decision")).to_have_count(0)
+    # Accepted: not "your move", the seller may still challenge, nothing else to press.
+    expect(page.locator(".badge.status-under_review")).to_contain_text("Decision accepted")
+    expect(page.locator(".deadline")).to_contain_text("You accepted the decision")
+    expect(page.locator(".deadline")).to_contain_text("The seller may still challenge it")
+    expect(page.locator(".deadline")).not_to_contain_text("It is your move")
+    expect(page.locator("summary", has_text="Cancel the dispute")).to_have_count(0)
 
     # The seller lets the answer window pass: unchallenged, the decision becomes final.
     clock = site.app.sandbox_clock
@@ -127,7 +139,7 @@ def test_a_dispute_from_a_photo_to_the_mediators_outcome(
     expect(outcome).to_contain_text("45.00 EUR")
     expect(outcome).to_contain_text("Refund schedule")
     expect(page.locator(".progress [aria-current=step]")).to_contain_text("Closed")
-    expect(page.get_by_role("button", name="Accept")).to_have_count(0)
+    expect(page.locator("summary", has_text="Accept")).to_have_count(0)
     alice.shoot("buyer-outcome")
     view = disputes.get_dispute(site.app.ctx, site.accounts.actors["alice"], dispute_id)
     assert view.dispute.outcome is not None and view.dispute.outcome.refund.format() == "45.00"
@@ -151,9 +163,7 @@ def test_a_return_is_shipped_by_the_buyer_and_confirmed_by_the_seller(
 
     sue = person("sue")
     sue.page.goto(returning)
-    expect(sue.page.locator(".deadline")).to_contain_text(
-        "If you do not confirm the returned parcel"
-    )
+    expect(sue.page.locator(".deadline")).to_contain_text("If you do not confirm by")
     sue.page.get_by_label("What arrived?").select_option("as_expected")
     sue.page.get_by_role("button", name="Confirm the returned parcel").click()
     expect(sue.page.locator("#outcome")).to_contain_text("80.00 EUR")
@@ -182,6 +192,7 @@ def test_a_bad_amount_shows_its_error_and_creates_nothing(
     alice = person("alice")
     page = alice.page
     page.goto(f"/orders/{site.orders['lamp']}/dispute")
+    page.get_by_label("Reason").select_option("not_working")
     page.get_by_label("Refund amount (EUR)").fill("500.00")
     page.get_by_label("Describe the problem").fill("The lamp does not switch on.")
     page.get_by_label("Photos or videos").set_input_files(str(photo(tmp_path / "lamp.jpg")))
@@ -221,7 +232,7 @@ def test_a_form_posted_without_its_csrf_token_is_refused(person: Any, site: Site
             site.app.ctx, site.accounts.actors["alice"], dispute_id
         ).dispute.solutions
     )
-    page.get_by_text("Add solution").click()
+    page.get_by_text("Add an alternative solution").click()
     form = page.locator("form[action$='/solutions']")
     form.get_by_label("Amount (EUR)").fill("5.00")
     form.locator("input[name=csrf_token]").evaluate("input => input.remove()")

@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from typing import Any, Protocol
 
 from fairdeal.domain.dispute import Dispute
@@ -473,6 +474,9 @@ def _email_payload(rendered: RenderedEmail, user: User, event: StoredEvent, d: D
                 "X-Fairdeal-Event": event.type,
                 "X-Fairdeal-Event-Id": event.id,
                 "X-Fairdeal-Dispute": d.id,
+                # When it happened on the product's clock (the sandbox's in sandbox mode), so a
+                # sandbox email is dated in the sandbox's time like the dispute it describes.
+                "Date": format_datetime(event.created_at.astimezone(UTC), usegmt=True),
             },
         },
         ensure_ascii=False,

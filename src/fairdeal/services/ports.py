@@ -29,6 +29,7 @@ class User:
     external_id: str | None = None
     country: str | None = None
     language: str | None = None
+    time_zone: str | None = None
     password_hash: str | None = None
     token_hash: str | None = None
     disabled: bool = False
@@ -88,6 +89,7 @@ class UserRepository(Protocol):
     def get(self, user_id: str) -> User | None: ...
     def by_token_hash(self, token_hash: str) -> User | None: ...
     def by_email(self, email: str) -> User | None: ...
+    def set_locale(self, user_id: str, language: str | None, time_zone: str | None) -> None: ...
 
 
 class FileRepository(Protocol):

@@ -104,3 +104,14 @@ def ensure_platform_user(ctx: Context, token: str) -> User:
         if existing is None:
             raise
         return existing
+
+
+def set_locale(ctx: Context, user_id: str, *, language: str | None, time_zone: str | None) -> None:
+    """The language and time zone a person reads the pages in (None: from the browser)."""
+    if language is not None and len(language) > 16:
+        raise ValidationError("language is at most 16 characters", field="language")
+    if time_zone is not None and len(time_zone) > 64:
+        raise ValidationError("time_zone is at most 64 characters", field="time_zone")
+    with ctx.uow() as uow:
+        uow.users.set_locale(user_id, language, time_zone)
+        uow.commit()

@@ -92,6 +92,13 @@ class SqlUserRepository:
     def by_email(self, email: str) -> User | None:
         return self._one(tables.users.c.email == email.lower())
 
+    def set_locale(self, user_id: str, language: str | None, time_zone: str | None) -> None:
+        self.conn.execute(
+            update(tables.users)
+            .where(tables.users.c.id == user_id)
+            .values(language=language, time_zone=time_zone)
+        )
+
     def _one(self, condition: Any) -> User | None:
         row = self.conn.execute(select(tables.users).where(condition).limit(1)).mappings().first()
         return User(**row) if row else None
@@ -106,6 +113,7 @@ def _user_row(user: User) -> dict[str, Any]:
         "external_id": user.external_id,
         "country": user.country,
         "language": user.language,
+        "time_zone": user.time_zone,
         "password_hash": user.password_hash,
         "token_hash": user.token_hash,
         "disabled": user.disabled,

@@ -68,6 +68,7 @@ users = Table(
     Column("external_id", String(255)),
     Column("country", String(2)),
     Column("language", String(16)),
+    Column("time_zone", String(64)),
     Column("password_hash", String(255)),
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("disabled", Boolean, nullable=False, default=False),

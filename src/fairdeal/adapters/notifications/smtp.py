@@ -28,7 +28,8 @@ def build_message(email: OutgoingEmail, sender: str) -> EmailMessage:
     except (ValueError, IndexError):
         message["To"] = address
     message["Subject"] = email.subject
-    message["Date"] = formatdate(localtime=False, usegmt=True)
+    if "Date" not in email.headers:  # the payload dates it on the product's clock
+        message["Date"] = formatdate(localtime=False, usegmt=True)
     message["Message-ID"] = email.message_id
     message["Auto-Submitted"] = "auto-generated"
     for key, value in email.headers.items():

@@ -65,10 +65,15 @@ def environment() -> jinja2.Environment:
         extensions=["jinja2.ext.i18n"],
         undefined=jinja2.StrictUndefined,
     )
-    env.install_gettext_translations(i18n.translations, newstyle=True)  # type: ignore[attr-defined]
+    # The callables read the request's language (i18n.current), so one environment serves all.
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=i18n.gettext, ngettext=i18n.ngettext, pgettext=i18n.pgettext, newstyle=True
+    )
+    env.globals["i18n"] = i18n
     env.globals["v"] = views
     env.filters["iso"] = views.iso
     env.filters["utc"] = views.utc_text
+    env.filters["when"] = views.when_text
     env.filters["money"] = views.money
     env.filters["sentence"] = views.sentence
     env.filters["refusal"] = views.refusal

@@ -21,9 +21,13 @@ from fairdeal.domain.dispute import (
     SolutionStatus,
     Status,
 )
+from fairdeal.domain.dispute.deadlines import Deadline
+from fairdeal.domain.dispute.parts import TimelineEntry
 from fairdeal.domain.money import Money, minimum_claim
 from fairdeal.domain.order import Order
-from fairdeal.entrypoints.web.i18n import _, ngettext
+from fairdeal.domain.policy import Policy
+from fairdeal.entrypoints.web import i18n
+from fairdeal.entrypoints.web.i18n import _, ngettext, pgettext
 from fairdeal.services.disputes import DisputeView
 
 
@@ -220,10 +224,17 @@ def iso(moment: datetime | None) -> str:
 
 
 def utc_text(moment: datetime | None) -> str:
-    """The fallback text inside <time>, replaced by the local time in the browser."""
+    """A moment in UTC, for the machine-minded (staff tooltips)."""
     if moment is None:
         return ""
     return moment.astimezone(UTC).strftime("%d %b %Y, %H:%M UTC")
+
+
+def when_text(moment: datetime | None) -> str:
+    """A moment as the reader reads it: their language, their time zone, the zone named."""
+    if moment is None:
+        return ""
+    return i18n.when(moment)
 
 
 # --- solutions ------------------------------------------------------------------------------
@@ -232,7 +243,7 @@ def utc_text(moment: datetime | None) -> str:
 def solution_buttons(view: DisputeView, actor: Actor, solution: Solution) -> set[str]:
     """Which of accept / reject / edit this solution offers the viewer: the action must be in
     ``allowed_actions``, and the solution one that the action applies to."""
-    allowed = set(view.allowed_actions)
+    allowed = sensible_actions(view.dispute, actor.role, set(view.allowed_actions))
     live = solution.status in (SolutionStatus.PENDING, SolutionStatus.REJECTED)
     mine = solution.author_id == actor.user_id and solution.proposed_by is actor.role
     theirs = solution.proposed_by in (Role.BUYER, Role.SELLER) and (
@@ -293,7 +304,12 @@ def refund_schedule(dispute: Dispute, now: datetime) -> list[ScheduleStep]:
 
 
 def money(value: Money | None) -> str:
-    return "" if value is None else str(value)
+    """An amount for the reader's locale: '1 234,50 ₽', '¥1,234.50', '$12.50'."""
+    if value is None:
+        return ""
+    from fairdeal.domain.money import minor_units
+
+    return i18n.format_money(value.minor, value.currency, minor_units(value.currency))
 
 
 def kind_options() -> list[tuple[str, str]]:
@@ -349,7 +365,7 @@ def scam_warning_count(dispute: Dispute) -> int:
 
 
 def minimum(currency: str) -> str:
-    return str(minimum_claim(currency))
+    return money(minimum_claim(currency))
 
 
 def sentence(text: str) -> str:
@@ -385,3 +401,592 @@ def refusal(text: str, order: Order | None = None) -> Markup:
         last = match.end()
     parts.append(escape(text[last:]))
     return Markup("").join(parts)
+
+
+# --- the engine's words, said to people (translated here, by stable codes) -------------------
+
+
+def warning_text_for(code: str) -> str:
+    """A scam warning in the reader's language (the API keeps scams.WARNING_TEXT)."""
+    texts = {
+        scams.PAY_OUTSIDE_PLATFORM: _(
+            "Money paid or refunded outside Fairdeal is not protected: only a solution accepted"
+            " in the dispute moves money, and refunds go to your original payment method."
+        ),
+        scams.CLOSE_FOR_PROMISE: _(
+            "Agreements in messages have no force: only an accepted solution moves money, and"
+            " a closed dispute cannot be opened again for the same item."
+        ),
+        scams.TOKEN_PRICE_REORDER: _(
+            "A new order for a token price is protected only up to that price: if the promise"
+            " is broken you can claim back cents, and this dispute will be lost."
+        ),
+        scams.CHANGE_REASON_NOT_NEEDED: _(
+            "Changing the reason to “not needed” says the seller did nothing wrong: such"
+            " disputes are usually lost and you may have to pay to ship the item back."
+        ),
+    }
+    return texts.get(code) or warning_text(code)
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineWords:
+    """A deadline said to one reader: whether it is their move, what to do (or that there is
+    nothing to do), and exactly what the clock does to them when it runs out."""
+
+    mine: bool
+    move: str
+    silence: str
+
+
+def _other(role: str) -> str:
+    return "seller" if role == "buyer" else "buyer"
+
+
+def deadline_words(
+    deadline: Deadline, dispute: Dispute, role: Role, allowed: set[Action] | None = None
+) -> DeadlineWords:
+    """What silence does to *this* reader, from the deadline's kind and ``on_expiry`` (the
+    same table the clock runs, domain/dispute/deadlines.py), never from its English text."""
+    at = when_text(deadline.due_at)
+    allowed = allowed or set()
+    kind = deadline.kind
+    if role in (Role.MEDIATOR, Role.ADMIN):
+        return _staff_words(deadline, at)
+    me = role.value
+    if kind == "seller_response":
+        if me == "seller":
+            return DeadlineWords(
+                True,
+                _("It is your move: answer the buyer — accept, or make a counter-offer."),
+                _(
+                    "If you do not answer by %(when)s, the dispute closes in the buyer's favour"
+                    " on the buyer's solution."
+                )
+                % {"when": at},
+            )
+        return DeadlineWords(
+            False,
+            _("Nothing to do now: the seller has to answer."),
+            _(
+                "If the seller does not answer by %(when)s, the dispute closes in your favour"
+                " on your solution."
+            )
+            % {"when": at},
+        )
+    if kind == "negotiation":
+        # The reader's move when the other side's newest pending offer is newer than the
+        # reader's own newest one: after a counter-offer the ball is with the other side.
+        theirs = [
+            s.updated_at
+            for s in dispute.solutions
+            if s.status is SolutionStatus.PENDING and s.proposed_by.value == _other(me)
+        ]
+        mine = [s.updated_at for s in dispute.solutions if s.proposed_by.value == me]
+        waiting_on_me = (
+            Action.ACCEPT_SOLUTION in allowed
+            and bool(theirs)
+            and (not mine or max(theirs) > max(mine))
+        )
+        silence = _("Nothing is lost if you do not agree: a mediator takes over on %(when)s.") % {
+            "when": at
+        }
+        if waiting_on_me:
+            move = (
+                _(
+                    "It is your move: accept the seller's offer, make your own, or wait for the mediator."
+                )
+                if me == "buyer"
+                else _(
+                    "It is your move: accept the buyer's solution, make a counter-offer, or wait for the mediator."
+                )
+            )
+            return DeadlineWords(True, move, silence)
+        return DeadlineWords(
+            False,
+            _("Nothing to do now: the seller has your offer.")
+            if me == "buyer"
+            else _("Nothing to do now: the buyer has your offer."),
+            silence,
+        )
+    if kind == "buyer_answer":
+        if me == "buyer":
+            return DeadlineWords(
+                True,
+                _("It is your move: accept or reject the seller's offer."),
+                _("If you do not answer by %(when)s, the dispute closes on the seller's offer.")
+                % {"when": at},
+            )
+        return DeadlineWords(
+            False,
+            _("Nothing to do now: the buyer has your offer."),
+            _("If the buyer does not answer by %(when)s, the dispute closes on your offer.")
+            % {"when": at},
+        )
+    if kind == "evidence_request":
+        if deadline.party == me:
+            return DeadlineWords(
+                True,
+                _("It is your move: send the evidence the mediator asked for."),
+                (
+                    _(
+                        "If it does not arrive by %(when)s, the dispute closes in the seller's favour."
+                    )
+                    if me == "buyer"
+                    else _(
+                        "If it does not arrive by %(when)s, the dispute closes in the buyer's"
+                        " favour."
+                    )
+                )
+                % {"when": at},
+            )
+        return DeadlineWords(
+            False,
+            _("Nothing to do now: the mediator asked the seller for evidence.")
+            if deadline.party == "seller"
+            else _("Nothing to do now: the mediator asked the buyer for evidence."),
+            _("If it does not arrive by %(when)s, the dispute closes in your favour.")
+            % {"when": at},
+        )
+    if kind == "decision_response":
+        return _decision_words(dispute, me, at)
+    if kind == "mediator_review":
+        return DeadlineWords(
+            False,
+            _("Nothing to do now: a mediator is reviewing the case."),
+            _("The mediator aims to decide by %(when)s. You can still add evidence and messages.")
+            % {"when": at},
+        )
+    if kind == "return_shipment":
+        if me == "buyer":
+            return DeadlineWords(
+                True,
+                _("It is your move: ship the item back and enter the tracking number."),
+                _(
+                    "If no tracking number is entered by %(when)s, the dispute closes in the"
+                    " seller's favour with no refund."
+                )
+                % {"when": at},
+            )
+        return DeadlineWords(
+            False,
+            _("Nothing to do now: the buyer ships the item back."),
+            _(
+                "If no tracking number is entered by %(when)s, the dispute closes in your"
+                " favour with no refund."
+            )
+            % {"when": at},
+        )
+    if kind == "return_confirmation":
+        if me == "seller":
+            return DeadlineWords(
+                True,
+                _("It is your move: confirm what arrived in the returned parcel."),
+                _("If you do not confirm by %(when)s, the refund is paid to the buyer.")
+                % {"when": at},
+            )
+        return DeadlineWords(
+            False,
+            _("Nothing to do now: the seller confirms the returned parcel."),
+            _("If the seller does not confirm by %(when)s, your refund is paid then.")
+            % {"when": at},
+        )
+    return DeadlineWords(False, "", "")
+
+
+def _decision_words(dispute: Dispute, me: str, at: str) -> DeadlineWords:
+    decision = dispute.mediation.decision if dispute.mediation else None
+    responses = decision.responses if decision else {}
+    mine = responses.get(me)
+    theirs = responses.get(_other(me))
+    if mine is not None and mine.response == "accepted":
+        if theirs is not None and theirs.response == "accepted":
+            return DeadlineWords(
+                False,
+                _("Both parties accepted the decision."),
+                _("The dispute closes on the accepted terms on %(when)s.") % {"when": at},
+            )
+        return DeadlineWords(
+            False,
+            _("You accepted the decision. Nothing to do now."),
+            (
+                _(
+                    "The seller may still challenge it with new evidence until %(when)s. If the"
+                    " seller does not, the dispute closes then on the accepted terms."
+                )
+                if me == "buyer"
+                else _(
+                    "The buyer may still challenge it with new evidence until %(when)s. If the"
+                    " buyer does not, the dispute closes then on the accepted terms."
+                )
+            )
+            % {"when": at},
+        )
+    if mine is not None:
+        return DeadlineWords(
+            False,
+            _("Your answer is recorded. Nothing to do now."),
+            _("Unless the mediator changes it, the decision becomes final on %(when)s.")
+            % {"when": at},
+        )
+    return DeadlineWords(
+        True,
+        _("It is your move: accept the decision, or challenge it with new evidence."),
+        _("If you do nothing, the decision becomes final on %(when)s.") % {"when": at},
+    )
+
+
+def _staff_words(deadline: Deadline, at: str) -> DeadlineWords:
+    party = {
+        "buyer": _("the buyer"),
+        "seller": _("the seller"),
+        "both": _("both parties"),
+        "mediator": _("the mediator"),
+    }.get(deadline.party, deadline.party)
+    happens = {
+        "close_for_buyer": _("the dispute closes in the buyer's favour"),
+        "close_for_seller": _("the dispute closes in the seller's favour"),
+        "close_on_seller_solution": _("the dispute closes on the seller's offer"),
+        "escalate": _("a mediator takes over"),
+        "decision_final": _("the decision becomes final"),
+        "flag_overdue": _("the case is flagged overdue"),
+        "execute_refund": _("the refund is paid to the buyer"),
+    }.get(deadline.on_expiry, deadline.on_expiry)
+    return DeadlineWords(
+        deadline.party == "mediator",
+        _("Waiting for %(party)s.") % {"party": party},
+        _("On %(when)s %(what)s.") % {"when": at, "what": happens},
+    )
+
+
+def outcome_text(dispute: Dispute) -> str:
+    """The outcome's explanation in the reader's language, from its codes (the API keeps the
+    engine's English ``explanation`` and ``rule``)."""
+    o = dispute.outcome
+    if o is None:
+        return ""
+    amount = money(o.refund)
+    kind = kind_label(o.solution_kind.value).lower() if o.solution_kind else ""
+    by = o.decided_by.value
+    if by == "agreement":
+        return _("The parties agreed: %(kind)s, %(amount)s.") % {"kind": kind, "amount": amount}
+    if by == "seller_timeout":
+        return _(
+            "The seller did not answer in time, so the dispute closed on the buyer's solution:"
+            " %(amount)s."
+        ) % {"amount": amount}
+    if by == "buyer_timeout":
+        return _(
+            "The buyer did not answer the seller's offer in time, so the offer took effect:"
+            " %(amount)s."
+        ) % {"amount": amount}
+    if by == "return_timeout":
+        return _("The return was not shipped with a tracking number in time, so no refund is due.")
+    if by == "buyer":
+        return _("The buyer cancelled the dispute.")
+    if "evidence_request" in o.rule:
+        if o.result.value == "buyer_favour":
+            return _(
+                "The seller did not provide the evidence the mediator asked for, so the"
+                " dispute closed in the buyer's favour: %(amount)s."
+            ) % {"amount": amount}
+        return _(
+            "The buyer did not provide the evidence the mediator asked for, so the dispute"
+            " closed in the seller's favour with no refund."
+        )
+    if "return_confirm" in o.rule:
+        return _(
+            "The buyer shipped the return and the seller did not confirm it in time, so the"
+            " refund was paid: %(amount)s."
+        ) % {"amount": amount}
+    if o.refund.minor == 0:
+        return _("The mediator decided: no refund.")
+    return _("The mediator decided: %(kind)s, %(amount)s.") % {"kind": kind, "amount": amount}
+
+
+def timeline_text(entry: TimelineEntry) -> str:
+    """A timeline entry in the reader's language, by its type; the English summary (which
+    the API shows) where a type carries words typed by a person or the policy."""
+    if i18n.current().language == i18n.DEFAULT:
+        return entry.summary
+    who = role_label(entry.actor_role.value)
+    texts = {
+        "dispute.opened": _("The buyer opened the dispute."),
+        "dispute.edited": _("The buyer changed the dispute."),
+        "dispute.escalated": _("The dispute went to a mediator."),
+        "dispute.cancelled": _("The buyer cancelled the dispute."),
+        "dispute.reopened": _("The buyer reopened the dispute."),
+        "dispute.closed": _("The dispute closed."),
+        "solution.proposed": _("%(who)s made an offer.") % {"who": who},
+        "solution.edited": _("%(who)s changed an offer.") % {"who": who},
+        "solution.accepted": _("%(who)s accepted an offer.") % {"who": who},
+        "solution.rejected": _("%(who)s rejected an offer.") % {"who": who},
+        "evidence.added": _("%(who)s added evidence.") % {"who": who},
+        "evidence.removed": _("%(who)s removed evidence.") % {"who": who},
+        "message.posted": _("%(who)s sent a message.") % {"who": who},
+        "mediation.assigned": _("A mediator took the case."),
+        "mediation.overdue": _("The mediator's review target passed."),
+        "evidence.requested": _("The mediator asked for evidence."),
+        "evidence_request.fulfilled": _("The requested evidence was provided."),
+        "decision.proposed": _("The mediator proposed a decision."),
+        "decision.accepted": _("%(who)s accepted the mediator's decision.") % {"who": who},
+        "decision.rejected": _("%(who)s rejected the mediator's decision.") % {"who": who},
+        "decision.challenged": _("%(who)s challenged the mediator's decision with new evidence.")
+        % {"who": who},
+        "decision.final": _("The mediator's decision became final."),
+        "deadline.expired": _("A deadline passed."),
+        "return.required": _("The item is to be shipped back to the seller."),
+        "return.shipped": _("The buyer shipped the return."),
+        "return.received": _("The seller received the return."),
+        "refund.scheduled": _("The refund was scheduled."),
+        "refund.completed": _("The refund was completed."),
+        "policy.warning": _("The rules warned the buyer about the chosen reason."),
+    }
+    return texts.get(entry.type, entry.summary)
+
+
+# The policy's reason texts are translated by the reason's code and field (msgctxt
+# "reason:<code>:<field>", extracted from the TOML files by fairdeal.i18n_extract).
+def reason_text(code: str, field: str, english: str | None) -> str:
+    if not english:
+        return english or ""
+    return pgettext(f"reason:{code}:{field}", english)
+
+
+# --- the rule book, for people ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    anchor: str
+    title: str
+    text: str
+
+
+def policy_rules(policy: Policy) -> list[Rule]:
+    """Every clock of the policy and what it does, in plain words (anchors are the deadline
+    kinds, so a deadline on a dispute page links to its own rule)."""
+    d = policy.deadlines
+
+    def days(n: int) -> str:
+        return ngettext("%(n)d day", "%(n)d days", n) % {"n": n}
+
+    rules = [
+        Rule(
+            "seller_response",
+            _("The seller answers"),
+            _(
+                "The seller has %(days)s from the opening of a dispute to answer: accept the"
+                " buyer's solution or make a counter-offer. If the seller does not answer, the"
+                " dispute closes in the buyer's favour on the buyer's solution."
+            )
+            % {"days": days(d.seller_response_days)},
+        ),
+        Rule(
+            "negotiation",
+            _("Buyer and seller negotiate"),
+            _(
+                "Buyer and seller have %(days)s from the opening to agree. An offer is only"
+                " binding once the other side accepts it on the dispute page. If they have not"
+                " agreed by then, nothing is lost: a mediator takes over."
+            )
+            % {"days": days(d.negotiation_days)},
+        ),
+    ]
+    if policy.mediation.manual_escalation:
+        rules.append(
+            Rule(
+                "escalation",
+                _("Asking for a mediator"),
+                _(
+                    "Once the seller has answered, either party may press “Escalate to a"
+                    " mediator” at any time."
+                ),
+            )
+        )
+    else:
+        rules.append(
+            Rule(
+                "escalation",
+                _("Why there is no “Escalate” button"),
+                _(
+                    "Under these rules a mediator steps in on their own when the negotiation"
+                    " time runs out, or straight away when a returned parcel is disputed. You"
+                    " do not need to ask."
+                ),
+            )
+        )
+    if d.buyer_answer_days is not None:
+        rules.append(
+            Rule(
+                "buyer_answer",
+                _("The buyer answers an offer"),
+                _(
+                    "After a seller's counter-offer, the buyer has %(days)s to accept or reject"
+                    " it. If the buyer does neither, the dispute closes on the seller's offer."
+                )
+                % {"days": days(d.buyer_answer_days)},
+            )
+        )
+    rules += [
+        Rule(
+            "mediator_review",
+            _("The mediator reviews"),
+            _(
+                "A mediator aims to decide within %(days)s of taking over. Both parties can"
+                " still add evidence and messages while the mediator works."
+            )
+            % {"days": days(d.mediator_review_days)},
+        ),
+        Rule(
+            "evidence_request",
+            _("Evidence the mediator asks for"),
+            _(
+                "When the mediator asks one party for evidence, that party has %(days)s to"
+                " provide it. If it does not arrive, the dispute closes in the other party's"
+                " favour."
+            )
+            % {"days": days(d.evidence_request_days)},
+        ),
+        Rule(
+            "decision_response",
+            _("The mediator's decision"),
+            _(
+                "Both parties have %(days)s to accept the mediator's decision or challenge it"
+                " with new evidence. Accepting does not close the dispute at once: the other"
+                " party may still challenge until the time runs out. Unchallenged, the"
+                " decision becomes final and the dispute closes on its terms."
+            )
+            % {"days": days(d.decision_response_days)},
+        ),
+        Rule(
+            "return_shipment",
+            _("Sending the item back"),
+            _(
+                "When a return is required, the buyer has %(days)s to ship the item back and"
+                " enter the tracking number. Without a tracking number in time, the dispute"
+                " closes in the seller's favour with no refund."
+            )
+            % {"days": days(d.return_ship_days)},
+        ),
+        Rule(
+            "return_confirmation",
+            _("Confirming the returned parcel"),
+            _(
+                "The seller has %(days)s after the return was shipped to confirm what"
+                " arrived. If the seller does not confirm, the refund is paid to the buyer."
+            )
+            % {"days": days(d.return_confirm_days)},
+        ),
+        Rule(
+            "refund",
+            _("The refund"),
+            _(
+                "A refund goes to the original payment method only and arrives within"
+                " %(days)s business days."
+            )
+            % {"days": d.refund_business_days},
+        ),
+        Rule(
+            "cancel",
+            _("Cancelling a dispute"),
+            _(
+                "The buyer may cancel an open dispute. Cancelling is not losing: while buyer"
+                " protection lasts, the buyer can reopen it. After protection ends it cannot"
+                " be reopened. Never cancel because the seller asks you to: a promise made in"
+                " messages has no force."
+            ),
+        ),
+        Rule(
+            "protection",
+            _("Buyer protection"),
+            _(
+                "A dispute about a parcel that has not arrived can be opened %(wait)s after"
+                " the order shipped. After receipt, disputes are possible for another"
+                " %(grace)s; the seller is paid only after that."
+            )
+            % {"wait": days(d.not_received_wait_days), "grace": days(d.post_receipt_grace_days)},
+        ),
+    ]
+    return rules
+
+
+def reason_title(dispute: Dispute) -> str:
+    """The dispute's reason as its title in the reader's language (never the code)."""
+    reason = dispute.policy.catalogue(dispute.category).get(dispute.reason)
+    if reason is None:
+        reason = dispute.policy.reasons.get(dispute.reason)
+    if reason is None:
+        return dispute.reason.replace("_", " ")
+    return reason_text(reason.code, "title", reason.title)
+
+
+def deadline_kind_label(kind: str) -> str:
+    return {
+        "seller_response": _("the seller's time to answer"),
+        "negotiation": _("the negotiation time"),
+        "buyer_answer": _("the buyer's time to answer an offer"),
+        "evidence_request": _("an evidence request"),
+        "decision_response": _("the time to answer a decision"),
+        "mediator_review": _("the mediator's review target"),
+        "return_shipment": _("the time to ship the return"),
+        "return_confirmation": _("the seller's time to confirm the return"),
+        "refund_completion": _("the refund's completion"),
+    }.get(kind, kind.replace("_", " "))
+
+
+def decision_status_label(status: str) -> str:
+    return {
+        "proposed": _("proposed"),
+        "challenged": _("challenged"),
+        "final": _("final"),
+        "replaced": _("replaced"),
+    }.get(status, status)
+
+
+def response_label(response: str) -> str:
+    return {
+        "accepted": _("accepted"),
+        "rejected": _("rejected"),
+        "challenged": _("challenged with new evidence"),
+    }.get(response, response)
+
+
+def accepted_decision(dispute: Dispute, role: Role) -> bool:
+    """Whether this reader accepted the mediator's decision now on the table."""
+    decision = dispute.mediation.decision if dispute.mediation else None
+    if decision is None or decision.status != "proposed":
+        return False
+    response = decision.responses.get(role.value)
+    return response is not None and response.response == "accepted"
+
+
+# Actions the engine still allows but that no longer make sense to offer once a mediator's
+# decision is on the table (answer the decision instead) or once the reader accepted it.
+_AFTER_DECISION = {Action.ACCEPT_SOLUTION, Action.REJECT_SOLUTION}
+_AFTER_ACCEPTING = {
+    Action.EDIT_SOLUTION,
+    Action.PROPOSE_SOLUTION,
+    Action.EDIT_DISPUTE,
+    Action.CANCEL,
+    Action.ACCEPT_DECISION,
+    Action.REJECT_DECISION,
+}
+
+
+def sensible_actions(dispute: Dispute, role: Role, allowed: set[Action]) -> set[Action]:
+    """What the page offers: ``allowed_actions`` less what would only confuse now."""
+    shown = set(allowed)
+    decision = dispute.mediation.decision if dispute.mediation else None
+    if decision is not None and decision.status == "proposed" and role in (Role.BUYER, Role.SELLER):
+        shown -= _AFTER_DECISION
+        if accepted_decision(dispute, role):
+            shown -= _AFTER_ACCEPTING
+    return shown
+
+
+def status_text(dispute: Dispute, role: Role) -> str:
+    """The status badge, with the accepted-decision state spelled out."""
+    if accepted_decision(dispute, role):
+        return _("Decision accepted — waiting for the other party")
+    return status_label(dispute.status.value)

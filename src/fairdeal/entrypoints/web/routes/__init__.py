@@ -14,12 +14,13 @@ from fairdeal.entrypoints.web.routes import (
     buyer,
     disputes,
     evidence,
+    locale,
     mediator,
     seller,
 )
 
 router = APIRouter()
-for part in (auth, evidence, buyer, seller, disputes, mediator, admin):
+for part in (auth, locale, evidence, buyer, seller, disputes, mediator, admin):
     router.include_router(part.router)
 
 __all__ = ["router"]

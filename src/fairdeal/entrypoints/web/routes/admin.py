@@ -29,7 +29,12 @@ router = web_router()
 
 
 def admin_page(
-    request: Request, *, error: FormError | None = None, fired: int | None = None, status: int = 200
+    request: Request,
+    *,
+    error: FormError | None = None,
+    fired: int | None = None,
+    which: list[tuple[str, ...]] | None = None,
+    status: int = 200,
 ) -> HTMLResponse:
     viewer = need(request, Role.ADMIN)
     from fairdeal.entrypoints.web import charts
@@ -43,6 +48,7 @@ def admin_page(
         charts=charts,
         error=error,
         fired=fired,
+        which=which or [],
         clock=web_of(request).app.sandbox_clock is not None,
     )
 
@@ -50,7 +56,12 @@ def admin_page(
 @router.get("/admin")
 def admin(request: Request) -> Response:
     fired = request.query_params.get("fired")
-    return admin_page(request, fired=int(fired) if fired and fired.isdigit() else None)
+    which = [
+        tuple(part.split(":", 1))
+        for part in request.query_params.get("which", "").split(",")
+        if ":" in part
+    ]
+    return admin_page(request, fired=int(fired) if fired and fired.isdigit() else None, which=which)
 
 
 @router.post("/admin/clock")
@@ -73,4 +84,6 @@ def move_clock(request: Request) -> Response:
     delta = timedelta(days=days, hours=hours)
     ctx = ctx_of(request)
     fired = advance_clock(ctx, to=clock.now() + delta) if delta else run_until_idle(ctx)
-    return redirect(f"/admin?ok=clock&fired={len(fired)}")
+    # Which ones, for the notice (the first 20; the count says how many in all).
+    which = ",".join(f"{f.id}:{f.kind}" for f in fired[:20])
+    return redirect(f"/admin?ok=clock&fired={len(fired)}&which={which}")

@@ -14,6 +14,7 @@ from fairdeal.domain.commands import OpenDispute
 from fairdeal.domain.errors import DomainError, NotFound
 from fairdeal.domain.money import Amount, minimum_claim
 from fairdeal.domain.roles import Role
+from fairdeal.entrypoints.web import views
 from fairdeal.entrypoints.web.i18n import _
 from fairdeal.entrypoints.web.routes.common import (
     PARTIES,
@@ -31,7 +32,7 @@ from fairdeal.entrypoints.web.routes.common import (
 )
 from fairdeal.entrypoints.web.routes.evidence import upload
 from fairdeal.entrypoints.web.routes.pipeline import web_router
-from fairdeal.services import files, handlers, reports
+from fairdeal.services import disputes, files, handlers, reports
 from fairdeal.services.ports import FileRecord
 
 router = web_router()
@@ -43,8 +44,15 @@ FORM_FIELDS = {"evidence_file_ids": "evidence", "item_ids": "item"}
 @router.get("/orders")
 def my_orders(request: Request) -> Response:
     viewer = need(request, *PARTIES)
-    rows = reports.order_rows(ctx_of(request), viewer.actor)
-    return render(request, "orders.html", rows=rows, error=None)
+    ctx = ctx_of(request)
+    rows = reports.order_rows(ctx, viewer.actor)
+    # The latest dispute of each order, so the list says what happened (status, refund).
+    latest = {
+        row.order.id: disputes.get_dispute(ctx, viewer.actor, row.order.dispute_ids[-1]).dispute
+        for row in rows
+        if row.order.dispute_ids
+    }
+    return render(request, "orders.html", rows=rows, latest=latest, error=None)
 
 
 @router.get("/orders/{order_id}/dispute")
@@ -81,11 +89,29 @@ def open_dispute(request: Request, order_id: str) -> Response:
     except DomainError as error:
         if isinstance(error, NotFound) and error.field is None:
             raise
-        refused = FormError("open", _form_field(error), error.detail, values(form))
+        field = _form_field(error)
+        missing = _missing(form)
+        others = {k: v for k, v in missing.items() if k != field}
+        # An empty field is named in the reader's language rather than the engine's words.
+        detail = missing.get(field or "", error.detail)
+        refused = FormError("open", field, detail, values(form), others)
         return _dispute_form(
             request, viewer, order_id, error=refused, uploaded=uploaded, status=422
         )
     return done(f"/disputes/{dispute.id}", "opened")
+
+
+def _missing(form: FormData) -> dict[str, str]:
+    """The fields left empty, found alongside the engine's refusal: the form names every
+    problem at once instead of one per attempt."""
+    missing = {}
+    if not text(form, "reason"):
+        missing["reason"] = _("Choose a reason.")
+    if not text(form, "amount").strip():
+        missing["amount"] = _("Enter the amount you want back.")
+    if not text(form, "description").strip():
+        missing["description"] = _("Describe the problem.")
+    return missing
 
 
 def _kept_files(request: Request, viewer: Viewer, form: FormData) -> list[FileRecord]:
@@ -135,17 +161,22 @@ def _dispute_form(
     choices = reports.reason_choices(ctx.policy, order, item_ids, ctx.clock.now())
     eligible, why = reports.eligibility(ctx.policy, order, ctx.clock.now())
     maximum = order.amount_paid_for(item_ids) if valid_item else order.total
+    # No reason is chosen for the buyer (a preselected one gets submitted unread).
     selected = error.value("open", "reason") if error else ""
-    if not selected:
-        selected = next((c.reason.code for c in choices if c.refused is None), "")
     return render(
         request,
         "open_dispute.html",
         status,
         order=order,
         item_options=_item_options(order),
-        reason_options=[
-            (c.reason.code, c.reason.title + (" — " + _("not possible now") if c.refused else ""))
+        reason_options=[("", _("Choose a reason"), True)]
+        + [
+            (
+                c.reason.code,
+                views.reason_text(c.reason.code, "title", c.reason.title)
+                + (" — " + _("not possible now") if c.refused else ""),
+                c.refused is not None,
+            )
             for c in choices
         ],
         maximum=maximum,
@@ -160,10 +191,19 @@ def _dispute_form(
 
 
 def _item_options(order: Any) -> list[tuple[str, str]]:
-    options = [("", _("The whole order, shipping included — up to %(max)s") % {"max": order.total})]
+    options = [
+        (
+            "",
+            _("The whole order, shipping included — up to %(max)s")
+            % {"max": views.money(order.total)},
+        )
+    ]
     if len(order.items) > 1:
         options += [
-            (i.id, _("%(title)s — up to %(max)s") % {"title": i.title, "max": i.amount})
+            (
+                i.id,
+                _("%(title)s — up to %(max)s") % {"title": i.title, "max": views.money(i.amount)},
+            )
             for i in order.items
         ]
     return options

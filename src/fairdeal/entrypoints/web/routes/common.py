@@ -15,7 +15,7 @@ from starlette.datastructures import FormData, UploadFile
 from fairdeal.domain.errors import Forbidden
 from fairdeal.domain.roles import Actor, Role
 from fairdeal.entrypoints.api.ratelimit import client_ip
-from fairdeal.entrypoints.web import csrf
+from fairdeal.entrypoints.web import csrf, i18n
 from fairdeal.entrypoints.web.i18n import _
 from fairdeal.entrypoints.web.site import Web
 from fairdeal.services.context import Context
@@ -50,13 +50,15 @@ class FormError:
     field: str | None
     detail: str
     values: dict[str, str] = dataclass_field(default_factory=dict)
+    # Further fields' errors found at the same time, so a form reports them all at once.
+    others: dict[str, str] = dataclass_field(default_factory=dict)
 
     def at(self, form: str, name: str | None = None) -> str | None:
         if form != self.form:
             return None
         if name is None:
             return self.detail if self.field is None else None
-        return self.detail if self.field == name else None
+        return self.detail if self.field == name else self.others.get(name)
 
     def value(self, form: str, name: str, default: str = "") -> str:
         return self.values.get(name, default) if form == self.form else default
@@ -168,8 +170,10 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
         csrf_token=web.signer.csrf_token(request.state.session),
         sandbox=web.app.settings.sandbox,
         now=web.app.ctx.clock.now(),
-        notice=NOTICES.get(request.query_params.get("ok", ""), ""),
+        notice=_notices().get(request.query_params.get("ok", ""), ""),
         home=HOME.get(viewer.role, "/") if viewer else "/login",
+        # No zone chosen yet: app.js sends the browser's in a cookie and reloads once.
+        tz_auto=not (viewer and viewer.user.time_zone) and i18n.TZ_COOKIE not in request.cookies,
         **context,
     )
     return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
@@ -230,4 +234,5 @@ def _notices() -> dict[str, str]:
     }
 
 
-NOTICES = _notices()
+# The notice codes a redirect may carry (their texts are translated per request).
+NOTICES = frozenset(_notices())

@@ -87,13 +87,16 @@ def dispute_context(
         "actor": viewer.actor,
         "role": role,
         "staff": role in STAFF,
-        "allowed": set(view.allowed_actions),
+        "allowed": views.sensible_actions(d, role, set(view.allowed_actions)),
         "A": Action,
         "names": reports.names(ctx, people),
         "reason": reason,
         "deadline": deadline,
         "deadline_text": views.for_viewer(deadline.explanation, role) if deadline else "",
         "deadline_mine": bool(deadline and views.concerns(deadline.party, role)),
+        "words": views.deadline_words(deadline, d, role, set(view.allowed_actions))
+        if deadline
+        else None,
         "steps": views.progress(d),
         "solutions": views.visible_solutions(d),
         "schedule": views.refund_schedule(d, view.now),

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -21,7 +21,7 @@ from fairdeal.domain.roles import Actor, Role
 from fairdeal.entrypoints.api.ratelimit import RateLimited
 from fairdeal.entrypoints.api.schemas import nul_path
 from fairdeal.entrypoints.refusals import Refusal, log_request_refusal
-from fairdeal.entrypoints.web import csrf
+from fairdeal.entrypoints.web import csrf, i18n
 from fairdeal.entrypoints.web.i18n import _
 from fairdeal.entrypoints.web.routes.common import (
     LoginRequired,
@@ -57,6 +57,7 @@ class WebRoute(APIRoute):
 
         async def handler(request: Request) -> Response:
             fresh = await _open_session(request)
+            i18n.set_current(prefs_of(request))
             form: FormData | None = None
             try:
                 if request.method == "POST":
@@ -94,6 +95,31 @@ async def _open_session(request: Request) -> bool:
     request.state.session = session or web.signer.new(None, now)
     request.state.new_session = None
     return session is None
+
+
+def prefs_of(request: Request) -> i18n.Prefs:
+    """The reader's language (their setting, else the switcher's cookie, else the browser's
+    Accept-Language) and time zone (their setting, else the browser's, sent in a cookie by
+    app.js, else UTC)."""
+    viewer = viewer_of(request)
+    user = viewer.user if viewer else None
+    language = i18n.choose(
+        user.language if user else None,
+        request.cookies.get(i18n.COOKIE),
+        request.headers.get("accept-language"),
+    )
+    zone = next(
+        (
+            z
+            for z in (
+                user.time_zone if user else None,
+                unquote(request.cookies.get(i18n.TZ_COOKIE, "")),  # app.js %-encodes the "/"
+            )
+            if i18n.zone_of(z) is not None
+        ),
+        "UTC",
+    )
+    return i18n.Prefs(language, zone or "UTC")
 
 
 async def _checked_form(request: Request, fresh: bool) -> FormData:

@@ -1,23 +1,22 @@
-// Fairdeal's few lines of browser code: UTC times shown in the reader's own time zone, live
+// Fairdeal's few lines of browser code: the browser's time zone sent once (times are
+// formatted on the server, in the reader's language and zone), the language switcher, live
 // countdowns that follow the server's (possibly sandbox) clock, previews of chosen files, and
 // focus on the first refused field. The pages work without it.
 (function () {
   "use strict";
   var body = document.body;
   var units = JSON.parse(body.getAttribute("data-units") || '{"d":"d","h":"h","m":"min","s":"s"}');
-  var localFormat = { weekday: "short", year: "numeric", month: "short", day: "numeric",
-    hour: "2-digit", minute: "2-digit", timeZoneName: "short" };
 
-  function localTimes(root) {
-    if (!root.querySelectorAll) { return; }
-    root.querySelectorAll("time[data-local]:not([data-done])").forEach(function (el) {
-      el.setAttribute("data-done", "");
-      var when = new Date(el.getAttribute("datetime"));
-      if (isNaN(when)) { return; }
-      el.title = el.textContent;
-      el.textContent = when.toLocaleString(undefined, localFormat);
-    });
+  // No zone chosen yet: tell the server the browser's, once; the next page shows it.
+  if (body.hasAttribute("data-tz-auto") && window.Intl && navigator.cookieEnabled) {
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (zone && document.cookie.indexOf("fairdeal_tz=") < 0) {
+      document.cookie = "fairdeal_tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; samesite=lax";
+    }
   }
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+    select.addEventListener("change", function () { select.form.submit(); });
+  });
 
   function describe(ms) {
     var s = Math.max(0, Math.floor(ms / 1000));
@@ -87,7 +86,6 @@
   }
 
   function init(root) {
-    localTimes(root);
     countdowns(root);
     previews(root);
   }

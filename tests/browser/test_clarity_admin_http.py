@@ -1,0 +1,38 @@
+"""The admin's sandbox clock names which deadlines fired (issue 13), not only how many. A
+world of its own: moving the clock changes every demo dispute."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from browser.test_i18n_http import TestClient, log_in, token, world  # noqa: F401
+from fairdeal.bootstrap import App
+from fairdeal.demo import DemoAccounts
+from fairdeal.entrypoints.api.app import create_app
+
+
+@pytest.fixture
+def http(world: tuple[App, DemoAccounts]) -> Iterator[TestClient]:  # noqa: F811
+    with TestClient(create_app(world[0])) as client:
+        yield client
+
+
+def test_the_admin_sees_which_deadlines_fired(
+    world: tuple[App, DemoAccounts],  # noqa: F811
+    http: TestClient,
+) -> None:
+    _app, accounts = world
+    log_in(http, "ada")
+    page = http.get("/admin").text
+    moved = http.post("/admin/clock", data={"csrf_token": token(page), "days": "8", "hours": "0"})
+    assert moved.status_code == 200
+    listed = re.findall(r'<li><a href="/disputes/(dsp_\w+)">dsp_\w+</a>: ([^<]+)</li>', moved.text)
+    count = re.search(r"(\d+) deadlines? fired on the way", moved.text)
+    assert count and int(count.group(1)) >= 1 and listed
+    assert len(listed) == min(int(count.group(1)), 20)
+    assert all(kind.startswith("the ") for _, kind in listed)
+    fired = {d for d, _ in listed}
+    assert accounts.dispute_ids["awaiting_seller_response"] in fired
