@@ -132,6 +132,26 @@ def audit_verify(
     raise typer.Exit(1)
 
 
+@audit_app.command("verify-case-file")
+def audit_verify_case_file(
+    path: str = typer.Argument(
+        ..., help="a case-<dispute id>.zip from GET /disputes/{id}/case-file"
+    ),
+) -> None:
+    """Check a case file offline: every file's SHA-256 and size against manifest.json, no file
+    missing or added, and the timeline's hash chain up to the manifest's head. Exit 1 naming
+    the first problem."""
+    from fairdeal.services.case_file import verify_case_file
+
+    problems = verify_case_file(path)
+    if problems:
+        typer.echo(f"BROKEN {path}: {problems[0]}", err=True)
+        for problem in problems[1:]:
+            typer.echo(f"  also: {problem}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{path}: every file matches its manifest and the timeline chain verifies")
+
+
 @app.command()
 def worker(once: bool = typer.Option(False, help="fire what is due now, then exit")) -> None:
     """Fire due deadlines and relay notifications (email, webhooks, reminders) until

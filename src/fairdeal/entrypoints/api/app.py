@@ -15,6 +15,7 @@ from fairdeal.entrypoints.api.idempotency import IdempotencyMiddleware
 from fairdeal.entrypoints.api.observability import Metrics, RequestLogMiddleware
 from fairdeal.entrypoints.api.ratelimit import ActionLimiter, RateLimitMiddleware
 from fairdeal.entrypoints.api.routes import (
+    case_files,
     disputes,
     files,
     mediation,
@@ -43,6 +44,7 @@ def create_app(app: App) -> FastAPI:
     errors.install(api)
     for router in (platform.router, files.router, disputes.router, mediation.router, ops.router):
         api.include_router(router)
+    api.include_router(case_files.router)  # the case file ZIP (docs/case-file.md)
     api.include_router(webhooks.router)  # webhook endpoints (fairdeal.services.notifications)
     api.include_router(notifications.router)  # in-app notifications, /dev/mailbox
     web.install(api, app)  # the resolution centre's pages (fairdeal.entrypoints.web)

@@ -12,6 +12,7 @@ from fairdeal.entrypoints.web.routes import (
     admin,
     auth,
     buyer,
+    casefile,
     disputes,
     evidence,
     mediator,
@@ -19,7 +20,7 @@ from fairdeal.entrypoints.web.routes import (
 )
 
 router = APIRouter()
-for part in (auth, evidence, buyer, seller, disputes, mediator, admin):
+for part in (auth, evidence, buyer, seller, disputes, mediator, admin, casefile):
     router.include_router(part.router)
 
 __all__ = ["router"]
