@@ -6,13 +6,15 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-
-from starlette.testclient import TestClient
+from typing import TYPE_CHECKING
 
 from browser.test_web_http import client, log_in, world  # noqa: F401  (fixtures)
 from fairdeal.bootstrap import App
 from fairdeal.demo import DemoAccounts
 from fairdeal.services.case_file import verify_case_file
+
+if TYPE_CHECKING:
+    from starlette.testclient import TestClient
 
 
 def _disputes_of(scene: tuple[App, DemoAccounts], handle: str) -> tuple[str, str]:

@@ -24,6 +24,9 @@ from fairdeal.entrypoints.api.routes import (
     platform,
     webhooks,
 )
+from fairdeal.entrypoints.api.routes import (
+    metrics as seller_metrics,
+)
 
 DESCRIPTION = """Buyer protection and dispute resolution. Errors are RFC 9457 problem+json with
 a stable `code`. Every POST accepts an `Idempotency-Key`. Disputes carry an `ETag`; send it
@@ -45,6 +48,7 @@ def create_app(app: App) -> FastAPI:
     for router in (platform.router, files.router, disputes.router, mediation.router, ops.router):
         api.include_router(router)
     api.include_router(case_files.router)  # the case file ZIP (docs/case-file.md)
+    api.include_router(seller_metrics.router)  # /api/v1/metrics/... (docs/metrics.md)
     api.include_router(webhooks.router)  # webhook endpoints (fairdeal.services.notifications)
     api.include_router(notifications.router)  # in-app notifications, /dev/mailbox
     web.install(api, app)  # the resolution centre's pages (fairdeal.entrypoints.web)

@@ -16,11 +16,12 @@ from fairdeal.entrypoints.web.routes import (
     disputes,
     evidence,
     mediator,
+    metrics_pages,
     seller,
 )
 
 router = APIRouter()
-for part in (auth, evidence, buyer, seller, disputes, mediator, admin, casefile):
+for part in (auth, evidence, buyer, seller, disputes, mediator, admin, casefile, metrics_pages):
     router.include_router(part.router)
 
 __all__ = ["router"]
