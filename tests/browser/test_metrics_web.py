@@ -29,6 +29,10 @@ def test_the_admin_sees_every_seller_with_charts_and_a_csv(
     sam = accounts.actors["sam"].user_id
     expected = metrics.user_metrics(app.ctx, accounts.actors["ada"], "seller", sam).as_json()
     assert f'id="seller-{sam}"' in page.text
+    # The policy what-if: the demo's disputes replayed under the other preset, with a chart.
+    assert "Policy what-if" in page.text and 'id="m-whatif-title"' in page.text
+    other = client.get("/admin/metrics?policy=standard")
+    assert other.status_code == 200 and "the last 90 days under standard" in other.text
     response = client.get("/admin/metrics/sellers.csv")
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     rows = {r["user_id"]: r for r in csv.DictReader(io.StringIO(response.text))}

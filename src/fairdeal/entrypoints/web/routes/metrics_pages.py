@@ -3,16 +3,21 @@ flagged buyers, the CSV) and the seller's own numbers."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import Request
 from fastapi.responses import Response
 
 from fairdeal.domain.roles import Role
+from fairdeal.entrypoints.web.i18n import _
 from fairdeal.entrypoints.web.routes.common import ctx_of, need, render
 from fairdeal.entrypoints.web.routes.pipeline import web_router
-from fairdeal.services import metrics, reports
+from fairdeal.policies import PRESETS, load_preset
+from fairdeal.services import metrics, reports, whatif
 
 router = web_router()
 TOP = 10
+WHATIF_DAYS = 90
 
 
 @router.get("/admin/metrics")
@@ -35,9 +40,22 @@ def admin_metrics(request: Request) -> Response:
         if m.counts.disputes:
             share = metrics.rate(m.counts.escalated, m.counts.disputes)
             escalation_rows.append((names[m.user_id], float(share), str(share)))
+    # The policy what-if (docs/whatif.md): the last 90 days under the other preset, or ?policy=.
+    wanted = request.query_params.get("policy")
+    other = wanted if wanted in PRESETS else next(p for p in PRESETS if p != ctx.policy.name)
+    since = (ctx.clock.now() - timedelta(days=WHATIF_DAYS)).date()
+    report = whatif.what_if(ctx, load_preset(other), since=since).as_json()
+    whatif_rows = []
+    for result in sorted(set(report["recorded"]["outcomes"]) | set(report["what_if"]["outcomes"])):
+        for label, side in ((_("now"), "recorded"), (_("under %(p)s") % {"p": other}, "what_if")):
+            n = report[side]["outcomes"].get(result, 0)
+            whatif_rows.append((f"{result.replace('_', ' ')} · {label}", n, str(n)))
     return render(
         request,
         "admin_metrics.html",
+        whatif=report,
+        whatif_rows=whatif_rows,
+        presets=PRESETS,
         sellers=sellers,
         buyers=buyers,
         names=names,
