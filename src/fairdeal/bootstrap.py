@@ -21,6 +21,7 @@ from fairdeal.adapters.clock import SandboxClock, SystemClock
 from fairdeal.adapters.db import migrate, tables
 from fairdeal.adapters.db.audit import SqlAuditChains
 from fairdeal.adapters.db.engine import begin, make_engine
+from fairdeal.adapters.db.metrics import SqlMetricsStore
 from fairdeal.adapters.db.notifications import SqlNotificationUnitOfWorkFactory
 from fairdeal.adapters.db.repository import SqlUnitOfWorkFactory
 from fairdeal.adapters.db.security import SqlSecurityStore
@@ -130,6 +131,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
         audit=SqlAuditChains(engine),
         lockout=lockout_policy(settings),
     )
+    ctx.metrics = SqlMetricsStore(engine)  # docs/metrics.md
     ctx.notifier = Notifier(
         uow=SqlNotificationUnitOfWorkFactory(engine, all_policies(policy)),
         clock=chosen_clock,

@@ -134,6 +134,90 @@ def audit_verify(
     raise typer.Exit(1)
 
 
+@audit_app.command("verify-case-file")
+def audit_verify_case_file(
+    path: str = typer.Argument(
+        ..., help="a case-<dispute id>.zip from GET /disputes/{id}/case-file"
+    ),
+) -> None:
+    """Check a case file offline: every file's SHA-256 and size against manifest.json, no file
+    missing or added, and the timeline's hash chain up to the manifest's head. Exit 1 naming
+    the first problem."""
+    from fairdeal.services.case_file import verify_case_file
+
+    problems = verify_case_file(path)
+    if problems:
+        typer.echo(f"BROKEN {path}: {problems[0]}", err=True)
+        for problem in problems[1:]:
+            typer.echo(f"  also: {problem}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{path}: every file matches its manifest and the timeline chain verifies")
+
+
+@app.command()
+def whatif(
+    policy: str = typer.Option(..., help="a preset (standard, classic) or a policy file"),
+    since: str = typer.Option(..., help="replay disputes opened on or after this date"),
+    as_json: bool = typer.Option(False, "--json", help="the whole report as JSON"),
+) -> None:
+    """Replay past disputes' recorded actions under another policy, in memory, and show how
+    outcomes, refunds, escalations and durations would change (docs/whatif.md)."""
+    import json
+    from datetime import date
+
+    from fairdeal.policies import load_policy
+    from fairdeal.services.whatif import what_if
+
+    try:
+        chosen = load_policy(policy)
+        start = date.fromisoformat(since)
+    except (PolicyError, ValueError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    with _opened() as application:
+        _require_current_schema(application)
+        report = what_if(application.ctx, chosen, since=start).as_json()
+    if as_json:
+        typer.echo(json.dumps(report, indent=2, sort_keys=True))
+        return
+    typer.echo(
+        f"what if under {report['policy']!r}: {report['disputes']} disputes since"
+        f" {report['since']}, {report['replayed']} replayed"
+        f" ({report['unreplayable']} recorded before inputs were kept), {report['changed']}"
+        " would end differently"
+    )
+    recorded, replayed = report["recorded"], report["what_if"]
+    rows = [("", "recorded", "what if")]
+    for key in sorted(set(recorded["outcomes"]) | set(replayed["outcomes"])):
+        rows.append(
+            (
+                f"outcome {key}",
+                str(recorded["outcomes"].get(key, 0)),
+                str(replayed["outcomes"].get(key, 0)),
+            )
+        )
+    for currency in sorted(set(recorded["refunds"]) | set(replayed["refunds"])):
+        rows.append(
+            (
+                f"refunds {currency}",
+                recorded["refunds"].get(currency, "0"),
+                replayed["refunds"].get(currency, "0"),
+            )
+        )
+    rows.append(("escalated", str(recorded["escalated"]), str(replayed["escalated"])))
+    rows.append(("median hours", str(recorded["median_hours"]), str(replayed["median_hours"])))
+    width = max(len(r[0]) for r in rows)
+    for label, before, after in rows:
+        typer.echo(f"{label:<{width}}  {before:>12}  {after:>12}")
+    changed = [d for d in report["details"] if d["changed"]]
+    for d in changed[:20]:
+        was, now = d["recorded"], d["what_if"]
+        typer.echo(
+            f"  {d['dispute_id']}: {was['result']} {was['refund']} ({was['decided_by']})"
+            f" -> {now['result']} {now['refund']} ({now['decided_by']})"
+        )
+
+
 @app.command()
 def worker(once: bool = typer.Option(False, help="fire what is due now, then exit")) -> None:
     """Fire due deadlines and relay notifications (email, webhooks, reminders) until

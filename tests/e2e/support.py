@@ -107,7 +107,9 @@ class Caller:
         self, method: str, path: str, *, headers: dict[str, str] | None = None, **kwargs: Any
     ) -> Response:
         """``path`` is under /api/v1 unless it starts with /api/ or is an ops path."""
-        url = path if path.startswith(OUTSIDE_API) else API + path
+        # "/metrics" is the Prometheus page; "/metrics/sellers/..." is the API's.
+        outside = path.startswith(OUTSIDE_API) and not path.startswith("/metrics/")
+        url = path if outside else API + path
         sent = dict(headers or {})
         if self.token is not None:
             sent.setdefault("Authorization", f"Bearer {self.token}")

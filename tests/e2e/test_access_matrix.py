@@ -145,8 +145,14 @@ def _user(w: World) -> dict[str, Any]:
     return {"user": w.user("buyer").user_id}
 
 
+def _parties(w: World) -> dict[str, Any]:
+    """The world's buyer and seller, for the routes about one user's numbers."""
+    return {"buyer": w.buyer.user_id, "seller": w.seller.user_id}
+
+
 SCENES: dict[str, Callable[[World], dict[str, Any]]] = {
     "none": lambda w: {"order": "-", "dispute": "-"},
+    "parties": _parties,
     "user": _user,
     "order": _order,
     "shipped": _shipped,
@@ -337,6 +343,12 @@ ROUTES = [
     Route("GET", "/mediation/queue", "none", MEDIATOR_ONLY),
     Route("GET", "/policy", "none", EVERY_USER),
     # events, webhooks, sandbox, operations
+    # the case file: the parties, the dispute's own mediator (none yet here) and admins
+    Route("GET", "/disputes/{dispute}/case-file", "open", (200, 404, 200, 404, 403, 403, 401)),
+    # metrics: staff and the platform, and each user their own
+    Route("GET", "/metrics/sellers/{seller}", "parties", (404, 404, 200, 404, 200, 200, 401)),
+    Route("GET", "/metrics/buyers/{buyer}", "parties", (200, 404, 404, 404, 200, 200, 401)),
+    Route("GET", "/metrics/sellers", "none", PLATFORM_ONLY),
     Route("GET", "/events", "none", PLATFORM_ONLY),
     Route(
         "POST",

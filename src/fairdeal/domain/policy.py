@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from fairdeal.domain.errors import PolicyError, ReasonNotAllowed, ValidationError
@@ -38,6 +39,23 @@ class Mediation:
 
 
 @dataclass(frozen=True, slots=True)
+class MetricsThresholds:
+    """When the metrics flag someone for mediators (``[metrics]``, docs/metrics.md). A buyer is
+    a serial disputer with ``serial_disputer_disputes`` disputes opened in the last
+    ``serial_disputer_window_days`` days, or a dispute rate of at least
+    ``serial_disputer_rate`` over at least ``min_orders`` orders. A seller is far above the
+    norm with a dispute rate of at least ``seller_rate_multiple`` times the platform's median
+    seller dispute rate (and at least ``seller_rate_floor``) over at least ``min_orders``."""
+
+    serial_disputer_disputes: int = 5
+    serial_disputer_window_days: int = 90
+    serial_disputer_rate: Decimal = Decimal("0.30")
+    min_orders: int = 5
+    seller_rate_multiple: Decimal = Decimal("3")
+    seller_rate_floor: Decimal = Decimal("0.05")
+
+
+@dataclass(frozen=True, slots=True)
 class Reason:
     """One entry of the reason catalogue with the guidance a buyer sees when choosing it."""
 
@@ -61,6 +79,7 @@ class Policy:
     reasons: Mapping[str, Reason]
     # category -> reason code -> override; a category may also hide a reason (None).
     categories: Mapping[str, Mapping[str, Reason | None]] = field(default_factory=dict)
+    metrics: MetricsThresholds = field(default_factory=MetricsThresholds)
 
     def catalogue(self, category: str | None = None) -> dict[str, Reason]:
         """The reasons a buyer may pick for an item of this category, in catalogue order."""
@@ -140,7 +159,14 @@ class Policy:
                 base = reasons.get(code)
                 merged = {**_reason_fields(base), **entry} if base else dict(entry)
                 categories[category][code] = reader.reason(code, merged, f"{where}.{code}")
-        return cls(name, deadlines, mediation, reasons, categories)
+        metrics_data = reader.table(data, "metrics", optional=True)
+        chosen: dict[str, Any] = {}
+        for key in ("serial_disputer_disputes", "serial_disputer_window_days", "min_orders"):
+            chosen[key] = reader.days(metrics_data, "metrics", key, optional=True)
+        for key in ("serial_disputer_rate", "seller_rate_multiple", "seller_rate_floor"):
+            chosen[key] = reader.ratio(metrics_data, "metrics", key)
+        metrics = MetricsThresholds(**{k: v for k, v in chosen.items() if v is not None})
+        return cls(name, deadlines, mediation, reasons, categories, metrics)
 
 
 def _reason_fields(reason: Reason) -> dict[str, Any]:
@@ -188,6 +214,19 @@ class _Reader:
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise self.fail(f"{table}.{key}", "must be a positive integer")
         return value
+
+    def ratio(self, data: Mapping[str, Any], table: str, key: str) -> Decimal | None:
+        """An optional non-negative decimal written as a string ("0.30"): no floats."""
+        value = data.get(key)
+        if value is None:
+            return None
+        try:
+            number = Decimal(value) if isinstance(value, str) else None
+        except InvalidOperation:
+            number = None
+        if number is None or not number.is_finite() or number < 0:
+            raise self.fail(f"{table}.{key}", 'must be a non-negative decimal string ("0.30")')
+        return number
 
     def flag(self, data: Mapping[str, Any], table: str, key: str) -> bool:
         value = data.get(key)

@@ -31,6 +31,7 @@ from fairdeal.services.ports import (
 
 if TYPE_CHECKING:
     # A service of its own (the outbox relay, email, webhooks) that the context carries.
+    from fairdeal.services.metrics import MetricsStore
     from fairdeal.services.notifications import Notifier
 
 T = TypeVar("T")
@@ -64,6 +65,7 @@ class Context:
     security: SecurityStore | None = None
     audit: AuditChains | None = None
     notifier: Notifier | None = None
+    metrics: MetricsStore | None = None
     lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
 
     @property

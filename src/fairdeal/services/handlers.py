@@ -52,6 +52,7 @@ from fairdeal.domain.errors import (
 )
 from fairdeal.domain.money import Amount, Money
 from fairdeal.domain.order import Order
+from fairdeal.services import recording
 from fairdeal.services.context import Context, load_dispute, load_order, retrying, sync_order
 from fairdeal.services.disputes import DisputeView, view_of
 from fairdeal.services.ports import UnitOfWork
@@ -266,6 +267,7 @@ def handle(
             )
             try:
                 created = line.run(step, command)
+                recording.record(dispute, actor, command, now=now, order=order, uow=uow)
                 sync_order(dispute, order, now)
             except DomainError as refusal:
                 # A refusal made on a dispute that another writer has changed since we read
@@ -312,6 +314,7 @@ def open_dispute(ctx: Context, actor: Actor, command: OpenDispute) -> Dispute:
                 policy=ctx.policy,
                 now=now,
             )
+            recording.record(dispute, actor, command, now=now, order=order, uow=uow)
             uow.disputes.add(dispute)
             uow.commit()
         ctx.committed(uow)

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection
 from fairdeal.adapters.db import tables
 from fairdeal.adapters.db.codec import decode, encode
 from fairdeal.adapters.db.engine import ConnectionScope, begin
+from fairdeal.adapters.db.projections import dispute_metric_columns
 from fairdeal.domain import audit
 from fairdeal.domain.dispute import Dispute
 from fairdeal.domain.errors import VersionConflict
@@ -583,6 +584,7 @@ def _dispute_columns(dispute: Dispute, doc: Any) -> dict[str, Any]:
         "fire_at": dispute.fire_at,
         "deadline_at": deadline.due_at if deadline else None,
         "timeline_head": dispute.timeline[-1].hash if dispute.timeline else None,
+        **dispute_metric_columns(doc),
         "doc": doc,
         "created_at": dispute.created_at,
         "updated_at": dispute.updated_at,

@@ -109,6 +109,14 @@ disputes = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     # The hash of the last entry of the timeline chain in ``doc`` (ADR 0003).
     Column("timeline_head", String(64)),
+    # What the metrics aggregate (adapters/db/projections.py, docs/metrics.md; migration 0007).
+    Column("reason", String(64)),
+    Column("escalated_at", UTCDateTime),
+    Column("closed_at", UTCDateTime),
+    Column("result", String(20)),
+    Column("refund_minor", BigInteger),
+    Column("buyer_warnings", Integer, nullable=False, server_default=text("0")),
+    Column("seller_warnings", Integer, nullable=False, server_default=text("0")),
     Index("ix_disputes_fire_at", "fire_at"),
     Index("ix_disputes_buyer_id_created", "buyer_id", "id"),
     Index("ix_disputes_seller_id_created", "seller_id", "id"),

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 
 from fairdeal.domain import audit
 from fairdeal.domain.clock import add_business_days
+from fairdeal.domain.dispute.inputs import RecordedInput
 from fairdeal.domain.dispute.parts import (
     DecidedBy,
     Evidence,
@@ -75,6 +76,8 @@ class DisputeBase:
     settlement_due: bool = False
     closed_at: datetime | None = None
     next_local_id: int = 1
+    # The commands that changed it, for the policy what-if (domain/dispute/inputs.py).
+    inputs: list[RecordedInput] = field(default_factory=list)
     version: int = 0
     pending_events: list[DomainEvent] = field(default_factory=list, compare=False, repr=False)
 

@@ -15,6 +15,7 @@ from fairdeal.entrypoints.api.idempotency import IdempotencyMiddleware
 from fairdeal.entrypoints.api.observability import Metrics, RequestLogMiddleware
 from fairdeal.entrypoints.api.ratelimit import ActionLimiter, RateLimitMiddleware
 from fairdeal.entrypoints.api.routes import (
+    case_files,
     disputes,
     files,
     mediation,
@@ -23,6 +24,9 @@ from fairdeal.entrypoints.api.routes import (
     platform,
     stripe_webhook,
     webhooks,
+)
+from fairdeal.entrypoints.api.routes import (
+    metrics as seller_metrics,
 )
 
 DESCRIPTION = """Buyer protection and dispute resolution. Errors are RFC 9457 problem+json with
@@ -47,6 +51,8 @@ def create_app(app: App) -> FastAPI:
     errors.install(api)
     for router in (platform.router, files.router, disputes.router, mediation.router, ops.router):
         api.include_router(router)
+    api.include_router(case_files.router)  # the case file ZIP (docs/case-file.md)
+    api.include_router(seller_metrics.router)  # /api/v1/metrics/... (docs/metrics.md)
     api.include_router(webhooks.router)  # webhook endpoints (fairdeal.services.notifications)
     api.include_router(notifications.router)  # in-app notifications, /dev/mailbox
     api.include_router(stripe_webhook.router)  # Stripe's refund events (docs/payments-stripe.md)

@@ -28,7 +28,7 @@ from fairdeal.entrypoints.api.schemas import (
     NoteIn,
     Page,
 )
-from fairdeal.services import disputes
+from fairdeal.services import disputes, metrics
 
 router = APIRouter(prefix="/api/v1", tags=["mediation"])
 Staff = Annotated[Actor, Depends(require(Role.MEDIATOR, Role.ADMIN))]
@@ -44,7 +44,11 @@ def queue(
 ) -> dict[str, object]:
     """Escalated disputes, nearest deadline first."""
     rows = disputes.mediation_queue(ctx, actor, after=cursor, limit=limit)
-    return page([serializers.dispute_summary(d) for d in rows], limit, lambda r: r["id"])
+    flagged = metrics.dispute_flags(ctx, rows)  # serial disputers, sellers above the norm
+    summaries = [
+        {**serializers.dispute_summary(d), "flags": list(flagged.get(d.id, ()))} for d in rows
+    ]
+    return page(summaries, limit, lambda r: r["id"])
 
 
 @router.post("/disputes/{dispute_id}/assign", response_model=DisputeOut, responses=ACT)

@@ -12,15 +12,28 @@ from fairdeal.entrypoints.web.routes import (
     admin,
     auth,
     buyer,
+    casefile,
     disputes,
     evidence,
     locale,
     mediator,
+    metrics_pages,
     seller,
 )
 
 router = APIRouter()
-for part in (auth, locale, evidence, buyer, seller, disputes, mediator, admin):
+for part in (
+    auth,
+    locale,
+    evidence,
+    buyer,
+    seller,
+    disputes,
+    mediator,
+    admin,
+    casefile,
+    metrics_pages,
+):
     router.include_router(part.router)
 
 __all__ = ["router"]

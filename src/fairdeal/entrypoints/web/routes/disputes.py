@@ -39,7 +39,7 @@ from fairdeal.entrypoints.web.routes.common import (
 )
 from fairdeal.entrypoints.web.routes.evidence import upload
 from fairdeal.entrypoints.web.routes.pipeline import web_router
-from fairdeal.services import disputes, files, handlers, orders, reports
+from fairdeal.services import disputes, files, handlers, metrics, orders, reports
 from fairdeal.services.disputes import DisputeView
 
 router = web_router()
@@ -101,6 +101,7 @@ def dispute_context(
         "solutions": views.visible_solutions(d),
         "schedule": views.refund_schedule(d, view.now),
         "show_warnings": role is Role.BUYER or role in STAFF,
+        "metric_flags": metrics.dispute_flags(ctx, [d]) if role in STAFF else {},
         "error": error,
         "item_titles": _item_titles(d, order),
         "can_extend": role is Role.SELLER

@@ -10,7 +10,7 @@ from fairdeal.domain import commands as cmd
 from fairdeal.entrypoints.web.routes.common import STAFF, ctx_of, need, optional_int, render
 from fairdeal.entrypoints.web.routes.disputes import FormAction, Posted, add_actions, solution_index
 from fairdeal.entrypoints.web.routes.pipeline import web_router
-from fairdeal.services import reports
+from fairdeal.services import metrics, reports
 
 router = web_router()
 
@@ -22,7 +22,8 @@ DECISION_OPTIONS = 2
 def mediator_queue(request: Request) -> Response:
     viewer = need(request, *STAFF)
     rows = reports.mediation_queue(ctx_of(request), viewer.actor)
-    return render(request, "mediator_queue.html", rows=rows)
+    flags = metrics.dispute_flags(ctx_of(request), [row.dispute for row in rows])
+    return render(request, "mediator_queue.html", rows=rows, metric_flags=flags)
 
 
 def _request_evidence(p: Posted) -> cmd.RequestEvidence:

@@ -1,0 +1,225 @@
+"""Seller and buyer metrics (API.md "Metrics", docs/metrics.md): orders, disputes, rates,
+rulings against, refund share, median time to resolution, scam warnings, per reason, and the
+policy's flags (serial disputers, sellers far above the norm) that mediators see.
+
+The numbers come from ``MetricsStore`` (SQL over the projected columns of the dispute rows in
+``adapters/db/metrics.py``); what they mean and who may read them is decided here."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import statistics
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Literal, Protocol
+
+from fairdeal.domain.dispute import Dispute
+from fairdeal.domain.errors import Forbidden, NotFound
+from fairdeal.domain.policy import MetricsThresholds
+from fairdeal.domain.roles import Actor, Role
+from fairdeal.services.context import Context, NotWired
+
+Side = Literal["seller", "buyer"]
+FOUR_PLACES = Decimal("0.0001")
+
+
+@dataclass(slots=True)
+class Counts:
+    """One user's raw numbers on one side (as a seller, or as a buyer)."""
+
+    orders: int = 0
+    disputes: int = 0
+    escalated: int = 0
+    closed: int = 0
+    ruled_against: int = 0
+    refunded: int = 0
+    warnings: int = 0
+    recent_disputes: int = 0
+    # Hours from opening to closing, one per closed dispute.
+    resolution_hours: list[float] = field(default_factory=list)
+    # reason -> [disputes, ruled against]
+    by_reason: dict[str, list[int]] = field(default_factory=dict)
+
+
+class MetricsStore(Protocol):
+    def counts(self, side: Side, user_ids: list[str] | None, since: datetime) -> dict[str, Counts]:
+        """Counts per user on ``side`` (``user_ids`` None: every user with an order or a
+        dispute on that side); ``recent_disputes`` are those opened at or after ``since``."""
+        ...
+
+    def users_of_role(self, role: str) -> list[str]: ...
+
+    def role_of(self, user_id: str) -> str | None: ...
+
+
+def rate(part: int, whole: int) -> Decimal:
+    if whole <= 0:
+        return Decimal("0.0000")
+    return (Decimal(part) / Decimal(whole)).quantize(FOUR_PLACES, rounding=ROUND_HALF_UP)
+
+
+def against(side: Side) -> str:
+    """The outcome that goes against this side."""
+    return "buyer_favour" if side == "seller" else "seller_favour"
+
+
+@dataclass(frozen=True, slots=True)
+class UserMetrics:
+    user_id: str
+    side: Side
+    counts: Counts
+    flagged: bool
+    flags: tuple[str, ...]
+
+    @property
+    def dispute_rate(self) -> Decimal:
+        return rate(self.counts.disputes, self.counts.orders)
+
+    @property
+    def median_resolution_hours(self) -> float | None:
+        hours = self.counts.resolution_hours
+        return round(statistics.median(hours), 1) if hours else None
+
+    def as_json(self) -> dict[str, object]:
+        c = self.counts
+        return {
+            "user_id": self.user_id,
+            "orders": c.orders,
+            "disputes": c.disputes,
+            "dispute_rate": str(self.dispute_rate),
+            "escalated": c.escalated,
+            "escalation_rate": str(rate(c.escalated, c.disputes)),
+            "ruled_against": c.ruled_against,
+            "refund_share": str(rate(c.refunded, c.closed)),
+            "median_resolution_hours": self.median_resolution_hours,
+            "warnings_received": c.warnings,
+            "by_reason": {
+                reason: {"disputes": n, "ruled_against": against}
+                for reason, (n, against) in sorted(c.by_reason.items())
+            },
+            "flagged": self.flagged,
+        }
+
+
+def _store(ctx: Context) -> MetricsStore:
+    if ctx.metrics is None:
+        raise NotWired("the context has no metrics port")
+    return ctx.metrics
+
+
+def median_seller_rate(counts: Iterable[Counts], limits: MetricsThresholds) -> Decimal:
+    """The platform's norm: the median dispute rate of sellers with at least ``min_orders``."""
+    rates = [rate(c.disputes, c.orders) for c in counts if c.orders >= limits.min_orders]
+    return Decimal(statistics.median(rates)) if rates else Decimal(0)
+
+
+def flags(side: Side, c: Counts, limits: MetricsThresholds, norm: Decimal) -> tuple[str, ...]:
+    found: list[str] = []
+    dispute_rate = rate(c.disputes, c.orders)
+    if side == "buyer":
+        if c.recent_disputes >= limits.serial_disputer_disputes or (
+            c.orders >= limits.min_orders and dispute_rate >= limits.serial_disputer_rate
+        ):
+            found.append("serial_disputer")
+    elif c.orders >= limits.min_orders and dispute_rate >= max(
+        limits.seller_rate_multiple * norm, limits.seller_rate_floor
+    ):
+        found.append("seller_above_norm")
+    return tuple(found)
+
+
+def _compute(ctx: Context, side: Side, user_ids: list[str] | None) -> dict[str, UserMetrics]:
+    store = _store(ctx)
+    limits = ctx.policy.metrics
+    since = ctx.clock.now() - timedelta(days=limits.serial_disputer_window_days)
+    found = store.counts(side, user_ids, since)
+    norm = Decimal(0)
+    if side == "seller":
+        everyone = found if user_ids is None else store.counts("seller", None, since)
+        norm = median_seller_rate(everyone.values(), limits)
+    result = {}
+    for user_id in user_ids if user_ids is not None else sorted(found):
+        c = found.get(user_id, Counts())
+        raised = flags(side, c, limits, norm)
+        result[user_id] = UserMetrics(user_id, side, c, bool(raised), raised)
+    return result
+
+
+def user_metrics(ctx: Context, actor: Actor, side: Side, user_id: str) -> UserMetrics:
+    """One seller's or buyer's metrics: to the platform and staff, and to that user."""
+    own = actor.user_id == user_id and actor.role.value == side
+    if not own and actor.role not in (Role.PLATFORM, Role.ADMIN, Role.MEDIATOR):
+        raise NotFound(f"{side} {user_id} not found")
+    if _store(ctx).role_of(user_id) != side:
+        raise NotFound(f"{side} {user_id} not found")
+    return _compute(ctx, side, [user_id])[user_id]
+
+
+def all_sellers(ctx: Context, actor: Actor) -> list[UserMetrics]:
+    """Every seller (with orders or not), for the CSV export and the admin page."""
+    if actor.role not in (Role.PLATFORM, Role.ADMIN):
+        raise Forbidden("only the platform and admins can export every seller's metrics")
+    sellers = _store(ctx).users_of_role("seller")
+    return list(_compute(ctx, "seller", sellers).values())
+
+
+def dispute_flags(ctx: Context, disputes: Iterable[Dispute]) -> Mapping[str, tuple[str, ...]]:
+    """For mediators: each dispute's flags (its buyer a serial disputer, its seller far above
+    the norm), by dispute id. Empty where nothing is flagged."""
+    rows = list(disputes)
+    if not rows or ctx.metrics is None:
+        return {}
+    buyers = _compute(ctx, "buyer", sorted({d.buyer_id for d in rows}))
+    sellers = _compute(ctx, "seller", sorted({d.seller_id for d in rows}))
+    return {
+        d.id: buyers[d.buyer_id].flags + sellers[d.seller_id].flags
+        for d in rows
+        if buyers[d.buyer_id].flags or sellers[d.seller_id].flags
+    }
+
+
+CSV_FIELDS = (
+    "user_id",
+    "orders",
+    "disputes",
+    "dispute_rate",
+    "escalated",
+    "escalation_rate",
+    "ruled_against",
+    "refund_share",
+    "median_resolution_hours",
+    "warnings_received",
+    "by_reason",
+    "flagged",
+)
+
+
+def to_csv(rows: Iterable[UserMetrics]) -> str:
+    """One line per user with the fields of the JSON answer; ``by_reason`` as JSON in its
+    cell, ``flagged`` as true/false, an empty median where nothing closed."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for metric in rows:
+        row = metric.as_json()
+        median = row["median_resolution_hours"]
+        writer.writerow(
+            {
+                **row,
+                "by_reason": json.dumps(row["by_reason"], sort_keys=True),
+                "flagged": "true" if row["flagged"] else "false",
+                "median_resolution_hours": "" if median is None else median,
+            }
+        )
+    return out.getvalue()
+
+
+def flagged_buyers(ctx: Context, actor: Actor) -> list[UserMetrics]:
+    """The buyers the policy flags as serial disputers (staff)."""
+    if actor.role not in (Role.PLATFORM, Role.ADMIN, Role.MEDIATOR):
+        raise Forbidden("only staff and the platform see flagged buyers")
+    return [m for m in _compute(ctx, "buyer", None).values() if m.flagged]
