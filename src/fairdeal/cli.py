@@ -10,6 +10,7 @@ from contextlib import contextmanager
 
 import typer
 
+from fairdeal import logs
 from fairdeal.bootstrap import App, bootstrap
 from fairdeal.config import Settings
 from fairdeal.domain.errors import DomainError, PolicyError
@@ -138,7 +139,7 @@ def worker(once: bool = typer.Option(False, help="fire what is due now, then exi
     stopped."""
     from fairdeal.entrypoints.worker import run
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logs.configure()  # one JSON object a line (fairdeal.logs)
     with _opened() as application:
         _require_current_schema(application)
         fired = run(application, once=once)
@@ -160,7 +161,14 @@ def _serve(application: App, host: str, port: int, *, with_worker: bool = False)
         threading.Thread(
             target=run_worker, args=(application,), daemon=True, name="fairdeal-worker"
         ).start()
-    uvicorn.run(create_app(application), host=host, port=port, log_level="info", access_log=False)
+    uvicorn.run(
+        create_app(application),
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=False,
+        log_config=logs.uvicorn_log_config(),
+    )
 
 
 def _prepare(application: App) -> None:
@@ -178,7 +186,7 @@ def serve(
     port: int = typer.Option(None, help="default: FAIRDEAL_PORT or 8000"),
 ) -> None:
     """Serve the HTTP API (applies pending migrations first)."""
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logs.configure()  # one JSON object a line (fairdeal.logs)
     application = _app()
     _prepare(application)
     _serve(application, host or application.settings.host, port or application.settings.port)
@@ -202,7 +210,7 @@ def demo(
 
         run_scenario(sys.stdout)
         return
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logs.configure()  # one JSON object a line (fairdeal.logs)
     path = Path(database)
     path.parent.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):

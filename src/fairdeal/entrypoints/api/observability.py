@@ -3,7 +3,6 @@ Starlette's BaseHTTPMiddleware on every request)."""
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
@@ -14,6 +13,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fairdeal.bootstrap import App
+from fairdeal.logs import request_id_var
 
 log = logging.getLogger("fairdeal.http")
 
@@ -67,7 +67,8 @@ class Metrics:
 
 
 class RequestLogMiddleware:
-    """One JSON log line per request (method, path, status, duration, request id), metrics by
+    """One log line per request (method, path, status, duration, request id as fields; one
+    JSON object through fairdeal.logs), metrics by
     route template, and an X-Request-Id header on every response. Never logs headers or
     bodies: the Authorization header carries a secret."""
 
@@ -80,6 +81,8 @@ class RequestLogMiddleware:
             return
         request_id = _incoming_request_id(scope) or uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        # Every log line written while this request is served carries its id (fairdeal.logs).
+        token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500
 
@@ -99,17 +102,20 @@ class RequestLogMiddleware:
             self.metrics.requests.labels(scope["method"], route, str(status)).inc()
             self.metrics.latency.labels(route).observe(duration)
             log.info(
-                json.dumps(
-                    {
-                        "request_id": request_id,
-                        "method": scope["method"],
-                        "path": scope["path"],
-                        "route": route,
-                        "status": status,
-                        "duration_ms": round(duration * 1000, 2),
-                    }
-                )
+                "%s %s %s",
+                scope["method"],
+                scope["path"],
+                status,
+                extra={
+                    "request_id": request_id,
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(duration * 1000, 2),
+                },
             )
+            request_id_var.reset(token)
 
 
 def _incoming_request_id(scope: Scope) -> str | None:
