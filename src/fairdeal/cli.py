@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -14,6 +15,9 @@ from fairdeal import logs
 from fairdeal.bootstrap import App, bootstrap
 from fairdeal.config import Settings
 from fairdeal.domain.errors import DomainError, PolicyError
+
+if TYPE_CHECKING:
+    from fairdeal.metrics import WorkerMetrics
 
 app = typer.Typer(help="Fairdeal: buyer protection and dispute resolution.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -142,8 +146,30 @@ def worker(once: bool = typer.Option(False, help="fire what is due now, then exi
     logs.configure()  # one JSON object a line (fairdeal.logs)
     with _opened() as application:
         _require_current_schema(application)
-        fired = run(application, once=once)
+        fired = run(application, once=once, metrics=_worker_metrics(application))
     typer.echo(f"fired {fired} deadline(s)")
+
+
+def _worker_metrics(application: App) -> WorkerMetrics | None:
+    """The worker's Prometheus metrics server, when FAIRDEAL_WORKER_METRICS_PORT is set."""
+    from prometheus_client import start_http_server
+
+    from fairdeal.metrics import DatabaseGauges, WorkerMetrics
+
+    settings = application.settings
+    if settings.worker_metrics_port is None:
+        return None
+    gauges = DatabaseGauges(
+        application.engine, application.ctx.clock.now, settings.metrics_refresh_seconds
+    )
+    metrics = WorkerMetrics(gauges)
+    server, _ = start_http_server(
+        settings.worker_metrics_port, settings.worker_metrics_host, registry=metrics.registry
+    )
+    logging.getLogger("fairdeal.worker").info(
+        "metrics at http://%s:%d/metrics", settings.worker_metrics_host, server.server_port
+    )
+    return metrics
 
 
 def _serve(application: App, host: str, port: int, *, with_worker: bool = False) -> None:

@@ -32,7 +32,7 @@ back as `If-Match` to refuse a write on a dispute that changed since you read it
 def create_app(app: App) -> FastAPI:
     app.settings.check_secrets()  # outside sandbox mode: no missing or well-known secrets
     api = FastAPI(title="Fairdeal API", version="1.0.0", description=DESCRIPTION)
-    metrics = Metrics()
+    metrics = Metrics(app)
     api.state.api = ApiState(
         app=app,
         token_cache=TokenCache(),

@@ -8,19 +8,20 @@ import time
 import uuid
 
 from fastapi.responses import Response
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fairdeal.bootstrap import App
 from fairdeal.logs import request_id_var
+from fairdeal.metrics import DatabaseGauges, with_process_collectors
 
 log = logging.getLogger("fairdeal.http")
 
 
 class Metrics:
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry()
+    def __init__(self, app: App | None = None) -> None:
+        self.registry = with_process_collectors(CollectorRegistry())
         self.requests = Counter(
             "fairdeal_http_requests_total",
             "HTTP requests",
@@ -34,35 +35,24 @@ class Metrics:
             buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
             registry=self.registry,
         )
-        self.disputes = Gauge(
-            "fairdeal_disputes", "Disputes by status", ["status"], registry=self.registry
-        )
-        self.due = Gauge(
-            "fairdeal_deadlines_due", "Deadlines due now and not yet fired", registry=self.registry
-        )
         self.fired = Counter(
             "fairdeal_deadlines_fired_total",
             "Deadlines fired by this process",
             registry=self.registry,
         )
+        # Disputes by status, deadlines due, deliveries, outbox: from the database, cached
+        # and refreshed in the background (fairdeal.metrics), not read on every scrape.
+        self.gauges: DatabaseGauges | None = None
+        if app is not None:
+            self.gauges = DatabaseGauges(
+                app.engine, app.ctx.clock.now, app.settings.metrics_refresh_seconds
+            )
+            self.registry.register(self.gauges)
 
     def deadlines_fired(self, count: int) -> None:
         self.fired.inc(count)
 
     def render(self, app: App) -> Response:
-        """Refresh the gauges that come from the database, then expose everything."""
-        counts, due = app.dispute_gauges(app.ctx.clock.now())
-        for status in (
-            "awaiting_seller_response",
-            "negotiating",
-            "under_review",
-            "awaiting_return",
-            "return_in_transit",
-            "closed",
-            "cancelled",
-        ):
-            self.disputes.labels(status).set(counts.get(status, 0))
-        self.due.set(due)
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 
 
