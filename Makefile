@@ -2,13 +2,14 @@
 SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+REDIS_URL ?= redis://127.0.0.1:6379/0
 PYTEST_ARGS ?=
 
 .PHONY: help install install-dev install-bench demo test lint typecheck check bench clean
 
 help:
 	@echo "make demo   run the product on SQLite with demo data and the sandbox clock"
-	@echo "make test   run every test (SQLite and PostgreSQL at $(PG_URL))"
+	@echo "make test   run every test (SQLite and PostgreSQL at $(PG_URL), Redis at $(REDIS_URL))"
 	@echo "make check  lint and type-check"
 	@echo "make bench  the benchmarks (python -m benchmarks all; docs/performance.md)"
 
@@ -44,7 +45,7 @@ demo: install
 	.venv/bin/fairdeal demo
 
 test: install-dev
-	FAIRDEAL_TEST_PG_URL="$(PG_URL)" .venv/bin/pytest -n 2 $(PYTEST_ARGS)
+	FAIRDEAL_TEST_PG_URL="$(PG_URL)" FAIRDEAL_TEST_REDIS_URL="$(REDIS_URL)" .venv/bin/pytest -n 2 $(PYTEST_ARGS)
 
 lint: install-dev
 	.venv/bin/ruff check src tests benchmarks

@@ -13,7 +13,11 @@ from fairdeal.entrypoints.api import errors
 from fairdeal.entrypoints.api.deps import ApiState, TokenCache
 from fairdeal.entrypoints.api.idempotency import IdempotencyMiddleware
 from fairdeal.entrypoints.api.observability import Metrics, RequestLogMiddleware
-from fairdeal.entrypoints.api.ratelimit import ActionLimiter, RateLimitMiddleware
+from fairdeal.entrypoints.api.ratelimit import (
+    ActionLimiter,
+    RateLimitMiddleware,
+    rate_limit_windows,
+)
 from fairdeal.entrypoints.api.routes import (
     disputes,
     files,
@@ -33,11 +37,12 @@ def create_app(app: App) -> FastAPI:
     app.settings.check_secrets()  # outside sandbox mode: no missing or well-known secrets
     api = FastAPI(title="Fairdeal API", version="1.0.0", description=DESCRIPTION)
     metrics = Metrics(app)
+    windows = rate_limit_windows(app)
     api.state.api = ApiState(
         app=app,
         token_cache=TokenCache(),
         metrics=metrics,
-        action_limiter=ActionLimiter(app.settings.action_limits()),
+        action_limiter=ActionLimiter(app.settings.action_limits(), windows),
     )
     _web_pages_state(api, api.state.api)
     errors.install(api)
@@ -52,7 +57,9 @@ def create_app(app: App) -> FastAPI:
         engine=app.engine,
         stale_after=timedelta(seconds=app.settings.idempotency_stale_seconds),
     )
-    api.add_middleware(RateLimitMiddleware, per_minute=app.settings.rate_limit_writes_per_minute)
+    api.add_middleware(
+        RateLimitMiddleware, per_minute=app.settings.rate_limit_writes_per_minute, windows=windows
+    )
     api.add_middleware(RequestLogMiddleware, metrics=metrics)
     logging.getLogger("fairdeal").setLevel(logging.INFO)
     return api
