@@ -35,7 +35,7 @@ from fairdeal.policies import all_policies, load_policy
 from fairdeal.services.access import LockoutPolicy
 from fairdeal.services.context import Context
 from fairdeal.services.notifications import Mailer, Notifier
-from fairdeal.services.ports import AuditChains, Clock
+from fairdeal.services.ports import AuditChains, Clock, FileStorage
 
 
 @dataclass
@@ -112,6 +112,23 @@ class App:
         calendar.warm_up()
 
 
+def file_storage(settings: Settings) -> FileStorage:
+    """Evidence files on local disk (FAIRDEAL_STORAGE_DIR, the default) or in S3-compatible
+    object storage (FAIRDEAL_STORAGE_URL=s3://bucket/prefix; adapters/storage/s3.py). Uploads
+    are assembled in FAIRDEAL_STORAGE_DIR's scratch folder either way."""
+    url = settings.storage_url
+    if not url:
+        return LocalFileStorage(settings.storage_dir)
+    from fairdeal.adapters.storage.s3 import S3FileStorage
+
+    return S3FileStorage.from_url(
+        url,
+        scratch=settings.storage_dir,
+        endpoint_url=settings.s3_endpoint_url,
+        region=settings.s3_region,
+    )
+
+
 def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -> App:
     settings = settings or Settings()
     policy = load_policy(settings.policy)
@@ -124,7 +141,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
         policies=all_policies(policy),
         holidays=HolidaysCalendar(),
         ids=TimeOrderedIds(),
-        storage=LocalFileStorage(settings.storage_dir),
+        storage=file_storage(settings),
         inspector=PillowInspector(),
         security=SqlSecurityStore(engine),
         audit=SqlAuditChains(engine),
