@@ -48,6 +48,8 @@ class App:
     clock: Clock
     # The local mail catcher that ``fairdeal demo`` runs (shown at /dev/mailbox).
     mailbox: Any = None
+    # The read replica's engine (FAIRDEAL_DATABASE_REPLICA_URL), when there is one.
+    replica_engine: Engine | None = None
 
     # The context carries the notifier and the audit chains; these read (and, for tests and
     # benchmarks that swap the notifier, write) the context's, so there is one of each.
@@ -134,8 +136,24 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
     policy = load_policy(settings.policy)
     engine = make_engine(settings.database_url)
     chosen_clock: Clock = clock or (SandboxClock(engine) if settings.sandbox else SystemClock())
+    uow: Any = SqlUnitOfWorkFactory(engine, all_policies(policy))
+    replica = None
+    if settings.database_replica_url:
+        # List and read endpoints may read from a streaming replica (adapters/db/replica.py).
+        from fairdeal.adapters.db.replica import (
+            ReplicaHealth,
+            RoutingUnitOfWorkFactory,
+            make_replica_engine,
+        )
+
+        replica = make_replica_engine(settings.database_replica_url)
+        uow = RoutingUnitOfWorkFactory(
+            uow,
+            SqlUnitOfWorkFactory(replica, all_policies(policy)),
+            ReplicaHealth(replica, settings.replica_max_lag_seconds),
+        )
     ctx = Context(
-        uow=SqlUnitOfWorkFactory(engine, all_policies(policy)),
+        uow=uow,
         clock=chosen_clock,
         policy=policy,
         policies=all_policies(policy),
@@ -166,7 +184,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
         lease=timedelta(seconds=settings.delivery_lease_seconds),
         batch_size=settings.delivery_batch_size,
     )
-    return App(settings, engine, ctx, chosen_clock)
+    return App(settings, engine, ctx, chosen_clock, replica_engine=replica)
 
 
 def lockout_policy(settings: Settings) -> LockoutPolicy:

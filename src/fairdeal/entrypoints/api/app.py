@@ -18,6 +18,7 @@ from fairdeal.entrypoints.api.ratelimit import (
     RateLimitMiddleware,
     rate_limit_windows,
 )
+from fairdeal.entrypoints.api.replica import ReplicaReadsMiddleware, replica_stickiness
 from fairdeal.entrypoints.api.routes import (
     disputes,
     files,
@@ -60,6 +61,8 @@ def create_app(app: App) -> FastAPI:
     api.add_middleware(
         RateLimitMiddleware, per_minute=app.settings.rate_limit_writes_per_minute, windows=windows
     )
+    if app.replica_engine is not None:
+        api.add_middleware(ReplicaReadsMiddleware, stickiness=replica_stickiness(app))
     api.add_middleware(RequestLogMiddleware, metrics=metrics)
     logging.getLogger("fairdeal").setLevel(logging.INFO)
     return api
