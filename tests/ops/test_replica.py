@@ -133,6 +133,9 @@ def test_reads_go_to_the_replica_and_the_writer_reads_its_writes(
             time.sleep(3.2)
             later = http.get(f"/api/v1/orders/{second['id']}", headers=_auth(PLATFORM_TOKEN))
             assert later.status_code == 404
+            # The event feed publishes positions as it is read (ADR 0002): still answered.
+            feed = http.get("/api/v1/events", headers=_auth(PLATFORM_TOKEN))
+            assert feed.status_code == 200, feed.text
         finally:
             pair.resume_replay()
         pair.wait_replayed()
