@@ -51,6 +51,8 @@ class RequestIdFilter(logging.Filter):
     the request being served in this context, else null."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        # uvicorn's copy of its message with terminal colours: the plain one is there.
+        record.__dict__.pop("color_message", None)
         if getattr(record, "request_id", None) is None:
             record.request_id = request_id_var.get()
         return True

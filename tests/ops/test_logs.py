@@ -119,6 +119,7 @@ def test_serve_and_worker_write_json_lines_without_secrets(tmp_path: Path) -> No
     api_lines = _lines(served)
     loggers = {line["logger"] for line in api_lines}
     assert {"uvicorn.error", "fairdeal.http"} <= loggers, loggers
+    assert not any("color_message" in line or "\x1b" in str(line) for line in api_lines)
     (mine,) = [line for line in api_lines if line["request_id"] == request_id]
     assert mine["logger"] == "fairdeal.http" and mine["status"] == 200
     assert mine["time"].endswith("Z") and mine["level"] == "INFO"
