@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -33,14 +34,21 @@ from ops.support import (
     processes,
     shipped_order,
     upload,
-    wait_for,
 )
+from ops.support import wait_for as _wait_for
 from replication import ReplicatedPair, unavailable
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 PLATFORM = "fd_topology_platform_token_0123456789abcdef"
 REDIS_URL = os.environ.get("FAIRDEAL_TEST_REDIS_URL")
+# Four processes, two PostgreSQL servers, moto and the test on a loaded 2-core machine (a
+# parallel test run beside it): a worker's turn may take a while.
+PATIENCE = 120.0
+
+
+def wait_for(what: str, probe: Any) -> Any:
+    return _wait_for(what, probe, patience=PATIENCE)
 
 
 @pytest.fixture
@@ -181,5 +189,8 @@ def test_two_apis_two_workers_a_replica_and_object_storage_run_a_lifecycle(
             assert "process_cpu_seconds_total" in scraped
             group.check_alive()
             assert key.startswith("evidence/")
+        except AssertionError as failed:
+            logs = "\n".join(f"--- {p.name}\n{p.output()[-3000:]}" for p in group.procs)
+            raise AssertionError(f"{failed}\n{logs}") from None
         finally:
             api.close()
