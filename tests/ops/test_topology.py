@@ -111,6 +111,7 @@ def test_two_apis_two_workers_a_replica_and_object_storage_run_a_lifecycle(
         )
         group.spawn("worker1", ["worker"], env)
         api = Api(bases)
+        engine = create_engine(pair.primary.url())  # the sandbox clock's, moved by the test
         try:
             reads_before = _replica_reads(pair)
             users = people(api, PLATFORM, "topology")
@@ -137,7 +138,6 @@ def test_two_apis_two_workers_a_replica_and_object_storage_run_a_lifecycle(
             api("POST", f"/disputes/{dispute}/solutions/{offer}/reject", buyer)
 
             # The clock moves; a worker (not a request) escalates the dispute.
-            engine = create_engine(pair.primary.url())
             clock = SandboxClock(engine)
             clock.advance_to(clock.now() + timedelta(days=7, minutes=1))
             wait_for(
@@ -180,7 +180,6 @@ def test_two_apis_two_workers_a_replica_and_object_storage_run_a_lifecycle(
                     == "completed"
                 ),
             )
-            engine.dispose()
             events = api("GET", "/events", PLATFORM, params={"after": "0", "limit": 100}).json()
             mine = [e["type"] for e in events["data"] if dispute in str(e)]
             assert mine.count("dispute.escalated") == 1 and mine.count("refund.completed") == 1
@@ -194,3 +193,4 @@ def test_two_apis_two_workers_a_replica_and_object_storage_run_a_lifecycle(
             raise AssertionError(f"{failed}\n{logs}") from None
         finally:
             api.close()
+            engine.dispose()  # also when failing: a leaked connection warns in a later test
