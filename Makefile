@@ -2,42 +2,61 @@
 SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+REDIS_URL ?= redis://127.0.0.1:6379/0
 PYTEST_ARGS ?=
 
-.PHONY: help install demo test lint typecheck check bench clean
+.PHONY: help install install-dev install-bench demo test lint typecheck check bench clean
 
 help:
 	@echo "make demo   run the product on SQLite with demo data and the sandbox clock"
-	@echo "make test   run every test (SQLite and PostgreSQL at $(PG_URL))"
+	@echo "make test   run every test (SQLite and PostgreSQL at $(PG_URL), Redis at $(REDIS_URL))"
 	@echo "make check  lint and type-check"
 	@echo "make bench  the benchmarks (python -m benchmarks all; docs/performance.md)"
 
 # uv is installed into the user's home if missing; it then creates .venv from uv.lock.
+# Three installs, each `uv sync --locked` (a uv.lock that no longer matches pyproject.toml
+# fails instead of being re-resolved): the runtime dependencies only (`make demo`, and what a
+# production install takes: `uv sync --locked --no-dev`), plus the `dev` group (tests, lint,
+# types: `make test`, `make check`), plus the `bench` group (Tryton and the queue libraries
+# the benchmarks compare against: `make bench`). `--inexact` keeps what a wider install
+# already put there, so `make demo` after `make test` does not uninstall the test tools.
 $(UV):
 	python3 -m pip install --user --quiet uv || python3 -m pip install --quiet uv
 
-.venv/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --all-groups
+.venv/.synced-runtime: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --no-dev --inexact
 	@touch $@
 
-install: .venv/.synced
+.venv/.synced-dev: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --no-default-groups --group dev --inexact
+	@touch $@
+
+.venv/.synced-bench: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --no-default-groups --group dev --group bench --inexact
+	@touch $@
+
+install: .venv/.synced-runtime
+
+install-dev: .venv/.synced-dev
+
+install-bench: .venv/.synced-bench
 
 demo: install
 	.venv/bin/fairdeal demo
 
-test: install
-	FAIRDEAL_TEST_PG_URL="$(PG_URL)" .venv/bin/pytest -n 2 $(PYTEST_ARGS)
+test: install-dev
+	FAIRDEAL_TEST_PG_URL="$(PG_URL)" FAIRDEAL_TEST_REDIS_URL="$(REDIS_URL)" .venv/bin/pytest -n 2 $(PYTEST_ARGS)
 
-lint: install
+lint: install-dev
 	.venv/bin/ruff check src tests benchmarks
 	.venv/bin/ruff format --check src tests benchmarks
 
-typecheck: install
+typecheck: install-dev
 	.venv/bin/mypy
 
 check: lint typecheck
 
-bench: install
+bench: install-bench
 	.venv/bin/python -m benchmarks all
 
 clean:

@@ -9,16 +9,16 @@ warming the holiday calendars) are methods of ``App``."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from email.utils import parseaddr
 from typing import Any
 
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, text
 
 from fairdeal.adapters import calendar
 from fairdeal.adapters.calendar import HolidaysCalendar
 from fairdeal.adapters.clock import SandboxClock, SystemClock
-from fairdeal.adapters.db import migrate, tables
+from fairdeal.adapters.db import migrate
 from fairdeal.adapters.db.audit import SqlAuditChains
 from fairdeal.adapters.db.engine import begin, make_engine
 from fairdeal.adapters.db.metrics import SqlMetricsStore
@@ -36,7 +36,7 @@ from fairdeal.policies import all_policies, load_policy
 from fairdeal.services.access import LockoutPolicy
 from fairdeal.services.context import Context
 from fairdeal.services.notifications import Mailer, Notifier
-from fairdeal.services.ports import AuditChains, Clock
+from fairdeal.services.ports import AuditChains, Clock, FileStorage
 
 
 @dataclass
@@ -49,6 +49,8 @@ class App:
     clock: Clock
     # The local mail catcher that ``fairdeal demo`` runs (shown at /dev/mailbox).
     mailbox: Any = None
+    # The read replica's engine (FAIRDEAL_DATABASE_REPLICA_URL), when there is one.
+    replica_engine: Engine | None = None
 
     # The context carries the notifier and the audit chains; these read (and, for tests and
     # benchmarks that swap the notifier, write) the context's, so there is one of each.
@@ -94,23 +96,27 @@ class App:
             return "unreachable"
         return None if current else "migrations pending"
 
-    def dispute_gauges(self, now: datetime) -> tuple[dict[str, int], int]:
-        """(disputes by status, deadlines due at ``now`` and not yet fired), for /metrics."""
-        d = tables.disputes
-        with begin(self.engine, write=False) as conn:
-            counts: dict[str, int] = dict(
-                conn.execute(select(d.c.status, func.count()).group_by(d.c.status)).all()
-            )
-            due = conn.execute(
-                select(func.count()).select_from(d).where(d.c.fire_at <= now)
-            ).scalar_one()
-            conn.rollback()
-        return counts, int(due)
-
     @staticmethod
     def warm_up() -> None:
         """Load the holiday calendars now rather than on the first refund (performance.md)."""
         calendar.warm_up()
+
+
+def file_storage(settings: Settings) -> FileStorage:
+    """Evidence files on local disk (FAIRDEAL_STORAGE_DIR, the default) or in S3-compatible
+    object storage (FAIRDEAL_STORAGE_URL=s3://bucket/prefix; adapters/storage/s3.py). Uploads
+    are assembled in FAIRDEAL_STORAGE_DIR's scratch folder either way."""
+    url = settings.storage_url
+    if not url:
+        return LocalFileStorage(settings.storage_dir)
+    from fairdeal.adapters.storage.s3 import S3FileStorage
+
+    return S3FileStorage.from_url(
+        url,
+        scratch=settings.storage_dir,
+        endpoint_url=settings.s3_endpoint_url,
+        region=settings.s3_region,
+    )
 
 
 def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -> App:
@@ -118,14 +124,30 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
     policy = load_policy(settings.policy)
     engine = make_engine(settings.database_url)
     chosen_clock: Clock = clock or (SandboxClock(engine) if settings.sandbox else SystemClock())
+    uow: Any = SqlUnitOfWorkFactory(engine, all_policies(policy))
+    replica = None
+    if settings.database_replica_url:
+        # List and read endpoints may read from a streaming replica (adapters/db/replica.py).
+        from fairdeal.adapters.db.replica import (
+            ReplicaHealth,
+            RoutingUnitOfWorkFactory,
+            make_replica_engine,
+        )
+
+        replica = make_replica_engine(settings.database_replica_url)
+        uow = RoutingUnitOfWorkFactory(
+            uow,
+            SqlUnitOfWorkFactory(replica, all_policies(policy)),
+            ReplicaHealth(replica, settings.replica_max_lag_seconds),
+        )
     ctx = Context(
-        uow=SqlUnitOfWorkFactory(engine, all_policies(policy)),
+        uow=uow,
         clock=chosen_clock,
         policy=policy,
         policies=all_policies(policy),
         holidays=HolidaysCalendar(),
         ids=TimeOrderedIds(),
-        storage=LocalFileStorage(settings.storage_dir),
+        storage=file_storage(settings),
         inspector=PillowInspector(),
         security=SqlSecurityStore(engine),
         audit=SqlAuditChains(engine),
@@ -151,7 +173,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
         lease=timedelta(seconds=settings.delivery_lease_seconds),
         batch_size=settings.delivery_batch_size,
     )
-    return App(settings, engine, ctx, chosen_clock)
+    return App(settings, engine, ctx, chosen_clock, replica_engine=replica)
 
 
 def lockout_policy(settings: Settings) -> LockoutPolicy:

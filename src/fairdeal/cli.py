@@ -7,13 +7,18 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import typer
 
+from fairdeal import logs
 from fairdeal.bootstrap import App, bootstrap
 from fairdeal.config import Settings
 from fairdeal.domain.errors import DomainError, PolicyError
 from fairdeal.entrypoints.payments_cli import payments_app
+
+if TYPE_CHECKING:
+    from fairdeal.metrics import WorkerMetrics
 
 app = typer.Typer(help="Fairdeal: buyer protection and dispute resolution.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -224,11 +229,33 @@ def worker(once: bool = typer.Option(False, help="fire what is due now, then exi
     stopped."""
     from fairdeal.entrypoints.worker import run
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logs.configure()  # one JSON object a line (fairdeal.logs)
     with _opened() as application:
         _require_current_schema(application)
-        fired = run(application, once=once)
+        fired = run(application, once=once, metrics=_worker_metrics(application))
     typer.echo(f"fired {fired} deadline(s)")
+
+
+def _worker_metrics(application: App) -> WorkerMetrics | None:
+    """The worker's Prometheus metrics server, when FAIRDEAL_WORKER_METRICS_PORT is set."""
+    from prometheus_client import start_http_server
+
+    from fairdeal.metrics import DatabaseGauges, WorkerMetrics
+
+    settings = application.settings
+    if settings.worker_metrics_port is None:
+        return None
+    gauges = DatabaseGauges(
+        application.engine, application.ctx.clock.now, settings.metrics_refresh_seconds
+    )
+    metrics = WorkerMetrics(gauges)
+    server, _ = start_http_server(
+        settings.worker_metrics_port, settings.worker_metrics_host, registry=metrics.registry
+    )
+    logging.getLogger("fairdeal.worker").info(
+        "metrics at http://%s:%d/metrics", settings.worker_metrics_host, server.server_port
+    )
+    return metrics
 
 
 def _serve(application: App, host: str, port: int, *, with_worker: bool = False) -> None:
@@ -246,7 +273,14 @@ def _serve(application: App, host: str, port: int, *, with_worker: bool = False)
         threading.Thread(
             target=run_worker, args=(application,), daemon=True, name="fairdeal-worker"
         ).start()
-    uvicorn.run(create_app(application), host=host, port=port, log_level="info", access_log=False)
+    uvicorn.run(
+        create_app(application),
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=False,
+        log_config=logs.uvicorn_log_config(),
+    )
 
 
 def _prepare(application: App) -> None:
@@ -264,7 +298,7 @@ def serve(
     port: int = typer.Option(None, help="default: FAIRDEAL_PORT or 8000"),
 ) -> None:
     """Serve the HTTP API (applies pending migrations first)."""
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logs.configure()  # one JSON object a line (fairdeal.logs)
     application = _app()
     _prepare(application)
     _serve(application, host or application.settings.host, port or application.settings.port)
@@ -288,7 +322,7 @@ def demo(
 
         run_scenario(sys.stdout)
         return
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logs.configure()  # one JSON object a line (fairdeal.logs)
     path = Path(database)
     path.parent.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):

@@ -65,6 +65,28 @@ class Settings(BaseSettings):
     login_lockout_seconds: int = Field(default=60, ge=1)
     login_lockout_max_seconds: int = Field(default=3600, ge=1)
 
+    # --- operations and scale-out (docs/deployment.md) ---
+    # The worker serves Prometheus metrics on this port (unset: none).
+    worker_metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    worker_metrics_host: str = "127.0.0.1"
+    # Gauges read from the database (/metrics and the worker's) are refreshed in the
+    # background at most this often; a scrape never waits for SQL once they exist.
+    metrics_refresh_seconds: float = Field(default=15.0, ge=0)
+    # Rate limits shared by every API process through Redis (redis://host:port/db); unset,
+    # each process counts its own.
+    redis_url: str | None = None
+    redis_prefix: str = "fairdeal"
+    # Evidence files: a directory (storage_dir, the default) or s3://bucket/prefix.
+    storage_url: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    # A PostgreSQL streaming replica for list and read endpoints (docs/deployment.md).
+    database_replica_url: str | None = None
+    # After a write, the caller's reads go to the primary for this long (read-your-writes).
+    replica_stickiness_seconds: float = Field(default=5.0, ge=0)
+    # A replica further behind than this is not read from.
+    replica_max_lag_seconds: float = Field(default=2.0, ge=0)
+
     def action_limits(self) -> dict[str, tuple[int, int]]:
         """Per action: (allowed per user a minute, allowed per IP a minute); 0 is no limit.
         The defaults, as shares of rate_limit_writes_per_minute (120): login 10 per account

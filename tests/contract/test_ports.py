@@ -4,6 +4,7 @@ the services rely on, so that a service test on the fakes means what it says on 
 from __future__ import annotations
 
 import itertools
+import os
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -16,7 +17,7 @@ from fairdeal.domain.errors import VersionConflict
 from fairdeal.domain.order import Order
 from fairdeal.services import audit
 from fairdeal.services.context import Context
-from fairdeal.services.ports import DisputeFilter, FileRecord, OrderFilter, User
+from fairdeal.services.ports import DisputeFilter, FileRecord, FileStorage, OrderFilter, User
 from fairdeal.services.security import login_key_hash, session_id_hash
 
 _numbers = itertools.count(1)
@@ -330,8 +331,8 @@ def test_failed_sign_ins_count_until_one_succeeds(ctx: Context) -> None:
 # --- evidence bytes, ids ------------------------------------------------------------------
 
 
-def test_stored_files_read_back_until_deleted(ctx: Context) -> None:
-    storage = ctx.file_storage
+def test_stored_files_read_back_until_deleted(file_storage: FileStorage) -> None:
+    storage = file_storage
     source = Path(storage.scratch_dir()) / "upload.bin"
     source.write_bytes(b"evidence" * 1000)
     key = storage.put(source)
@@ -340,6 +341,30 @@ def test_stored_files_read_back_until_deleted(ctx: Context) -> None:
     storage.delete(key)
     with pytest.raises(FileNotFoundError):
         b"".join(storage.open(key))
+
+
+def test_a_large_file_reads_back_byte_for_byte_in_chunks(file_storage: FileStorage) -> None:
+    content = os.urandom(3 * 1024 * 1024 + 17)
+    source = Path(file_storage.scratch_dir()) / "big.bin"
+    source.write_bytes(content)
+    key = file_storage.put(source)
+    assert b"".join(file_storage.open(key)) == content
+    file_storage.delete(key)
+
+
+def test_keys_are_the_stores_own_and_distinct(file_storage: FileStorage) -> None:
+    keys = set()
+    for i in range(3):
+        source = Path(file_storage.scratch_dir()) / "same-name.bin"
+        source.write_bytes(b"x%d" % i)
+        keys.add(file_storage.put(source))
+    assert len(keys) == 3 and not any("same-name" in key for key in keys)
+
+
+def test_an_unknown_key_is_not_found_before_any_byte_is_read(file_storage: FileStorage) -> None:
+    with pytest.raises(FileNotFoundError):
+        file_storage.open("ab/" + "0" * 32)  # raised by open itself, not mid-stream
+    file_storage.delete("ab/" + "0" * 32)  # deleting what is not there is not an error
 
 
 def test_ids_are_unique_and_sort_by_creation(ctx: Context) -> None:

@@ -15,6 +15,7 @@ import pytest
 
 from e2e.support import Caller, World, ok
 from fairdeal.entrypoints.api.app import create_app
+from fairdeal.logs import RedactingJsonFormatter
 from security.support import csrf
 
 with warnings.catch_warnings():
@@ -222,9 +223,11 @@ FORGED = '{"request_id": "forged", "status": 200, "path": "/admin"}'
 
 
 def _one_json_line_each(records: list[logging.LogRecord]) -> list[dict[str, Any]]:
+    """Each record as the processes write it (fairdeal.logs: one JSON object a line)."""
+    formatter = RedactingJsonFormatter()
     lines = []
     for record in records:
-        message = record.getMessage()
+        message = formatter.format(record)
         assert "\n" not in message and "\r" not in message, f"a log line split: {message!r}"
         assert "\x1b" not in message, f"an ANSI escape reached the log: {message!r}"
         lines.append(json.loads(message))

@@ -9,6 +9,7 @@ from types import FrameType
 
 from fairdeal.bootstrap import App
 from fairdeal.entrypoints.relay import relay_once
+from fairdeal.metrics import WorkerMetrics
 from fairdeal.services.deadlines import fire_due
 
 log = logging.getLogger("fairdeal.worker")
@@ -17,7 +18,13 @@ log = logging.getLogger("fairdeal.worker")
 MAX_BACKOFF_POLLS = 30
 
 
-def run(app: App, *, once: bool = False, stop: threading.Event | None = None) -> int:
+def run(
+    app: App,
+    *,
+    once: bool = False,
+    stop: threading.Event | None = None,
+    metrics: WorkerMetrics | None = None,
+) -> int:
     """Fire until nothing is due (``once``), until SIGTERM/SIGINT (in the main thread), or
     until ``stop`` is set. Returns firings made."""
     stop = stop or threading.Event()
@@ -46,11 +53,15 @@ def run(app: App, *, once: bool = False, stop: threading.Event | None = None) ->
             if once:
                 raise
             failures += 1
+            if metrics is not None:
+                metrics.failed()
             log.exception("firing a batch failed (%d in a row); retrying", failures)
             stop.wait(poll * min(2 ** (failures - 1), MAX_BACKOFF_POLLS))
             continue
         failures = 0
         total += len(fired)
+        if metrics is not None:
+            metrics.round(len(fired), relayed)
         if fired:
             # One line per batch: at thousands of firings a second a line each would cost
             # more than the firing. Each firing is there at DEBUG.

@@ -1,6 +1,6 @@
 """Evidence files in a local folder. Keys are generated, never taken from the uploaded
-filename, so an upload cannot name a path. An S3-compatible store would implement the same
-three methods."""
+filename, so an upload cannot name a path. ``s3.py`` implements the same port on
+S3-compatible object storage."""
 
 from __future__ import annotations
 

@@ -13,7 +13,12 @@ from fairdeal.entrypoints.api import errors
 from fairdeal.entrypoints.api.deps import ApiState, TokenCache
 from fairdeal.entrypoints.api.idempotency import IdempotencyMiddleware
 from fairdeal.entrypoints.api.observability import Metrics, RequestLogMiddleware
-from fairdeal.entrypoints.api.ratelimit import ActionLimiter, RateLimitMiddleware
+from fairdeal.entrypoints.api.ratelimit import (
+    ActionLimiter,
+    RateLimitMiddleware,
+    rate_limit_windows,
+)
+from fairdeal.entrypoints.api.replica import ReplicaReadsMiddleware, replica_stickiness
 from fairdeal.entrypoints.api.routes import (
     case_files,
     disputes,
@@ -37,12 +42,13 @@ back as `If-Match` to refuse a write on a dispute that changed since you read it
 def create_app(app: App) -> FastAPI:
     app.settings.check_secrets()  # outside sandbox mode: no missing or well-known secrets
     api = FastAPI(title="Fairdeal API", version="1.0.0", description=DESCRIPTION)
-    metrics = Metrics()
+    metrics = Metrics(app)
+    windows = rate_limit_windows(app)
     state = ApiState(
         app=app,
         token_cache=TokenCache(),
         metrics=metrics,
-        action_limiter=ActionLimiter(app.settings.action_limits()),
+        action_limiter=ActionLimiter(app.settings.action_limits(), windows),
     )
     api.state.api = state
     # Read from the settings as they are now (a test's client may have changed them since
@@ -63,7 +69,11 @@ def create_app(app: App) -> FastAPI:
         engine=app.engine,
         stale_after=timedelta(seconds=app.settings.idempotency_stale_seconds),
     )
-    api.add_middleware(RateLimitMiddleware, per_minute=app.settings.rate_limit_writes_per_minute)
+    api.add_middleware(
+        RateLimitMiddleware, per_minute=app.settings.rate_limit_writes_per_minute, windows=windows
+    )
+    if app.replica_engine is not None:
+        api.add_middleware(ReplicaReadsMiddleware, stickiness=replica_stickiness(app))
     api.add_middleware(RequestLogMiddleware, metrics=metrics)
     logging.getLogger("fairdeal").setLevel(logging.INFO)
     return api

@@ -13,6 +13,7 @@ from fastapi import Depends, Header, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from fairdeal.adapters.db.replica import on_primary
 from fairdeal.bootstrap import App
 from fairdeal.domain.roles import Actor, Role
 from fairdeal.entrypoints.api.errors import ApiError
@@ -132,7 +133,8 @@ async def current_actor(
     api = api_of(request)
     actor = api.token_cache.get(token)
     if actor is None:
-        actor = await run_in_threadpool(users.authenticate, api.ctx, token)
+        with on_primary():  # a revoked token is refused at once, never read from a replica
+            actor = await run_in_threadpool(users.authenticate, api.ctx, token)
         if actor is None:
             raise ApiError(
                 "unauthenticated",

@@ -3,25 +3,25 @@ Starlette's BaseHTTPMiddleware on every request)."""
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
 
 from fastapi.responses import Response
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fairdeal.bootstrap import App
-from fairdeal.domain.dispute import Status
+from fairdeal.logs import request_id_var
+from fairdeal.metrics import DatabaseGauges, with_process_collectors
 
 log = logging.getLogger("fairdeal.http")
 
 
 class Metrics:
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry()
+    def __init__(self, app: App | None = None) -> None:
+        self.registry = with_process_collectors(CollectorRegistry())
         self.requests = Counter(
             "fairdeal_http_requests_total",
             "HTTP requests",
@@ -35,32 +35,30 @@ class Metrics:
             buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
             registry=self.registry,
         )
-        self.disputes = Gauge(
-            "fairdeal_disputes", "Disputes by status", ["status"], registry=self.registry
-        )
-        self.due = Gauge(
-            "fairdeal_deadlines_due", "Deadlines due now and not yet fired", registry=self.registry
-        )
         self.fired = Counter(
             "fairdeal_deadlines_fired_total",
             "Deadlines fired by this process",
             registry=self.registry,
         )
+        # Disputes by status, deadlines due, deliveries, outbox: from the database, cached
+        # and refreshed in the background (fairdeal.metrics), not read on every scrape.
+        self.gauges: DatabaseGauges | None = None
+        if app is not None:
+            self.gauges = DatabaseGauges(
+                app.engine, app.ctx.clock.now, app.settings.metrics_refresh_seconds
+            )
+            self.registry.register(self.gauges)
 
     def deadlines_fired(self, count: int) -> None:
         self.fired.inc(count)
 
     def render(self, app: App) -> Response:
-        """Refresh the gauges that come from the database, then expose everything."""
-        counts, due = app.dispute_gauges(app.ctx.clock.now())
-        for status in Status:
-            self.disputes.labels(status.value).set(counts.get(status.value, 0))
-        self.due.set(due)
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 class RequestLogMiddleware:
-    """One JSON log line per request (method, path, status, duration, request id), metrics by
+    """One log line per request (method, path, status, duration, request id as fields; one
+    JSON object through fairdeal.logs), metrics by
     route template, and an X-Request-Id header on every response. Never logs headers or
     bodies: the Authorization header carries a secret."""
 
@@ -73,6 +71,8 @@ class RequestLogMiddleware:
             return
         request_id = _incoming_request_id(scope) or uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        # Every log line written while this request is served carries its id (fairdeal.logs).
+        token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500
 
@@ -92,17 +92,20 @@ class RequestLogMiddleware:
             self.metrics.requests.labels(scope["method"], route, str(status)).inc()
             self.metrics.latency.labels(route).observe(duration)
             log.info(
-                json.dumps(
-                    {
-                        "request_id": request_id,
-                        "method": scope["method"],
-                        "path": scope["path"],
-                        "route": route,
-                        "status": status,
-                        "duration_ms": round(duration * 1000, 2),
-                    }
-                )
+                "%s %s %s",
+                scope["method"],
+                scope["path"],
+                status,
+                extra={
+                    "request_id": request_id,
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(duration * 1000, 2),
+                },
             )
+            request_id_var.reset(token)
 
 
 def _incoming_request_id(scope: Scope) -> str | None:

@@ -1,4 +1,5 @@
-"""Rate limits, in this process (token buckets), answered 429 with Retry-After: writes per
+"""Rate limits, in this process (token buckets) or, with FAIRDEAL_REDIS_URL, shared by every
+API process through Redis (``adapters/ratelimit.py``), answered 429 with Retry-After: writes per
 API token (middleware), and the actions abuse goes through -- login, opening disputes,
 messages, uploads -- per user and per client IP (``ActionLimiter``, checked by the API routes
 and the web pages)."""
@@ -10,16 +11,34 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from fastapi import Depends, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from fairdeal.bootstrap import App
 from fairdeal.domain.roles import Actor
 from fairdeal.entrypoints.api.deps import CurrentActor, api_of
 from fairdeal.entrypoints.api.errors import ApiError, problem
 
 WRITE_METHODS = {"POST", "PATCH", "PUT", "DELETE"}
+
+
+class Window(Protocol):
+    """A limit for many callers: ``peek``/``take`` answer 0 when ``who`` may go on, else the
+    seconds to wait. ``TokenBucket`` here, or a Redis window shared by every process."""
+
+    def peek(self, who: str, now: float) -> float: ...
+
+    def take(self, who: str, now: float) -> float: ...
+
+
+# Makes the window named ``name`` allowing ``per_minute`` (> 0).
+Windows = Callable[[str, int], Window]
+
+
+def local_windows(name: str, per_minute: int) -> Window:
+    return TokenBucket(per_minute)
 
 
 class TokenBucket:
@@ -61,9 +80,9 @@ MAX_TRACKED = 50_000
 
 
 class RateLimitMiddleware:
-    def __init__(self, app: ASGIApp, per_minute: int) -> None:
+    def __init__(self, app: ASGIApp, per_minute: int, windows: Windows = local_windows) -> None:
         self.app = app
-        self.bucket = TokenBucket(per_minute) if per_minute > 0 else None
+        self.bucket = windows("writes", per_minute) if per_minute > 0 else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.bucket is None or scope["type"] != "http" or scope["method"] not in WRITE_METHODS:
@@ -116,12 +135,14 @@ class ActionLimiter:
     request passes only when both its user's and its address's buckets have room, and then
     takes from both."""
 
-    def __init__(self, limits: dict[str, tuple[int, int]]) -> None:
+    def __init__(
+        self, limits: dict[str, tuple[int, int]], windows: Windows = local_windows
+    ) -> None:
         self.limits = limits
         self.buckets = {
             action: (
-                TokenBucket(per_user) if per_user > 0 else None,
-                TokenBucket(per_ip) if per_ip > 0 else None,
+                windows(f"{action}:user", per_user) if per_user > 0 else None,
+                windows(f"{action}:ip", per_ip) if per_ip > 0 else None,
             )
             for action, (per_user, per_ip) in limits.items()
         }
@@ -171,3 +192,14 @@ def limited(action: str) -> Callable[..., Actor]:
 DisputeLimit = Annotated[Actor, Depends(limited("disputes"))]
 MessageLimit = Annotated[Actor, Depends(limited("messages"))]
 UploadLimit = Annotated[Actor, Depends(limited("uploads"))]
+
+
+def rate_limit_windows(app: App) -> Windows:
+    """Shared through Redis when FAIRDEAL_REDIS_URL is set, else this process's own."""
+    settings = app.settings
+    if not settings.redis_url:
+        return local_windows
+    from fairdeal.adapters.ratelimit import RedisWindows
+
+    shared = RedisWindows(settings.redis_url, settings.redis_prefix)
+    return shared.window
