@@ -12,6 +12,7 @@ from fairdeal.entrypoints import web
 from fairdeal.entrypoints.api import errors
 from fairdeal.entrypoints.api.deps import ApiState, TokenCache
 from fairdeal.entrypoints.api.idempotency import IdempotencyMiddleware
+from fairdeal.entrypoints.api.jsonguard import JsonGuardMiddleware
 from fairdeal.entrypoints.api.observability import Metrics, RequestLogMiddleware
 from fairdeal.entrypoints.api.ratelimit import ActionLimiter, RateLimitMiddleware
 from fairdeal.entrypoints.api.routes import (
@@ -52,6 +53,9 @@ def create_app(app: App) -> FastAPI:
         engine=app.engine,
         stale_after=timedelta(seconds=app.settings.idempotency_stale_seconds),
     )
+    # JSON bodies read once, bounded, duplicate names refused -- before idempotency buffers
+    # them (entrypoints/api/jsonguard.py).
+    api.add_middleware(JsonGuardMiddleware)
     api.add_middleware(RateLimitMiddleware, per_minute=app.settings.rate_limit_writes_per_minute)
     api.add_middleware(RequestLogMiddleware, metrics=metrics)
     logging.getLogger("fairdeal").setLevel(logging.INFO)

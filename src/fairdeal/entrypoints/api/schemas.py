@@ -280,3 +280,19 @@ class Problem(BaseModel):
     status: int
     detail: str
     code: str
+
+
+class EventOut(BaseModel):
+    id: str
+    type: str
+    created_at: datetime
+    data: dict[str, Any]
+
+
+class EventPage(BaseModel):
+    """The event feed: ``next_cursor`` is never null (where to poll next); ``has_more`` says
+    whether more events already wait there."""
+
+    data: list[EventOut]
+    next_cursor: str
+    has_more: bool
