@@ -19,7 +19,7 @@ from fairdeal.entrypoints.api.schemas import (
     ExtendIn,
     OrderCreate,
     OrderOut,
-    Page,
+    OrderPage,
     ShipIn,
     TrackingIn,
     UserCreate,
@@ -174,7 +174,7 @@ def get_order(order_id: str, actor: CurrentActor, ctx: Ctx) -> dict[str, object]
     return serializers.order(orders.get_order(ctx, actor, order_id))
 
 
-@router.get("/orders", response_model=Page, tags=["orders"], responses=errors(401, 422))
+@router.get("/orders", response_model=OrderPage, tags=["orders"], responses=errors(401, 422))
 def list_orders(
     actor: CurrentActor,
     ctx: Ctx,
