@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from fairdeal.bootstrap import App, lockout_policy
 from fairdeal.entrypoints import web
-from fairdeal.entrypoints.api import errors
+from fairdeal.entrypoints.api import errors, openapi
 from fairdeal.entrypoints.api.deps import ApiState, TokenCache
 from fairdeal.entrypoints.api.idempotency import IdempotencyMiddleware
 from fairdeal.entrypoints.api.jsonguard import JsonGuardMiddleware
@@ -26,7 +26,7 @@ from fairdeal.entrypoints.api.routes import (
 )
 
 DESCRIPTION = """Buyer protection and dispute resolution. Errors are RFC 9457 problem+json with
-a stable `code`. Every POST accepts an `Idempotency-Key`. Disputes carry an `ETag`; send it
+a stable `code`. Every write (POST, PATCH, DELETE) accepts an `Idempotency-Key`. Disputes carry an `ETag`; send it
 back as `If-Match` to refuse a write on a dispute that changed since you read it."""
 
 
@@ -47,6 +47,7 @@ def create_app(app: App) -> FastAPI:
     api.include_router(webhooks.router)  # webhook endpoints (fairdeal.services.notifications)
     api.include_router(notifications.router)  # in-app notifications, /dev/mailbox
     web.install(api, app)  # the resolution centre's pages (fairdeal.entrypoints.web)
+    openapi.install(api)  # the document a generated client can use (entrypoints/api/openapi.py)
     # Outermost first: logs see everything, then rate limits, then idempotency replays.
     api.add_middleware(
         IdempotencyMiddleware,
