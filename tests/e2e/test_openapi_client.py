@@ -163,7 +163,7 @@ def served(world: World) -> Iterator[str]:
 @pytest.fixture
 def generated(served: str, tmp_path: Path) -> Iterator[Any]:
     """The package `openapi-python-client` generates from the served document."""
-    (tmp_path / "openapi.json").write_text(httpx.get(f"{served}/openapi.json").text)
+    (tmp_path / "openapi.json").write_text(httpx.get(f"{served}/openapi.json", timeout=120).text)
     name = f"fairdeal_client_{tmp_path.name.replace('-', '_')}"
     result = subprocess.run(
         [str(Path(sys.executable).with_name("openapi-python-client")), "generate",
