@@ -18,6 +18,7 @@ from fairdeal.domain.commands import (
     AcceptSolution,
     AssignMediator,
     Cancel,
+    Escalate,
     OpenDispute,
     PostMessage,
     ProposeSolution,
@@ -60,8 +61,8 @@ def seed(
     upload_photo: PhotoUploader | None = None,
 ) -> DemoAccounts:
     """Create the demo world through the services, moving the context's (sandbox or test)
-    clock where a status needs time to have passed. Without ``upload_photo`` the evidence is a file record
-    with no stored bytes (enough for the engine; the pages show a placeholder)."""
+    clock where a status needs time to have passed. Without ``upload_photo`` the evidence is a
+    file record with no stored bytes (enough for the engine; the pages show a placeholder)."""
     accounts = DemoAccounts()
     for handle, role, name, email in DEMO_PEOPLE:
         created = users.create_user(
@@ -151,14 +152,13 @@ def seed(
     # answer, then move past the negotiation window so the engine escalates it, as it would in
     # production. The disputes opened after it are younger and keep their deadlines ahead.
     review = dispute("under_review", a["bob"], sam, "Tablet", "199.00")
-    handlers.handle(
+    offered = handlers.handle(
         ctx,
         sam,
         review,
         ProposeSolution("refund_only", Amount.of("0.00"), "It was fine when it left."),
     )
-    negotiation_days = ctx.policy.deadlines.negotiation_days
-    deadlines.advance_clock(ctx, to=ctx.clock.now() + timedelta(days=negotiation_days, minutes=1))
+    escalate_for_review(ctx, a["bob"], review, offered.dispute.solutions[-1].id)
     handlers.handle(ctx, maya, review, AssignMediator())
 
     shipped_order(alice, sam, "Headphones", "59.00")  # an order with no dispute yet
@@ -188,6 +188,26 @@ def seed(
     cancelled = dispute("cancelled", alice, sam, "Charger", "15.00")
     handlers.handle(ctx, alice, cancelled, Cancel())
     return accounts
+
+
+def escalate_for_review(ctx: Context, buyer: Actor, dispute_id: str, seller_offer: str) -> None:
+    """Bring a negotiating dispute to mediation the way the active policy does: where the
+    policy has an "Escalate" button (classic) the buyer presses it; otherwise the clock runs
+    past the negotiation window and the engine escalates. A policy whose seller counter-offer
+    starts a buyer clock (``buyer_answer_days``) would close the dispute first, so there the
+    buyer rejects the offer before the clock moves."""
+    policy = ctx.policy
+    if policy.mediation.manual_escalation:
+        handlers.handle(ctx, buyer, dispute_id, Escalate())
+        return
+    if policy.deadlines.buyer_answer_days:
+        handlers.handle(ctx, buyer, dispute_id, RejectSolution(seller_offer))
+    for _ in range(10):  # each deadline on the way, until the engine escalates
+        view = disputes.get_dispute(ctx, buyer, dispute_id).dispute
+        due = view.fire_at
+        if view.status.value != "negotiating" or due is None:
+            break
+        deadlines.advance_clock(ctx, to=max(due, ctx.clock.now()) + timedelta(minutes=1))
 
 
 def run_scenario(out: TextIO) -> None:

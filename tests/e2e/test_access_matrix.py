@@ -137,7 +137,8 @@ def _webhook(w: World) -> dict[str, Any]:
         ),
         201,
     )
-    return {"webhook": created["id"]}
+    # No delivery yet: a made-up one, which the platform's own endpoint answers 404 for.
+    return {"webhook": created["id"], "delivery": "dlv_1"}
 
 
 def _user(w: World) -> dict[str, Any]:
@@ -358,6 +359,19 @@ ROUTES = [
         _json({"url": "https://hooks.example.test/fd", "events": ["dispute.opened"]}),
     ),
     Route("GET", "/webhook-endpoints/{webhook}/deliveries", "webhook", PLATFORM_ONLY),
+    Route("GET", "/webhook-endpoints", "none", PLATFORM_ONLY),
+    Route("GET", "/webhook-endpoints/{webhook}", "webhook", PLATFORM_ONLY),
+    Route(
+        "PATCH", "/webhook-endpoints/{webhook}", "webhook", PLATFORM_ONLY, _json({"enabled": False})
+    ),
+    Route("POST", "/webhook-endpoints/{webhook}/rotate-secret", "webhook", PLATFORM_ONLY),
+    Route("DELETE", "/webhook-endpoints/{webhook}", "webhook", (403, 403, 403, 403, 403, 204, 401)),
+    Route(
+        "POST",
+        "/webhook-endpoints/{webhook}/deliveries/{delivery}/retry",
+        "webhook",
+        (403, 403, 403, 403, 403, 404, 401),
+    ),
     # beyond API.md: each caller's own in-app notifications
     Route("GET", "/notifications", "none", EVERY_USER),
     Route("POST", "/notifications/read", "none", EVERY_USER, _json({})),

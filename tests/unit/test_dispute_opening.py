@@ -270,7 +270,8 @@ def test_unknown_reasons_are_refused(policy: Policy, reason: str) -> None:
 @POLICIES
 def test_a_category_can_hide_a_reason(policy: Policy) -> None:
     order = shipped_order(policy=policy, category="digital")
-    refused_opening(ValidationError, order, policy, reason="damaged")
+    # Hidden for this category: a known reason, not allowed here (API.md: reason_not_allowed).
+    refused_opening(ReasonNotAllowed, order, policy, reason="damaged")
     dispute = opening(order, policy, reason="not_working")()
     assert dispute.category == "digital"
 

@@ -205,7 +205,7 @@ def test_digital_hides_the_shipping_reasons(standard: Policy) -> None:
     catalogue = standard.catalogue("digital")
     for code in ("not_received", "protection_expiring_in_transit", "wrong_address", "damaged"):
         assert code not in catalogue
-        with pytest.raises(ValidationError):
+        with pytest.raises(ReasonNotAllowed):
             standard.reason(code, "digital")
     assert standard.reason("not_working", "digital").title == "Code or download does not work"
     # the refused reason stays in every catalogue so the form can explain the refusal

@@ -16,13 +16,14 @@ from enum import Enum
 from typing import Any, ClassVar
 
 from fairdeal.domain.money import Money
+from fairdeal.domain.rfc3339 import rfc3339
 from fairdeal.domain.roles import Role
 
 
 def _wire(value: object) -> object:
     """A payload value as the feed stores it."""
     if isinstance(value, datetime):
-        return value.isoformat()
+        return rfc3339(value)
     if isinstance(value, Money):
         return value.as_json()
     if isinstance(value, Enum):

@@ -26,6 +26,7 @@ from fairdeal.domain.events import (
 from fairdeal.domain.ledger import Escrow, LedgerTransaction, Movement
 from fairdeal.domain.money import MAX_AMOUNT_MINOR, Money
 from fairdeal.domain.policy import Policy, Reason
+from fairdeal.domain.rfc3339 import rfc3339
 
 MAX_PROTECTION_DAYS = 365
 
@@ -292,7 +293,7 @@ class Order:
             wait_until = self.shipped_at + timedelta(days=policy.deadlines.not_received_wait_days)
             if now < wait_until:
                 raise NotEligible(
-                    f"'{reason.title}' can be opened from {wait_until.isoformat()}, "
+                    f"'{reason.title}' can be opened from {rfc3339(wait_until)}, "
                     f"{policy.deadlines.not_received_wait_days} days after the order shipped"
                 )
             if self.received_at is not None:

@@ -94,6 +94,13 @@ class Policy:
     def reason(self, code: str, category: str | None = None) -> Reason:
         """The reason a buyer chose, or a refusal that says why it cannot be chosen."""
         found = self.catalogue(category).get(code)
+        if found is None and code in self.reasons:
+            # A reason of the catalogue that this category hides (digital goods have no
+            # parcel): known, but not allowed here.
+            raise ReasonNotAllowed(
+                f"the reason {code!r} is not offered for items of category {category!r}",
+                field="reason",
+            )
         if found is None:
             known = ", ".join(sorted(self.catalogue(category)))
             raise ValidationError(

@@ -108,24 +108,31 @@ def run_until_idle(ctx: Context, *, now: datetime | None = None) -> list[Fired]:
 
 
 def advance_clock(ctx: Context, *, to: datetime) -> list[Fired]:
-    """The sandbox clock (``ctx.settable_clock``) moves to ``to`` and every deadline that
-    falls due on the way fires in due order, each at its own due time -- so a seller's silence
+    """The sandbox clock (``ctx.settable_clock``) moves to ``to`` and every deadline that falls
+    due on the way fires in due order, each at its own due time -- so a seller's silence
     closes the dispute, and the return window that opens then can itself run out within the
-    same advance."""
+    same advance.
+
+    The deadlines fire *before* the shared clock moves: a worker (in this process or another)
+    reads the stored clock, so while this runs it sees nothing of the advance fall due, and
+    the answer lists every deadline that fell due in the advance. Only then does the clock
+    move to ``to``, when nothing up to it is left to fire."""
     clock = ctx.settable_clock
     if to < clock.now():
         raise ValueError("the sandbox clock only moves forward")
-    clock.advance_to(to)
     fired: list[Fired] = []
     while True:
         with ctx.uow(write=False) as uow:
             nxt = uow.disputes.next_due(to)
         if nxt is None:
-            return fired
+            break
         _, _, due_at = nxt
         batch = fire_due(ctx, now=due_at, limit=1)
         if not batch:
-            # Made moot between our look and our claim, or held by a worker right now: the
-            # worker fires it; looping here would spin.
-            return fired
+            # Made moot between our look and our claim, or held by a worker right now (one
+            # that was due before this advance began): the worker fires it; looping here
+            # would spin.
+            break
         fired.extend(batch)
+    clock.advance_to(to)
+    return fired

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, insert, select, text, update
+from sqlalchemy import Engine, and_, delete, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -173,6 +173,54 @@ class SqlOutbox:
             .values(status="failed", last_error="the endpoint was disabled", claim=None)
         )
 
+    def save_endpoint(self, endpoint: Endpoint) -> None:
+        self.conn.execute(
+            update(E)
+            .where(E.c.id == endpoint.id)
+            .values(
+                url=endpoint.url,
+                events=list(endpoint.events),
+                secret=endpoint.secret,
+                status=endpoint.status,
+                failing_since=endpoint.failing_since,
+                disabled_at=endpoint.disabled_at,
+                previous_secret=endpoint.previous_secret,
+                previous_secret_until=endpoint.previous_secret_until,
+            )
+        )
+
+    def delete_endpoint(self, endpoint_id: str) -> None:
+        self.conn.execute(
+            update(D)
+            .where(D.c.target == endpoint_id, D.c.channel == "webhook", PENDING)
+            .values(status="failed", last_error="the endpoint was deleted", claim=None)
+        )
+        self.conn.execute(delete(E).where(E.c.id == endpoint_id))
+
+    def delivery(self, target: str, seq: int) -> Delivery | None:
+        row = (
+            self.conn.execute(
+                select(D).where(D.c.seq == seq, D.c.target == target, D.c.channel == "webhook")
+            )
+            .mappings()
+            .first()
+        )
+        return Delivery(**row) if row else None
+
+    def requeue_delivery(self, seq: int, now: datetime) -> None:
+        """Send it again now, as a new series of attempts (the give-up clock restarts)."""
+        self.conn.execute(
+            update(D)
+            .where(D.c.seq == seq)
+            .values(
+                status="pending",
+                next_attempt_at=now,
+                first_attempt_at=None,
+                sent_at=None,
+                claim=None,
+            )
+        )
+
     # --- deliveries ---------------------------------------------------------------------
 
     def add_deliveries(self, rows: Sequence[NewDelivery], now: datetime) -> None:
@@ -224,11 +272,17 @@ class SqlOutbox:
         )
         joined = D.outerjoin(E, and_(D.c.channel == "webhook", E.c.id == D.c.target))
         rows = self.conn.execute(
-            select(D, E.c.secret, E.c.status.label("endpoint_status"))
+            select(
+                D,
+                E.c.secret,
+                E.c.status.label("endpoint_status"),
+                E.c.previous_secret,
+                E.c.previous_secret_until,
+            )
             .select_from(joined)
             .where(D.c.seq.in_(seqs))
         ).mappings()
-        by_seq = {row["seq"]: Delivery(**row) for row in rows}
+        by_seq = {row["seq"]: _claimed(row, now) for row in rows}
         return [by_seq[seq] for seq in seqs]
 
     def release(self, claim: str, seqs: Sequence[int], now: datetime) -> None:
@@ -393,3 +447,15 @@ class SqlNotificationUnitOfWorkFactory:
 
     def __call__(self, *, write: bool = True) -> SqlNotificationUnitOfWork:
         return SqlNotificationUnitOfWork(self.engine, self.policies, write=write)
+
+
+def _claimed(row: Any, now: datetime) -> Delivery:
+    """A claimed delivery; its ``secret`` is every secret that signs it, space-separated: the
+    endpoint's, and for 24 hours after a rotation the previous one too (Standard Webhooks'
+    several ``v1,`` signatures)."""
+    fields = dict(row)
+    previous = fields.pop("previous_secret")
+    until = fields.pop("previous_secret_until")
+    if previous and fields.get("secret") and until is not None and until > now:
+        fields["secret"] = f"{fields['secret']} {previous}"
+    return Delivery(**fields)

@@ -232,6 +232,9 @@ webhook_endpoints = Table(
     Column("failing_since", UTCDateTime),
     Column("disabled_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
+    # After a rotation the old secret keeps signing (a second v1 signature) until then.
+    Column("previous_secret", String(100)),
+    Column("previous_secret_until", UTCDateTime),
 )
 
 deliveries = Table(

@@ -123,7 +123,10 @@ class _WebhookSession:
             "content-type": "application/json",
             "webhook-id": message_id,
             "webhook-timestamp": str(timestamp),
-            "webhook-signature": sign(secret, message_id, timestamp, body),
+            # After a rotation ``secret`` holds the new and the old secret: one signature each.
+            "webhook-signature": " ".join(
+                sign(each, message_id, timestamp, body) for each in secret.split()
+            ),
         }
         try:
             response = self.client.post(url, content=body, headers=headers)

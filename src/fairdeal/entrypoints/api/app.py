@@ -9,9 +9,10 @@ from fastapi import FastAPI
 
 from fairdeal.bootstrap import App, lockout_policy
 from fairdeal.entrypoints import web
-from fairdeal.entrypoints.api import errors
+from fairdeal.entrypoints.api import errors, openapi
 from fairdeal.entrypoints.api.deps import ApiState, TokenCache
 from fairdeal.entrypoints.api.idempotency import IdempotencyMiddleware
+from fairdeal.entrypoints.api.jsonguard import JsonGuardMiddleware
 from fairdeal.entrypoints.api.observability import Metrics, RequestLogMiddleware
 from fairdeal.entrypoints.api.ratelimit import (
     ActionLimiter,
@@ -35,7 +36,7 @@ from fairdeal.entrypoints.api.routes import (
 )
 
 DESCRIPTION = """Buyer protection and dispute resolution. Errors are RFC 9457 problem+json with
-a stable `code`. Every POST accepts an `Idempotency-Key`. Disputes carry an `ETag`; send it
+a stable `code`. Every write (POST, PATCH, DELETE) accepts an `Idempotency-Key`. Disputes carry an `ETag`; send it
 back as `If-Match` to refuse a write on a dispute that changed since you read it."""
 
 
@@ -63,12 +64,16 @@ def create_app(app: App) -> FastAPI:
     api.include_router(notifications.router)  # in-app notifications, /dev/mailbox
     api.include_router(stripe_webhook.router)  # Stripe's refund events (docs/payments-stripe.md)
     web.install(api, state)  # the resolution centre's pages (fairdeal.entrypoints.web)
+    openapi.install(api)  # the document a generated client can use (entrypoints/api/openapi.py)
     # Outermost first: logs see everything, then rate limits, then idempotency replays.
     api.add_middleware(
         IdempotencyMiddleware,
         engine=app.engine,
         stale_after=timedelta(seconds=app.settings.idempotency_stale_seconds),
     )
+    # JSON bodies read once, bounded, duplicate names refused -- before idempotency buffers
+    # them (entrypoints/api/jsonguard.py).
+    api.add_middleware(JsonGuardMiddleware)
     api.add_middleware(
         RateLimitMiddleware, per_minute=app.settings.rate_limit_writes_per_minute, windows=windows
     )

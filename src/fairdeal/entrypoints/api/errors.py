@@ -109,10 +109,15 @@ def install(app: FastAPI) -> None:
         return problem("internal_error", "something went wrong on our side; it was logged")
 
 
+# A refused body lists this many of its errors, however many it has: the answer stays small.
+MAX_LISTED_ERRORS = 10
+
+
 def _validation_problem(error: RequestValidationError) -> JSONResponse:
     """A body or parameter FastAPI refused, field by field, as ``validation_error``."""
     errors = []
-    for item in error.errors():
+    found = error.errors()
+    for item in found[:MAX_LISTED_ERRORS]:
         kind = item.get("type", "")
         if kind == "json_invalid":
             return problem("validation_error", "the body is not valid JSON", field="body")
@@ -125,6 +130,8 @@ def _validation_problem(error: RequestValidationError) -> JSONResponse:
         errors.append({"field": field, "message": message})
     first = errors[0] if errors else {"field": "body", "message": "is not valid"}
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+    if len(found) > len(errors):
+        detail += f"; and {len(found) - len(errors)} more"
     return problem("validation_error", detail, field=first["field"], errors=errors)
 
 

@@ -1,7 +1,13 @@
-"""Idempotency-Key on every POST, with Stripe's semantics: the same key and body replay the
-first response byte for byte; the same key with another body is refused (422); a duplicate
-that arrives while the first is still running is refused (409). Keys are scoped to the API
-token that sent them and kept for 48 hours.
+"""Idempotency-Key on every write (POST, PATCH, PUT, DELETE), with Stripe's semantics: the
+same key and request replay the first response byte for byte; the same key with another
+request is refused (422); a duplicate that arrives while the first is still running is
+refused (409). Keys are scoped to the API token that sent them and kept for 48 hours.
+
+Requests are compared by their meaning, not their bytes (``fingerprint``): a JSON body by its
+parsed value (member order and whitespace do not matter; ``jsonguard`` parsed it), a
+multipart upload by its parts' names, file names and SHA-256 digests (a retry with a new
+boundary is the same request), any other body by its bytes -- always with the method, the
+path and the query.
 
 The key is claimed (a row inserted under its primary key, committed) before the request runs,
 so two concurrent duplicates cannot both act. The request then runs in one database
@@ -47,6 +53,7 @@ log = logging.getLogger("fairdeal.api")
 STALE_CLAIM = timedelta(minutes=5)
 KEEP_FOR = timedelta(hours=48)
 REPLAYED_HEADERS = {b"content-type", b"etag", b"location"}
+WRITE_METHODS = {"POST", "PATCH", "PUT", "DELETE"}
 
 
 class IdempotencyMiddleware:
@@ -54,7 +61,7 @@ class IdempotencyMiddleware:
         self.app, self.engine, self.stale_after = app, engine, stale_after
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
+        if scope["type"] != "http" or scope["method"] not in WRITE_METHODS:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers", []))
@@ -74,15 +81,7 @@ class IdempotencyMiddleware:
         owner = hashlib.sha256(credential).hexdigest()[:40]
         secret = _sealing_key(credential, key)
         body = await _read_body(receive)
-        fingerprint = hashlib.sha256(
-            scope["method"].encode()
-            + b" "
-            + scope["path"].encode()
-            + b"?"
-            + scope.get("query_string", b"")
-            + b"\n"
-            + body
-        ).hexdigest()
+        fingerprint = await anyio.to_thread.run_sync(request_fingerprint, scope, body)
         verdict, claimed_at = await anyio.to_thread.run_sync(
             self._claim, owner, key, fingerprint, secret
         )
@@ -261,6 +260,77 @@ class IdempotencyMiddleware:
             conn.commit()
         finally:
             conn.close()
+
+
+def request_fingerprint(scope: Scope, body: bytes) -> str:
+    """What makes two requests "the same request": the method, path and query, and the body's
+    meaning (see the module's docstring)."""
+    head = (
+        scope["method"].encode()
+        + b" "
+        + scope["path"].encode()
+        + b"?"
+        + scope.get("query_string", b"")
+        + b"\n"
+    )
+    parsed = scope.get("state", {}).get("json_body", _NO_JSON)
+    if parsed is not _NO_JSON:
+        meaning = b"json:" + json.dumps(
+            parsed, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        ).encode("utf-8")
+    else:
+        boundary = _boundary(scope)
+        parts = _multipart_parts(body, boundary) if boundary else None
+        if parts is not None:
+            meaning = b"multipart:" + json.dumps(sorted(parts)).encode()
+        else:
+            meaning = b"bytes:" + body
+    return hashlib.sha256(head + meaning).hexdigest()
+
+
+_NO_JSON = object()
+
+
+def _boundary(scope: Scope) -> bytes | None:
+    for name, value in scope.get("headers", []):
+        if name == b"content-type":
+            kind, _, params = value.partition(b";")
+            if kind.strip().lower() != b"multipart/form-data":
+                return None
+            for param in params.split(b";"):
+                key, _, val = param.strip().partition(b"=")
+                if key.strip().lower() == b"boundary" and val:
+                    found: bytes = val.strip().strip(b'"')
+                    return found
+    return None
+
+
+def _multipart_parts(body: bytes, boundary: bytes) -> list[list[str]] | None:
+    """Each part as [name, filename, content type, SHA-256 of its content]; None when the
+    body is not the multipart it says it is (then its bytes are compared)."""
+    delimiter = b"--" + boundary
+    chunks = body.split(delimiter)
+    if len(chunks) < 3:
+        return None
+    parts: list[list[str]] = []
+    for chunk in chunks[1:-1]:
+        chunk = chunk.removeprefix(b"\r\n").removesuffix(b"\r\n")
+        head, separator, content = chunk.partition(b"\r\n\r\n")
+        if not separator:
+            return None
+        fields = {"name": "", "filename": "", "type": ""}
+        for line in head.split(b"\r\n"):
+            key, _, value = line.decode("latin-1").partition(":")
+            if key.strip().lower() == "content-type":
+                fields["type"] = value.strip().lower()
+            elif key.strip().lower() == "content-disposition":
+                for param in value.split(";")[1:]:
+                    pname, _, pvalue = param.strip().partition("=")
+                    if pname.lower() in ("name", "filename"):
+                        fields[pname.lower()] = pvalue.strip().strip('"')
+        digest = hashlib.sha256(content).hexdigest()
+        parts.append([fields["name"], fields["filename"], fields["type"], digest])
+    return parts
 
 
 SEALED = "sealed:v1:"

@@ -8,6 +8,23 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
 
+from fairdeal.entrypoints.api.response_models import (
+    DisputePage,
+    EscrowOut,
+    EvidenceOut,
+    MediationOut,
+    MessageOut,
+    Money,
+    Open,
+    OrderItemOut,
+    OutcomeOut,
+    RefundOut,
+    ReturnOut,
+    SolutionOut,
+    TimelineEntryOut,
+    TrackingEventOut,
+)
+
 Text = Annotated[StrictStr, Field(max_length=5000)]
 Short = Annotated[StrictStr, Field(min_length=1, max_length=200)]
 
@@ -52,11 +69,6 @@ class MoneyIn(Strict):
 # An amount: a money object, or a bare decimal string in the order's currency. Numbers are
 # refused: a float cannot carry an exact amount.
 AmountIn = MoneyIn | Annotated[StrictStr, Field(max_length=32, examples=["12.50"])]
-
-
-class Money(BaseModel):
-    currency: str
-    value: str
 
 
 class UserCreate(Strict):
@@ -117,20 +129,25 @@ class ExtendIn(Strict):
     days: Annotated[StrictInt, Field(ge=1, le=365)]
 
 
-class OrderOut(BaseModel):
+class OrderOut(Open):
     id: str
     buyer_id: str
     seller_id: str
     status: Literal["awaiting_shipment", "awaiting_receipt", "received", "completed"]
     currency: str
     total: Money
-    items: list[dict[str, Any]]
-    shipped_at: str | None
-    protection_ends_at: str | None
-    dispute_window_ends_at: str | None
-    tracking: list[dict[str, Any]]
-    escrow: dict[str, Money]
+    items: list[OrderItemOut]
+    shipped_at: datetime | None
+    protection_ends_at: datetime | None
+    dispute_window_ends_at: datetime | None
+    tracking: list[TrackingEventOut]
+    escrow: EscrowOut
     dispute_ids: list[str]
+
+
+class OrderPage(BaseModel):
+    data: list[OrderOut]
+    next_cursor: str | None
 
 
 class FileOut(BaseModel):
@@ -225,15 +242,15 @@ class AdvanceIn(Strict):
     minutes: Annotated[StrictInt, Field(ge=0, le=1000000)] = 0
 
 
-class DeadlineOut(BaseModel):
+class DeadlineOut(Open):
     kind: str
-    due_at: str
+    due_at: datetime
     party: Literal["buyer", "seller", "both", "mediator"]
     on_expiry: str
     explanation: str
 
 
-class DisputeOut(BaseModel):
+class DisputeOut(Open):
     id: str
     order_id: str
     item_ids: list[str] | None
@@ -254,19 +271,19 @@ class DisputeOut(BaseModel):
     description: str
     desired_outcome: Literal["refund_only", "return_and_refund"]
     amount_paid: Money
-    solutions: list[dict[str, Any]]
-    evidence: list[dict[str, Any]]
-    messages: list[dict[str, Any]]
+    solutions: list[SolutionOut]
+    evidence: list[EvidenceOut]
+    messages: list[MessageOut]
     deadline: DeadlineOut | None
-    mediation: dict[str, Any] | None
-    outcome: dict[str, Any] | None
-    return_: dict[str, Any] | None = Field(alias="return")
-    refund: dict[str, Any] | None
-    timeline: list[dict[str, Any]]
+    mediation: MediationOut | None
+    outcome: OutcomeOut | None
+    return_: ReturnOut | None = Field(alias="return")
+    refund: RefundOut | None
+    timeline: list[TimelineEntryOut]
     allowed_actions: list[str]
-    created_at: str
-    updated_at: str
-    closed_at: str | None
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
 
 
 class Page(BaseModel):
@@ -274,9 +291,37 @@ class Page(BaseModel):
     next_cursor: str | None
 
 
+class ProblemError(BaseModel):
+    field: str
+    message: str
+
+
 class Problem(BaseModel):
+    """RFC 9457 problem details, with the stable ``code`` of API.md."""
+
     type: str
     title: str
     status: int
     detail: str
     code: str
+    field: str | None = None
+    errors: list[ProblemError] | None = None
+
+
+class EventOut(BaseModel):
+    id: str
+    type: str
+    created_at: datetime
+    data: dict[str, Any]
+
+
+class EventPage(BaseModel):
+    """The event feed: ``next_cursor`` is never null (where to poll next); ``has_more`` says
+    whether more events already wait there."""
+
+    data: list[EventOut]
+    next_cursor: str
+    has_more: bool
+
+
+__all__ = ["DisputePage", "Money"]

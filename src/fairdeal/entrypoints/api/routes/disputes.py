@@ -38,9 +38,9 @@ from fairdeal.entrypoints.api.schemas import (
     DisputeCreate,
     DisputeEdit,
     DisputeOut,
+    DisputePage,
     EvidenceIn,
     MessageIn,
-    Page,
     ReturnReceiptIn,
     ReturnShipmentIn,
     SolutionEdit,
@@ -71,7 +71,7 @@ def open_dispute(body: DisputeCreate, actor: DisputeLimit, ctx: Ctx) -> JSONResp
     return dispute_response(disputes.get_dispute(ctx, actor, dispute.id), actor, 201)
 
 
-@router.get("/disputes", response_model=Page, responses=errors(401, 422))
+@router.get("/disputes", response_model=DisputePage, responses=errors(401, 422))
 def list_disputes(
     actor: CurrentActor,
     ctx: Ctx,

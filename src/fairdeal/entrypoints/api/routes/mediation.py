@@ -23,10 +23,10 @@ from fairdeal.entrypoints.api.schemas import (
     AssignIn,
     DecisionIn,
     DisputeOut,
+    DisputePage,
     EvidenceRequestIn,
     FinalizeIn,
     NoteIn,
-    Page,
 )
 from fairdeal.services import disputes, metrics
 
@@ -35,7 +35,7 @@ Staff = Annotated[Actor, Depends(require(Role.MEDIATOR, Role.ADMIN))]
 ACT = errors(401, 403, 404, 409, 412, 422, 429)
 
 
-@router.get("/mediation/queue", response_model=Page, responses=errors(401, 403))
+@router.get("/mediation/queue", response_model=DisputePage, responses=errors(401, 403))
 def queue(
     actor: Staff,
     ctx: Ctx,

@@ -15,10 +15,11 @@ from fairdeal.entrypoints.api.deps import Api, Ctx, CurrentActor, Limit, Platfor
 from fairdeal.entrypoints.api.errors import ApiError
 from fairdeal.entrypoints.api.routes.common import errors, page
 from fairdeal.entrypoints.api.schemas import (
+    EventPage,
     ExtendIn,
     OrderCreate,
     OrderOut,
-    Page,
+    OrderPage,
     ShipIn,
     TrackingIn,
     UserCreate,
@@ -173,7 +174,7 @@ def get_order(order_id: str, actor: CurrentActor, ctx: Ctx) -> dict[str, object]
     return serializers.order(orders.get_order(ctx, actor, order_id))
 
 
-@router.get("/orders", response_model=Page, tags=["orders"], responses=errors(401, 422))
+@router.get("/orders", response_model=OrderPage, tags=["orders"], responses=errors(401, 422))
 def list_orders(
     actor: CurrentActor,
     ctx: Ctx,
@@ -184,7 +185,7 @@ def list_orders(
     return page([serializers.order(o) for o in rows], limit, lambda r: r["id"])
 
 
-@router.get("/events", response_model=Page, tags=["events"], responses=errors(401, 403, 422))
+@router.get("/events", response_model=EventPage, tags=["events"], responses=errors(401, 403, 422))
 def events(
     actor: PlatformActor,
     ctx: Ctx,
@@ -192,18 +193,25 @@ def events(
     after: Annotated[str | None, Query(max_length=32)] = None,
     cursor: Annotated[str | None, Query(max_length=32)] = None,
 ) -> dict[str, object]:
-    """Every event in commit order. ``next_cursor`` (also given when the page is not full) is
-    where to continue: pass it as ``after``; it never skips and never repeats."""
+    """Every event in commit order. ``next_cursor`` is never null: it is where to poll next
+    (pass it as ``after``; it never skips and never repeats). ``has_more`` says whether more
+    events are already waiting there: page until it is false."""
     start = after or cursor or "0"
     if not start.isdigit():
         raise ApiError(
             "validation_error", "after must be a cursor from a previous page", field="after"
         )
     with ctx.uow() as uow:
-        rows: list[StoredEvent] = uow.events.after(int(start), limit)
+        rows: list[StoredEvent] = uow.events.after(int(start), limit + 1)
         uow.commit()
+    has_more = len(rows) > limit
+    rows = rows[:limit]
     last = rows[-1].seq if rows else int(start)
-    return {"data": [serializers.event(e) for e in rows], "next_cursor": str(last)}
+    return {
+        "data": [serializers.event(e) for e in rows],
+        "next_cursor": str(last),
+        "has_more": has_more,
+    }
 
 
 @router.get("/policy", tags=["policy"], responses=errors(401))

@@ -1,0 +1,128 @@
+"""Hostile JSON against a real `fairdeal serve` process (on SQLite and PostgreSQL): a 10 MB
+object with ~900,000 unknown members, sent with its length and streamed without one, and a
+wide object just under the size bound, are each refused fast with a small problem body, while
+a probe keeps asking /healthz and is answered throughout."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+TOKEN = "fd_hostile_json_platform_token_0123456789"
+STARTUP = float(os.environ.get("FAIRDEAL_TEST_DEMO_READY_SECONDS", "60"))
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def server(db_url: str, tmp_path: Path) -> Iterator[str]:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FAIRDEAL_")}
+    env.update(
+        FAIRDEAL_DATABASE_URL=db_url,
+        FAIRDEAL_SANDBOX="true",
+        FAIRDEAL_PLATFORM_TOKEN=TOKEN,
+        FAIRDEAL_STORAGE_DIR=str(tmp_path / "files"),
+        FAIRDEAL_RATE_LIMIT_WRITES_PER_MINUTE="0",
+    )
+    log = tmp_path / "serve.log"
+    with log.open("wb") as handle:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "fairdeal.cli", "serve", "--port", str(port)],
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"serve exited:\n{log.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"serve did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield base
+        assert process.poll() is None, log.read_text()[-3000:]
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _object(members: int) -> bytes:
+    return b'{"body": "hi", ' + b", ".join(b'"k%07d": 1' % i for i in range(members)) + b"}"
+
+
+def test_hostile_bodies_are_refused_fast_and_the_process_keeps_answering(server: str) -> None:
+    huge = _object(883_072)
+    assert len(huge) > 10_000_000
+    wide = _object(65_000)
+    assert 900_000 < len(wide) < 1024 * 1024
+    path = f"{server}/api/v1/disputes/dsp_unknown/messages"
+    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+
+    probe_times: list[float] = []
+    stop = threading.Event()
+
+    def probe() -> None:
+        with httpx.Client(timeout=10) as client:
+            while not stop.is_set():
+                started = time.monotonic()
+                assert client.get(f"{server}/healthz").status_code == 200
+                probe_times.append(time.monotonic() - started)
+                time.sleep(0.02)
+
+    prober = threading.Thread(target=probe, daemon=True)
+    prober.start()
+    answers = []
+    try:
+        with httpx.Client(timeout=30) as client:
+            for _ in range(3):
+                for label, send in (
+                    ("with length", lambda: client.post(path, content=huge, headers=headers)),
+                    (
+                        "streamed",
+                        lambda: client.post(
+                            path,
+                            content=(huge[i : i + 65536] for i in range(0, len(huge), 65536)),
+                            headers=headers,
+                        ),
+                    ),
+                    ("wide", lambda: client.post(path, content=wide, headers=headers)),
+                ):
+                    started = time.monotonic()
+                    response = send()
+                    answers.append((label, response, time.monotonic() - started))
+    finally:
+        stop.set()
+        prober.join(15)
+    for label, response, seconds in answers:
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert len(response.content) < 1000, (label, len(response.content))
+        expected = (422, "validation_error") if label == "wide" else (413, "file_too_large")
+        assert (response.status_code, response.json()["code"]) == expected, response.text
+        assert seconds < 3.0, (label, seconds)
+    assert len(probe_times) >= 5
+    assert max(probe_times) < 1.0, sorted(probe_times)[-5:]
