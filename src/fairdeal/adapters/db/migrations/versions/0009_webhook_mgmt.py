@@ -13,7 +13,7 @@ from alembic import op
 
 import fairdeal.adapters.db.tables
 
-revision = "0009_webhook_mgmt"
+revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None
