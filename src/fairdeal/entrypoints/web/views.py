@@ -324,29 +324,35 @@ def warning_text(code: str) -> str:
     return _(scams.WARNING_TEXT.get(code, code.replace("_", " ")))
 
 
-# What to do instead, beside each scam warning on a message (English; translations to come).
+def N_(text: str) -> str:
+    """Marks a text for the catalogue (``make messages``) where it is defined; it is translated
+    where it is shown, for the reader of that request."""
+    return text
+
+
+# What to do instead, beside each scam warning on a message.
 WARNING_ADVICE: dict[str, str] = {
-    scams.PAY_OUTSIDE_PLATFORM: (
+    scams.PAY_OUTSIDE_PLATFORM: N_(
         "Do not send or accept money outside Fairdeal: ask for a refund solution in this "
         "dispute, and never share card numbers or payment accounts in messages."
     ),
-    scams.CLOSE_FOR_PROMISE: (
+    scams.CLOSE_FOR_PROMISE: N_(
         "Keep the dispute open until the refund or the replacement has arrived: ask the seller "
         "to propose it as a solution, which you can accept here."
     ),
-    scams.FEEDBACK_PRESSURE: (
+    scams.FEEDBACK_PRESSURE: N_(
         "Do not trade reviews for money: a refund is decided in this dispute, and your review "
         "should say what really happened."
     ),
-    scams.TOKEN_PRICE_REORDER: (
+    scams.TOKEN_PRICE_REORDER: N_(
         "Do not place a new order to get the item: ask for a replacement or a refund as a "
         "solution in this dispute."
     ),
-    scams.CHANGE_REASON_NOT_NEEDED: (
+    scams.CHANGE_REASON_NOT_NEEDED: N_(
         "Keep the reason that describes the real problem: change it only if it was chosen "
         "by mistake, never because the seller asks."
     ),
-    scams.RETURN_OUTSIDE_SOLUTION: (
+    scams.RETURN_OUTSIDE_SOLUTION: N_(
         "Send the item back only under an accepted return solution, with its label and "
         "address, so that the refund is tied to the delivery."
     ),
