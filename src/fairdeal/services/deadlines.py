@@ -79,7 +79,7 @@ def _fire_batch(ctx: Context, now: datetime, limit: int) -> tuple[list[Fired], i
             claimed += len(due_orders)
             for order in due_orders:
                 due = order.fire_at
-                if due is not None and order.fire_due(now=now):
+                if due is not None and order.fire_due(now=now, provider=ctx.provider_for("payout")):
                     fired.append(Fired("order", order.id, "payout", due))
         uow.commit()
     ctx.committed(uow)
@@ -94,7 +94,7 @@ def _fire_dispute(
     kind = dispute.expire(now=now, is_holiday=ctx.is_holiday_for(dispute.payment_country))
     if kind is None or due is None:
         return []
-    sync_order(dispute, order, due)
+    sync_order(dispute, order, due, ctx.provider_for("refund"), ctx.provider_for("payout"))
     return [Fired("dispute", dispute.id, kind, due)]
 
 
