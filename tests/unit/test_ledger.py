@@ -256,7 +256,7 @@ def test_confirming_more_than_is_pending_is_refused() -> None:
     escrow = held_escrow("55.00")
     escrow.move(Movement.REFUND, money("20.00"), order_id="ord_1", at=at(1))
     before = copy.deepcopy(escrow)
-    with pytest.raises(AmountOutOfRange, match="only 20.00 USD is pending"):
+    with pytest.raises(AmountOutOfRange, match=r"only 20\.00 USD is pending"):
         escrow.move(Movement.REFUNDED, money("20.01"), order_id="ord_1", at=at(2))
     with pytest.raises(AmountOutOfRange):
         escrow.move(Movement.PAID_OUT, money("0.01"), order_id="ord_1", at=at(2))

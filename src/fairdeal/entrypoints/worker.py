@@ -10,6 +10,7 @@ from types import FrameType
 from fairdeal.bootstrap import App
 from fairdeal.entrypoints.relay import relay_once
 from fairdeal.services.deadlines import fire_due
+from fairdeal.services.payments import process_due
 
 log = logging.getLogger("fairdeal.worker")
 
@@ -37,6 +38,8 @@ def run(app: App, *, once: bool = False, stop: threading.Event | None = None) ->
     while not stop.is_set():
         try:
             fired = fire_due(app.ctx, limit=batch_size)
+            # Money movements: refunds and payouts through the payment provider.
+            paid = process_due(app.ctx)
             # Notifications: emails, webhooks and reminders through the outbox.
             relayed = relay_once(app)
         except Exception:
@@ -64,7 +67,7 @@ def run(app: App, *, once: bool = False, stop: threading.Event | None = None) ->
                         item.id,
                         item.due_at.isoformat(),
                     )
-        elif relayed:
+        elif relayed or paid:
             continue
         elif once:
             break

@@ -120,6 +120,10 @@ def advance_clock(ctx: Context, clock: SettableClock, *, to: datetime) -> list[F
         with ctx.uow(write=False) as uow:
             nxt = uow.disputes.next_due(to)
         if nxt is None:
+            # The sandbox payment provider confirms on this clock too (docs/payments.md).
+            from fairdeal.services.payments import run_until_idle as pay_until_idle
+
+            pay_until_idle(ctx, now=to)
             return fired
         _, _, due_at = nxt
         batch = fire_due(ctx, now=due_at, limit=1)

@@ -490,6 +490,8 @@ def audience(event: StoredEvent, dispute: Dispute) -> tuple[list[tuple[str, str]
         on_case.add("mediator")
     author = _author_role(event, dispute)
     emails: list[tuple[str, str]] = []
+    if kind.startswith("payment."):  # the platform's (webhooks); the parties hear refund.*
+        return [], set()
     if kind == "dispute.opened":
         emails = [("seller", kind), ("buyer", kind)]
     elif kind == "dispute.solution_proposed" and author in parties:
@@ -575,6 +577,8 @@ TITLES = {
     "return.received": "The return arrived",
     "refund.scheduled": "Refund scheduled",
     "refund.completed": "Refund completed",
+    "refund.failed": "The refund failed",
+    "payout.failed": "The payout to the seller failed",
     "deadline.reminder": "Reminder: a deadline is near",
 }
 

@@ -20,6 +20,7 @@ from fairdeal.entrypoints.api.routes import (
     mediation,
     notifications,
     ops,
+    payments,
     platform,
     webhooks,
 )
@@ -45,6 +46,7 @@ def create_app(app: App) -> FastAPI:
         api.include_router(router)
     api.include_router(webhooks.router)  # webhook endpoints (fairdeal.services.notifications)
     api.include_router(notifications.router)  # in-app notifications, /dev/mailbox
+    api.include_router(payments.router)  # money movements (docs/payments.md)
     web.install(api, app)  # the resolution centre's pages (fairdeal.entrypoints.web)
     # Outermost first: logs see everything, then rate limits, then idempotency replays.
     api.add_middleware(
