@@ -369,4 +369,7 @@ def policy(p: Policy) -> dict[str, Any]:
 
 def payment(m: MoneyMovement) -> dict[str, Any]:
     """A money movement (docs/payments.md); ``simulated`` says the sandbox moved no money."""
-    return m.as_data()
+    body = m.as_data()
+    for key in ("created_at", "updated_at", "completed_at", "expected_by"):
+        body[key] = ts(getattr(m, key))
+    return body
