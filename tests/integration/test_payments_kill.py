@@ -118,6 +118,8 @@ def test_workers_killed_mid_submission_never_pay_twice(world: World, db_url: str
         finally:
             os.kill(worker.pid, signal.SIGKILL)
             worker.wait()
+            assert worker.stderr is not None
+            worker.stderr.close()
         assert worker.returncode == -signal.SIGKILL
         kills += 1
         window_kills += in_the_window(app) > 0
