@@ -31,6 +31,7 @@ from fairdeal.domain.errors import VersionConflict
 from fairdeal.domain.events import DomainEvent
 from fairdeal.domain.ledger import LedgerTransaction
 from fairdeal.domain.order import Order
+from fairdeal.domain.payments import MoneyMovement
 from fairdeal.domain.policy import Policy
 from fairdeal.policies import all_policies, load_policy
 from fairdeal.services.context import Context
@@ -123,6 +124,7 @@ class FakeDatabase:
     events: list[StoredEvent] = field(default_factory=list)
     ledger: dict[str, list[_LedgerRow]] = field(default_factory=dict)
     ledger_heads: dict[str, str] = field(default_factory=dict)
+    movements: dict[str, _Row] = field(default_factory=dict)
 
 
 def _dispute_columns(dispute: Dispute) -> dict[str, Any]:
@@ -139,6 +141,16 @@ def _dispute_columns(dispute: Dispute) -> dict[str, Any]:
 
 def _order_columns(order: Order) -> dict[str, Any]:
     return {"buyer_id": order.buyer_id, "seller_id": order.seller_id, "fire_at": order.fire_at}
+
+
+def _movement_columns(movement: MoneyMovement) -> dict[str, Any]:
+    return {
+        "order_id": movement.order_id,
+        "kind": movement.kind.value,
+        "status": movement.status.value,
+        "due_at": movement.due_at,
+        "expected_by": movement.expected_by,
+    }
 
 
 # --- repositories -------------------------------------------------------------------------
@@ -315,6 +327,43 @@ class FakeDisputeRepository(_AggregateRepository):
         return ("any", "", min(due)) if due else None
 
 
+class FakeMovementRepository(_AggregateRepository):
+    """Money movements, as ``SqlMovementRepository``: by id (creation order), claims by
+    ``due_at``."""
+
+    kind = MoneyMovement
+
+    def of_order(self, order_id: str) -> builtins.list[MoneyMovement]:
+        rows = sorted(self._select(lambda c: c["order_id"] == order_id), key=lambda kv: kv[0])
+        return [self._track(k, r) for k, r in rows]
+
+    def list(self, status: str | None = None, limit: int = 100) -> builtins.list[MoneyMovement]:
+        rows = self._select(lambda c: not status or c["status"] == status)
+        rows.sort(key=lambda kv: kv[0], reverse=True)
+        return [self._track(k, r) for k, r in rows[:limit]]
+
+    def claim_due(self, now: datetime, limit: int) -> builtins.list[MoneyMovement]:
+        due = sorted(
+            (row.columns["due_at"], key)
+            for key, row in self.rows.items()
+            if row.columns["due_at"] is not None and row.columns["due_at"] <= now
+        )[:limit]
+        return [self._track(key, self.rows[key]) for _, key in due]
+
+    def needing_attention(self, now: datetime, limit: int = 100) -> builtins.list[MoneyMovement]:
+        def wanted(c: dict[str, Any]) -> bool:
+            overdue = (
+                c["kind"] == "refund"
+                and c["status"] != "succeeded"
+                and c["expected_by"] is not None
+                and c["expected_by"] < now
+            )
+            return bool(c["status"] == "failed" or overdue)
+
+        rows = sorted(self._select(wanted), key=lambda kv: kv[0])
+        return [self._track(k, r) for k, r in rows[:limit]]
+
+
 class FakeEventLog:
     def __init__(self, db: FakeDatabase) -> None:
         self.db = db
@@ -343,6 +392,7 @@ class FakeUnitOfWork:
         self.orders = FakeOrderRepository(self, self.db.orders)
         self.disputes = FakeDisputeRepository(self, self.db.disputes)
         self.events = FakeEventLog(self.db)
+        self.payments = FakeMovementRepository(self, self.db.movements)
         return self
 
     def __exit__(
@@ -370,6 +420,10 @@ class FakeUnitOfWork:
                 raise DuplicateKey(f"user {user.id} or its token exists")
         disputes = self._changes(self.disputes, _dispute_columns)
         orders = self._changes(self.orders, _order_columns)
+        for order, _ in self.orders.tracked.values():
+            for movement in order.pending_movements:
+                self.payments.tracked.setdefault(movement.id, (movement, None))
+        movements = self._changes(self.payments, _movement_columns)
         events: list[DomainEvent] = []
         ledger: list[LedgerTransaction] = []
         for dispute, _ in self.disputes.tracked.values():
@@ -377,13 +431,19 @@ class FakeUnitOfWork:
         for order, _ in self.orders.tracked.values():
             events.extend(order.pending_events)
             ledger.extend(order.pending_ledger)
+        for movement, _ in self.payments.tracked.values():
+            events.extend(movement.pending_events)
         events.sort(key=lambda e: e.at)
         # The writes: nothing below can fail.
         for user in [*self.new_users, *self.changed_users]:
             self.db.users[user.id] = user
         for record in self.new_files:
             self.db.files[record.id] = record
-        for rows, changes in ((self.db.disputes, disputes), (self.db.orders, orders)):
+        for rows, changes in (
+            (self.db.disputes, disputes),
+            (self.db.orders, orders),
+            (self.db.movements, movements),
+        ):
             for aggregate, row in changes:
                 rows[aggregate.id] = row
         for event in events:
@@ -400,13 +460,16 @@ class FakeUnitOfWork:
             )
         for txn in ledger:
             self._chain(txn)
-        for aggregate, row in (*disputes, *orders):
+        for aggregate, row in (*disputes, *orders, *movements):
             aggregate.version = row.version
         for dispute, _ in self.disputes.tracked.values():
             dispute.pending_events.clear()
         for order, _ in self.orders.tracked.values():
             order.pending_events.clear()
             order.pending_ledger.clear()
+            order.pending_movements.clear()
+        for movement, _ in self.payments.tracked.values():
+            movement.pending_events.clear()
         self.new_users, self.new_files, self.changed_users = [], [], []
         self._published = events
         self.committed = True

@@ -8,6 +8,7 @@ warming the holiday calendars) are methods of ``App``."""
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import parseaddr
@@ -36,6 +37,7 @@ from fairdeal.policies import all_policies, load_policy
 from fairdeal.services.access import LockoutPolicy
 from fairdeal.services.context import Context
 from fairdeal.services.notifications import Mailer, Notifier
+from fairdeal.services.payments import PaymentGateway, Payments
 from fairdeal.services.ports import AuditChains, Clock, FileStorage
 
 
@@ -173,7 +175,49 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
         lease=timedelta(seconds=settings.delivery_lease_seconds),
         batch_size=settings.delivery_batch_size,
     )
+    ctx.payments = payments(settings, engine, chosen_clock)
     return App(settings, engine, ctx, chosen_clock, replica_engine=replica)
+
+
+def payments(settings: Settings, engine: Engine, clock: Clock) -> Payments:
+    """The payment gateways FAIRDEAL_PAYMENTS asks for (docs/payments.md)."""
+    from fairdeal.adapters.payments.marketplace import MarketplaceGateway
+    from fairdeal.adapters.payments.sandbox import SandboxGateway
+
+    mode = settings.payments_mode
+    marketplace = MarketplaceGateway()
+    refunds: PaymentGateway
+    payouts: PaymentGateway = marketplace
+    if mode == "sandbox":
+        refunds = payouts = SandboxGateway(
+            engine, clock, latency=settings.sandbox_payment_latency_seconds
+        )
+    elif mode == "stripe":
+        refunds = _stripe_gateway(settings)
+    else:
+        refunds = marketplace
+    return Payments(
+        refunds=refunds,
+        payouts=payouts,
+        lease=timedelta(seconds=settings.payment_lease_seconds),
+        poll=timedelta(seconds=settings.payment_poll_seconds),
+    )
+
+
+def _stripe_gateway(settings: Settings) -> PaymentGateway:
+    """Refunds through Stripe (payouts go through the marketplace in this mode too)."""
+    try:
+        stripe_adapter = importlib.import_module("fairdeal.adapters.payments.stripe")
+    except ImportError as exc:  # the adapter, or the stripe SDK, is not installed
+        raise RuntimeError(
+            f"FAIRDEAL_PAYMENTS=stripe needs the Stripe adapter and SDK: {exc}"
+        ) from exc
+    if not settings.stripe_api_key:
+        raise RuntimeError("FAIRDEAL_PAYMENTS=stripe needs FAIRDEAL_STRIPE_API_KEY")
+    gateway: PaymentGateway = stripe_adapter.StripeGateway(
+        settings.stripe_api_key, settings.stripe_api_base
+    )
+    return gateway
 
 
 def lockout_policy(settings: Settings) -> LockoutPolicy:

@@ -38,6 +38,20 @@ class Settings(BaseSettings):
     # A request with an Idempotency-Key that has not answered after this long is taken to
     # have died (its transaction never committed): a retry with the same key runs it afresh.
     idempotency_stale_seconds: float = Field(default=300.0, gt=0)
+    # Who moves the money (docs/payments.md): sandbox (simulated; the default in sandbox
+    # mode), marketplace (the marketplace moves it and reports back; the default otherwise),
+    # stripe (refunds through Stripe; payouts through the marketplace).
+    payments: Literal["sandbox", "marketplace", "stripe"] | None = None
+    # A worker submitting a payment holds it this long; one that died meanwhile leaves it to
+    # the next worker after it, which looks it up at the provider before submitting again.
+    payment_lease_seconds: float = Field(default=30.0, gt=0)
+    # How often a payment the provider accepted but has not confirmed is looked up again.
+    payment_poll_seconds: float = Field(default=60.0, gt=0)
+    # The sandbox provider answers this long after it recorded a payment (crash tests).
+    sandbox_payment_latency_seconds: float = Field(default=0.0, ge=0)
+    stripe_api_key: str | None = None
+    stripe_api_base: str | None = None
+    stripe_webhook_secret: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     # Signs the web pages' session cookies and CSRF tokens. Required outside sandbox mode;
@@ -86,6 +100,11 @@ class Settings(BaseSettings):
     replica_stickiness_seconds: float = Field(default=5.0, ge=0)
     # A replica further behind than this is not read from.
     replica_max_lag_seconds: float = Field(default=2.0, ge=0)
+
+    @property
+    def payments_mode(self) -> str:
+        """FAIRDEAL_PAYMENTS, or its default: sandbox in sandbox mode, else marketplace."""
+        return self.payments or ("sandbox" if self.sandbox else "marketplace")
 
     def action_limits(self) -> dict[str, tuple[int, int]]:
         """Per action: (allowed per user a minute, allowed per IP a minute); 0 is no limit.

@@ -373,3 +373,60 @@ def test_ids_are_unique_and_sort_by_creation(ctx: Context) -> None:
     assert all(i.startswith("dsp_") for i in made)
     time.sleep(0.002)  # the real ids order by the millisecond
     assert made[0] < ctx.ids.new("dsp")
+
+
+# --- money movements (docs/payments.md) -----------------------------------------------------
+
+
+def _settled(ctx: Context, order_id: str = "ord_0001") -> Order:
+    """An order whose dispute decided a refund and a payout: two movements, one commit."""
+    order = shipped_order(order_id=order_id)
+    order.settle_dispute(
+        dispute_id="dsp_0001",
+        amount_paid=order.total,
+        refund=order.total - order.items[0].amount,
+        now=T0,
+        refund_expected_by=T0 + timedelta(days=14),
+    )
+    _save(ctx, order)
+    return order
+
+
+def test_movements_are_saved_with_the_ledger_entries_that_decide_them(ctx: Context) -> None:
+    order = _settled(ctx)
+    with ctx.uow(write=False) as uow:
+        found = uow.payments.of_order(order.id)
+        assert [m.kind.value for m in found] == ["refund", "payout"]
+        assert [t.movement.value for t in uow.ledger(order.id)][-2:] == ["refund", "release"]
+        assert uow.payments.get(found[0].id) == found[0]
+        assert uow.payments.get("pay_none") is None
+        assert uow.payments.of_order("ord_none") == []
+
+
+def test_movements_are_claimed_when_due_and_held_for_their_lease(ctx: Context) -> None:
+    order = _settled(ctx)
+    with ctx.uow() as uow:
+        claimed = uow.payments.claim_due(T0, 10)
+        assert len(claimed) == 2
+        for movement in claimed:
+            movement.begin_attempt(T0, timedelta(seconds=30))
+        uow.commit()
+    with ctx.uow(write=False) as uow:
+        assert uow.payments.claim_due(T0 + timedelta(seconds=29), 10) == []
+        assert len(uow.payments.claim_due(T0 + timedelta(seconds=30), 10)) == 2  # lease over
+        assert {m.status.value for m in uow.payments.of_order(order.id)} == {"submitted"}
+
+
+def test_movements_list_by_status_and_those_needing_attention(ctx: Context) -> None:
+    order = _settled(ctx)
+    with ctx.uow() as uow:
+        refund, payout = uow.payments.of_order(order.id)
+        payout.begin_attempt(T0, timedelta(seconds=30))
+        payout.fail("account closed", T0)
+        uow.commit()
+    with ctx.uow(write=False) as uow:
+        assert [m.id for m in uow.payments.list("failed")] == [payout.id]
+        assert {m.id for m in uow.payments.list()} == {refund.id, payout.id}
+        assert [m.id for m in uow.payments.needing_attention(T0)] == [payout.id]
+        late = T0 + timedelta(days=15)  # the refund is past its expected_by
+        assert {m.id for m in uow.payments.needing_attention(late)} == {refund.id, payout.id}

@@ -56,7 +56,9 @@ def test_seller_silence_closes_for_the_buyer_and_schedules_the_refund(world: Wor
     assert outcome["result"] == "buyer_favour"
     assert outcome["refund"] == money("40.00")
     assert outcome["rule"] and outcome["explanation"]
-    assert closed["refund"]["status"] == "scheduled"
+    # Submitted to the (sandbox) payment provider, not yet confirmed (docs/payments.md).
+    assert closed["refund"]["status"] == "processing"
+    assert closed["refund"]["completed_at"] is None
     assert closed["refund"]["amount"] == money("40.00")
     assert at(closed["refund"]["expected_by"]) > at(closed["closed_at"])
     assert {"dispute.closed", "refund.scheduled"} <= set(timeline_types(closed))
@@ -64,14 +66,20 @@ def test_seller_silence_closes_for_the_buyer_and_schedules_the_refund(world: Wor
     escrow = world.get_order(order["id"], as_=world.seller)["escrow"]
     assert escrow == {
         "held": money("55.00"),
-        "refunded": money("40.00"),
+        # Decided, not yet confirmed: refunded counts confirmed money only.
+        "refunded": money("0.00"),
+        "pending_refund": money("40.00"),
         # The other item and the shipping stay in escrow until the order's payout.
         "released": money("0.00"),
+        "pending_release": money("0.00"),
     }
 
-    # The refund's schedule runs on: ten business days later it has completed.
+    # The sandbox provider confirms at the promised moment: only then is it completed.
     world.advance(days=20)
-    assert world.dispute(opened["id"])["refund"]["status"] == "completed"
+    refund = world.dispute(opened["id"])["refund"]
+    assert refund["status"] == "completed"
+    assert refund["completed_at"] is not None
+    assert world.get_order(order["id"])["escrow"]["refunded"] == money("40.00")
 
 
 # --- negotiation, escalation, a mediator's decision --------------------------------------
@@ -154,10 +162,13 @@ def test_negotiation_escalates_and_ends_in_a_mediator_decision(world: World, end
     assert final["outcome"]["result"] == "buyer_favour"
     assert final["outcome"]["refund"] == money("30.00")
     assert final["mediation"]["decision"]["status"] == "final"
-    assert final["refund"]["status"] == "scheduled"
+    # Closed by the clock, the sandbox clock's advance also submitted the refund.
+    submitted = ending == "nobody_answers"
+    assert final["refund"]["status"] == ("processing" if submitted else "scheduled")
     escrow = world.get_order(order["id"])["escrow"]
-    assert escrow["refunded"] == money("30.00")
-    assert escrow["released"] == money("10.00")  # the rest of the disputed item's price
+    # Decided, not yet confirmed by the payment provider (docs/payments.md).
+    assert escrow["pending_refund"] == money("30.00")
+    assert escrow["pending_release"] == money("10.00")  # the rest of the disputed item's price
 
     # Final: it cannot be appealed or cancelled.
     assert_problem(world.buyer.post(f"/disputes/{opened['id']}/cancel"), 409, "invalid_transition")
@@ -219,7 +230,7 @@ def test_a_return_that_arrives_as_expected_pays_the_refund(world: World) -> None
     assert received["return"]["received_at"] is not None
     assert received["outcome"]["refund"] == money("40.00")
     assert received["refund"]["status"] == "scheduled"
-    assert world.get_order(order["id"])["escrow"]["refunded"] == money("40.00")
+    assert world.get_order(order["id"])["escrow"]["pending_refund"] == money("40.00")
 
 
 def test_an_empty_returned_parcel_goes_to_a_mediator(world: World) -> None:
@@ -310,7 +321,7 @@ def test_an_ignored_evidence_request_closes_for_the_other_party(
     assert closed["outcome"]["refund"] == money(refund)
     assert closed["outcome"]["decided_by"] == "mediator"
     assert closed["mediation"]["evidence_requests"][-1]["status"] == "expired"
-    assert world.get_order(order["id"])["escrow"]["refunded"] == money(refund)
+    assert world.get_order(order["id"])["escrow"]["pending_refund"] == money(refund)
 
 
 def test_an_answered_evidence_request_does_not_decide(world: World) -> None:
@@ -423,6 +434,7 @@ def test_the_event_feed_lists_every_event_in_order_and_pages_without_repeats(
         "dispute.message_posted",
         "dispute.closed",
         "refund.scheduled",
+        "payment.requested",  # the refund submitted to the (sandbox) payment provider
     ]
     assert "order.shipped" in [e["type"] for e in everything]
     assert [e["type"] for e in everything].index("order.shipped") < [

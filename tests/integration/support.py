@@ -189,12 +189,14 @@ def assert_ledger_balanced(engine: Engine, order_id: str) -> Balances:
     by_account: Counter[str] = Counter()
     for row in rows:
         by_account[row["account"]] += row["amount_minor"]
+    # Decided money (docs/payments.md): confirmed by the provider or still pending.
     balances = Balances(
         held=-by_account["buyer_payment"],
-        refunded=by_account["buyer_refund"],
-        released=by_account["seller_payout"],
+        refunded=by_account["buyer_refund"] + by_account["pending_refund"],
+        released=by_account["seller_payout"] + by_account["pending_release"],
         in_escrow=by_account["escrow"],
     )
+    assert by_account["pending_refund"] >= 0 and by_account["pending_release"] >= 0
     assert balances.held == balances.refunded + balances.released + balances.in_escrow
     assert balances.in_escrow >= 0
     return balances

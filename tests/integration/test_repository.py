@@ -390,7 +390,7 @@ def test_events_and_ledger_rows_are_written_with_the_change(app: App) -> None:
     refunds = [r for r in ledger_rows(app.engine, order.id) if r["movement"] == "refund"]
     assert {r["account"]: r["amount_minor"] for r in refunds} == {
         "escrow": -4000,
-        "buyer_refund": 4000,
+        "pending_refund": 4000,  # decided; the provider's confirmation moves it on
     }
     assert {r["dispute_id"] for r in refunds} == {dispute.id}
     assert {r["created_at"] for r in refunds} == {closed_at}
@@ -437,9 +437,9 @@ def test_ledger_rows_balance_per_transaction_and_per_completed_order(app: App) -
     sync_order(dispute, order, T0 + timedelta(2))
     store(app, order, dispute)
 
-    # The clock pays the rest out when protection ends (and completes the refund).
+    # The clock pays the rest out when protection ends (no clock completes the refund).
     fired = deadlines.run_until_idle(app.ctx, now=T0 + timedelta(days=40))
-    assert sorted(f.kind for f in fired) == ["payout", "refund_completion"]
+    assert sorted(f.kind for f in fired) == ["payout"]
 
     balances = assert_ledger_balanced(app.engine, order.id)
     assert balances.held == 5500

@@ -30,7 +30,7 @@ from fairdeal.domain.dispute import DecidedBy, Result, Status
 from fairdeal.domain.errors import NotFound
 from fairdeal.domain.money import Amount
 from fairdeal.domain.order import OrderStatus
-from fairdeal.services import deadlines, disputes, orders
+from fairdeal.services import deadlines, disputes, orders, payments
 from fairdeal.services.handlers import handle
 from integration.support import (
     World,
@@ -74,8 +74,13 @@ def test_seller_silence_closes_for_the_buyer_with_a_refund(world: World) -> None
     balances = assert_ledger_balanced(world.engine, order.id)
     assert (balances.held, balances.refunded, balances.released) == (HELD, 4000, 0)
 
-    # The refund completes after its business days; later the rest of the order is paid out.
+    # The refund completes only when the provider confirms it (here the marketplace reports
+    # back, docs/payments.md); later the rest of the order is paid out.
     finish_order(world, order.id)
+    payments.run_until_idle(world.ctx)
+    assert world.dispute(dispute.id).refund.status == "processing"  # type: ignore[union-attr]
+    refund = payments.of_order(world.ctx, world.platform, order.id)[0]
+    payments.succeeded(world.ctx, world.platform, refund.id, "re_1")
     assert world.dispute(dispute.id).refund.status == "completed"  # type: ignore[union-attr]
     balances = assert_ledger_balanced(world.engine, order.id)
     assert (balances.refunded, balances.released, balances.in_escrow) == (4000, 1500, 0)

@@ -27,6 +27,8 @@ from fairdeal.domain.commands import (
     RequestEvidence,
 )
 from fairdeal.domain.money import Amount
+from fairdeal.domain.roles import Actor, Role
+from fairdeal.services import payments
 from fairdeal.services.handlers import handle
 from notifications.support import World, deliveries, make_world, use_smtp
 
@@ -92,7 +94,12 @@ def test_a_whole_lifecycle_mails_the_right_people_in_order_each_once(
     handle(ctx, world.buyer, dispute.id, AcceptDecision(decision_id, solution_index=None))
     handle(ctx, world.seller, dispute.id, AcceptDecision(decision_id, solution_index=None))
     world.relay()
-    world.advance(days=20)  # the refund completes
+    world.advance(days=20)
+    # The refund completes when the provider confirms it: here the marketplace reports back.
+    payments.run_until_idle(ctx)
+    with ctx.uow(write=False) as uow:
+        (refund,) = [m for m in uow.payments.of_order(dispute.order_id) if m.kind == "refund"]
+    payments.succeeded(ctx, Actor("usr_platform", Role.PLATFORM), refund.id, "re_1")
     world.relay()
 
     assert sent(catcher, world) == [

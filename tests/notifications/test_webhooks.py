@@ -16,7 +16,9 @@ from fairdeal.adapters.notifications.webhooks import HttpWebhookSender, check_ur
 from fairdeal.domain.commands import AcceptSolution, ConfirmReturn, ProposeSolution, ShipReturn
 from fairdeal.domain.errors import ValidationError
 from fairdeal.domain.money import Amount
+from fairdeal.domain.roles import Actor, Role
 from fairdeal.entrypoints.api import serializers
+from fairdeal.services import payments
 from fairdeal.services.handlers import handle
 from fairdeal.services.notifications import (
     DISABLE_AFTER,
@@ -59,6 +61,11 @@ def run_a_lifecycle(world: World) -> None:
     world.relay()
     handle(ctx, world.seller, dispute.id, ConfirmReturn(condition="as_expected"))
     world.advance(days=20)
+    # The marketplace moves the refund and reports back (docs/payments.md).
+    payments.run_until_idle(ctx)
+    with ctx.uow(write=False) as uow:
+        (refund,) = [m for m in uow.payments.of_order(dispute.order_id) if m.kind == "refund"]
+    payments.succeeded(ctx, Actor("usr_platform", Role.PLATFORM), refund.id, "re_1")
     world.relay()
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from fairdeal.adapters.payments.stripe import StripeGateway
 from fairdeal.domain.money import Money
-from fairdeal.services.payments_port import PaymentRequest
+from fairdeal.services.payments import PaymentRequest
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ import stripe
 
 from fairdeal.adapters.payments.stripe import METADATA_KEY, StripeGateway, classify
 from fairdeal.domain.money import Money
-from fairdeal.services.payments_port import PaymentProviderError, PaymentRequest
+from fairdeal.services.payments import PaymentProviderError, PaymentRequest
 
 from .conftest import API_KEY, LocalStripe, free_port
 

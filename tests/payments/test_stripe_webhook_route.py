@@ -53,7 +53,7 @@ def applied(monkeypatch: pytest.MonkeyPatch) -> Recorder:
 
 @pytest.fixture
 def client(app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    monkeypatch.setenv("FAIRDEAL_STRIPE_WEBHOOK_SECRET", SECRET)
+    app.settings.stripe_webhook_secret = SECRET
     app.settings.storage_dir = str(tmp_path / "files")
     app.settings.secret_key = "stripe-webhook-test-secret-key-0123456789"
     with TestClient(create_app(app)) as test_client:
@@ -132,9 +132,9 @@ def test_the_cores_refusal_answers_as_problem_json(
 
 
 def test_without_a_configured_secret_the_route_is_not_there(
-    client: TestClient, applied: Recorder, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, applied: Recorder, app: App
 ) -> None:
-    monkeypatch.delenv("FAIRDEAL_STRIPE_WEBHOOK_SECRET")
+    app.settings.stripe_webhook_secret = None
     payload, header = signed(event("refund.updated", refund("re_6", "mov_6")))
 
     answer = post(client, payload, header)

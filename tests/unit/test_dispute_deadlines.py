@@ -74,7 +74,7 @@ def test_seller_silence_closes_for_the_buyer_on_the_buyers_solution(policy: Poli
     assert dispute.timeline[-2].type == "dispute.closed"
     assert dispute.timeline[-1].type == "refund.scheduled"
     sync_order(dispute, order, at(days))
-    assert order.escrow.refunded == money("30.00")
+    assert order.escrow.pending_refund == money("30.00")
 
 
 @POLICIES
@@ -156,8 +156,8 @@ def test_classic_buyer_silence_closes_on_the_sellers_offer() -> None:
     assert "within 5 days" in outcome.explanation
     assert offer.status is SolutionStatus.PENDING  # it took effect; nobody accepted it
     sync_order(dispute, order, at(6))
-    assert order.escrow.refunded == money("12.00")
-    assert order.escrow.released == money("28.00")
+    assert order.escrow.pending_refund == money("12.00")
+    assert order.escrow.pending_release == money("28.00")
 
 
 def test_classic_buyer_silence_on_a_zero_refund_is_the_sellers_win() -> None:
@@ -272,8 +272,8 @@ def test_an_ignored_evidence_request_to_the_buyer_closes_for_the_seller(policy: 
     )
     assert outcome.rule == f"{policy.name}: deadlines.evidence_request_days = 3"
     sync_order(dispute, order, dispute.closed_at)  # type: ignore[arg-type]
-    assert order.escrow.refunded.is_zero
-    assert order.escrow.released == money("40.00")
+    assert order.escrow.pending_refund.is_zero
+    assert order.escrow.pending_release == money("40.00")
 
 
 @POLICIES
@@ -356,7 +356,7 @@ def test_a_return_not_shipped_in_time_closes_for_the_seller_without_refund(polic
     assert outcome.rule == f"{policy.name}: deadlines.return_ship_days = 10"
     assert dispute.refund is None
     sync_order(dispute, order, at(11))
-    assert order.escrow.released == money("40.00")
+    assert order.escrow.pending_release == money("40.00")
 
 
 @POLICIES
@@ -380,7 +380,7 @@ def test_an_unconfirmed_return_executes_the_refund(policy: Policy) -> None:
     assert "did not confirm it within 15 days" in outcome.explanation
     assert dispute.refund is not None and dispute.refund.status == "scheduled"
     sync_order(dispute, order, at(18))
-    assert order.escrow.refunded == money("35.00")
+    assert order.escrow.pending_refund == money("35.00")
 
 
 @POLICIES
@@ -393,7 +393,9 @@ def test_a_shipped_return_makes_the_shipping_deadline_moot(policy: Policy) -> No
 
 
 @POLICIES
-def test_the_refund_completes_within_10_business_days(policy: Policy) -> None:
+def test_the_refund_is_promised_within_10_business_days_and_no_clock_completes_it(
+    policy: Policy,
+) -> None:
     dispute, _ = open_dispute(policy=policy)
     # Accepted on Monday T0: ten business days later is Monday two weeks on.
     dispute.accept_solution(SELLER, dispute.primary_solution.id, now=T0, is_holiday=no_holiday)
@@ -401,13 +403,19 @@ def test_the_refund_completes_within_10_business_days(policy: Policy) -> None:
     assert refund is not None
     assert (refund.status, refund.amount, refund.initiated_at) == ("scheduled", money("40.00"), T0)
     assert refund.expected_by == at(14)
-    assert dispute.fire_at == at(14)
-    assert fire(dispute, at(13)) is None
-    assert fire_next(dispute) == "refund_completion"
-    assert (refund.status, refund.completed_at) == ("completed", at(14))
-    assert dispute.status is Status.CLOSED
+    # Only the payment provider's confirmation completes a refund (docs/payments.md).
     assert dispute.fire_at is None
+    assert fire(dispute, at(30)) is None
+    assert refund.status == "scheduled"
+    dispute.refund_processing(at(1))
+    assert refund.status == "processing"
+    dispute.refund_completed(at(15))
+    assert (refund.status, refund.completed_at) == ("completed", at(15))
+    assert dispute.status is Status.CLOSED
     assert dispute.timeline[-1].type == "refund.completed"
+    assert [e.type for e in dispute.pending_events][-1] == "refund.completed"
+    dispute.refund_completed(at(16))  # a second confirmation changes nothing
+    assert refund.completed_at == at(15)
 
 
 def test_refund_schedule_skips_weekends() -> None:
@@ -495,7 +503,7 @@ def test_settlement_is_taken_once() -> None:
     assert settlement is not None
     assert (settlement.refund, settlement.amount_paid) == (money("40.00"), money("40.00"))
     assert dispute.take_settlement() is None
-    fire_next(dispute)  # the refund completing moves no escrow money
+    dispute.refund_completed(at(20))  # the refund completing moves no escrow money
     assert dispute.take_settlement() is None
 
 

@@ -142,7 +142,7 @@ def test_standard_lets_the_seller_offer_and_the_buyer_accept_during_mediation() 
     assert dispute.mediation is not None and dispute.mediation.decision is not None
     assert dispute.mediation.decision.status == "replaced"  # the agreement overtook it
     sync_order(dispute, order, later)
-    assert order.escrow.refunded == money("22.00")
+    assert order.escrow.pending_refund == money("22.00")
 
 
 def test_standard_lets_the_buyer_edit_its_solution_during_mediation() -> None:
@@ -377,7 +377,7 @@ def test_both_parties_accepting_makes_the_decision_final(policy: Policy) -> None
     assert (final.proposed_by, final.status) == (Role.MEDIATOR, SolutionStatus.ACCEPTED)
     assert all(s.status is not SolutionStatus.PENDING for s in dispute.solutions)
     sync_order(dispute, order, escalated)
-    assert order.escrow.refunded == money("18.00")
+    assert order.escrow.pending_refund == money("18.00")
 
 
 @POLICIES

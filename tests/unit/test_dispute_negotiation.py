@@ -245,8 +245,8 @@ def test_the_seller_accepts_the_buyers_solution_and_it_closes_on_the_buyers_term
     assert dispute.primary_solution.status is SolutionStatus.ACCEPTED
     assert dispute.seller_answered_at == at(1)
     sync_order(dispute, order, at(1))
-    assert order.escrow.refunded == money("25.00")
-    assert order.escrow.released == money("15.00")
+    assert order.escrow.pending_refund == money("25.00")
+    assert order.escrow.pending_release == money("15.00")
     assert order.item_disputes[order.items[0].id].state is ItemDisputeState.CLOSED
 
 
@@ -291,8 +291,8 @@ def test_accepting_a_zero_refund_is_still_a_settlement(policy: Policy) -> None:
     assert dispute.outcome.result is Result.SETTLED
     assert dispute.refund is None
     sync_order(dispute, order, at(2))
-    assert order.escrow.refunded.is_zero
-    assert order.escrow.released == money("40.00")
+    assert order.escrow.pending_refund.is_zero
+    assert order.escrow.pending_release == money("40.00")
 
 
 @POLICIES

@@ -159,7 +159,7 @@ def test_a_parcel_that_is_not_as_expected_goes_to_a_mediator(
     assert dispute.status is Status.CLOSED
     assert dispute.outcome is not None and not dispute.outcome.return_required
     sync_order(dispute, order, at(6))
-    assert order.escrow.refunded == money("40.00")
+    assert order.escrow.pending_refund == money("40.00")
 
 
 @POLICIES
@@ -209,8 +209,8 @@ def test_a_return_not_shipped_in_time_is_the_sellers_win(policy: Policy) -> None
         False,
     )
     sync_order(dispute, order, at(11))
-    assert order.escrow.refunded.is_zero
-    assert order.escrow.released == money("40.00")
+    assert order.escrow.pending_refund.is_zero
+    assert order.escrow.pending_release == money("40.00")
     assert dispute.expire(now=at(11), is_holiday=no_holiday) is None
 
 
@@ -222,7 +222,7 @@ def test_a_return_the_seller_never_confirms_is_refunded(policy: Policy) -> None:
     assert dispute.status is Status.CLOSED
     assert dispute.outcome is not None and dispute.outcome.refund == money("40.00")
     sync_order(dispute, order, at(18))
-    assert order.escrow.refunded == money("40.00")
+    assert order.escrow.pending_refund == money("40.00")
     assert dispute.expire(now=at(18), is_holiday=no_holiday) is None
 
 

@@ -35,8 +35,8 @@ def test_an_empty_escrow_holds_nothing() -> None:
     ("movement", "source", "target"),
     [
         (Movement.HOLD, Account.BUYER_PAYMENT, Account.ESCROW),
-        (Movement.REFUND, Account.ESCROW, Account.BUYER_REFUND),
-        (Movement.RELEASE, Account.ESCROW, Account.SELLER_PAYOUT),
+        (Movement.REFUND, Account.ESCROW, Account.PENDING_REFUND),
+        (Movement.RELEASE, Account.ESCROW, Account.PENDING_RELEASE),
     ],
 )
 def test_each_movement_is_one_balanced_transaction_between_two_accounts(
@@ -55,10 +55,12 @@ def test_balances_after_refund_and_release() -> None:
     escrow.move(Movement.REFUND, money("20.00"), order_id="ord_1", at=at(1))
     escrow.move(Movement.RELEASE, money("30.00"), order_id="ord_1", at=at(2))
     assert escrow.held == money("55.00")
-    assert escrow.refunded == money("20.00")
-    assert escrow.released == money("30.00")
+    # Decided, not yet confirmed by the payment provider: pending, not refunded/released.
+    assert escrow.pending_refund == money("20.00")
+    assert escrow.pending_release == money("30.00")
+    assert escrow.refunded.is_zero and escrow.released.is_zero
     assert escrow.available == money("5.00")
-    assert escrow.held == escrow.refunded + escrow.released + escrow.available
+    assert escrow.held == total(escrow)
 
 
 @pytest.mark.parametrize("movement", [Movement.REFUND, Movement.RELEASE])
@@ -188,9 +190,12 @@ def test_settling_beyond_what_is_left_in_escrow_is_refused() -> None:
         max_size=30,
     )
 )
-def test_held_always_equals_refunded_plus_released_plus_available(
+def test_held_always_equals_refunded_plus_released_plus_pending_plus_available(
     steps: list[tuple[Movement, int]],
 ) -> None:
+    """Deciding (refund, release) and confirming (refunded, paid_out) in any order: at every
+    moment held = refunded + released + pending_refund + pending_release + available, no
+    balance is negative, and a movement larger than its source is refused, changing nothing."""
     escrow = Escrow.empty("USD")
     for movement, minor in steps:
         before = copy.deepcopy(escrow)
@@ -198,8 +203,74 @@ def test_held_always_equals_refunded_plus_released_plus_available(
             tx = escrow.move(movement, Money(minor, "USD"), order_id="ord_1", at=T0)
         except AmountOutOfRange:
             assert escrow == before
-            assert minor > before.available.minor
+            source = {
+                Movement.REFUNDED: before.pending_refund,
+                Movement.PAID_OUT: before.pending_release,
+            }.get(movement, before.available)
+            assert minor > source.minor
             continue
         assert balanced(tx)
-        assert escrow.held == escrow.refunded + escrow.released + escrow.available
-        assert escrow.available.minor >= 0
+        assert escrow.held == total(escrow)
+        for balance in (
+            escrow.available,
+            escrow.pending_refund,
+            escrow.pending_release,
+            escrow.refunded,
+            escrow.released,
+        ):
+            assert balance.minor >= 0
+
+
+def total(escrow: Escrow) -> Money:
+    return (
+        escrow.refunded
+        + escrow.released
+        + escrow.pending_refund
+        + escrow.pending_release
+        + escrow.available
+    )
+
+
+@pytest.mark.parametrize(
+    ("decide", "confirm", "pending", "target"),
+    [
+        (Movement.REFUND, Movement.REFUNDED, Account.PENDING_REFUND, Account.BUYER_REFUND),
+        (Movement.RELEASE, Movement.PAID_OUT, Account.PENDING_RELEASE, Account.SELLER_PAYOUT),
+    ],
+)
+def test_confirmation_moves_decided_money_from_pending_to_its_owner(
+    decide: Movement, confirm: Movement, pending: Account, target: Account
+) -> None:
+    escrow = held_escrow("55.00")
+    escrow.move(decide, money("20.00"), order_id="ord_1", at=at(1))
+    tx = escrow.move(confirm, money("20.00"), order_id="ord_1", at=at(2))
+    assert balanced(tx)
+    assert tx.postings == (Posting(pending, money("-20.00")), Posting(target, money("20.00")))
+    confirmed = escrow.refunded if decide is Movement.REFUND else escrow.released
+    assert confirmed == money("20.00")
+    assert escrow.pending_refund.is_zero and escrow.pending_release.is_zero
+    assert escrow.available == money("35.00")
+
+
+def test_confirming_more_than_is_pending_is_refused() -> None:
+    escrow = held_escrow("55.00")
+    escrow.move(Movement.REFUND, money("20.00"), order_id="ord_1", at=at(1))
+    before = copy.deepcopy(escrow)
+    with pytest.raises(AmountOutOfRange, match=r"only 20\.00 USD is pending"):
+        escrow.move(Movement.REFUNDED, money("20.01"), order_id="ord_1", at=at(2))
+    with pytest.raises(AmountOutOfRange):
+        escrow.move(Movement.PAID_OUT, money("0.01"), order_id="ord_1", at=at(2))
+    assert escrow == before
+
+
+def test_an_escrow_stored_before_pending_balances_existed_loads_with_zero_pending() -> None:
+    from fairdeal.adapters.db.codec import decode
+
+    old = {
+        "held": {"minor": 500, "currency": "EUR"},
+        "refunded": {"minor": 100, "currency": "EUR"},
+        "released": {"minor": 0, "currency": "EUR"},
+    }
+    escrow = decode(Escrow, old, {})
+    assert escrow.pending_refund == Money.zero("EUR") == escrow.pending_release
+    assert escrow.available == Money(400, "EUR")

@@ -265,12 +265,12 @@ def test_once_the_dispute_closes_the_rest_is_released_when_the_window_ends() -> 
     dispute, order = open_dispute(amount="30.00")
     dispute.accept_solution(SELLER, dispute.primary_solution.id, now=at(1), is_holiday=no_holiday)
     sync_order(dispute, order, at(1))
-    assert order.escrow.refunded == money("30.00")
+    assert order.escrow.pending_refund == money("30.00")
     assert payout(order) == [money("10.00")]  # the rest of what was paid for the item
     assert order.fire_at == order.protection_ends_at
     assert order.fire_due(now=order.protection_ends_at)
     assert payout(order) == [money("10.00"), money("15.00")]  # the other item and shipping
-    assert order.escrow.held == order.escrow.refunded + order.escrow.released
+    assert order.escrow.held == order.escrow.pending_refund + order.escrow.pending_release
 
 
 def test_a_cancelled_dispute_does_not_hold_the_payout() -> None:

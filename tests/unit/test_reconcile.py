@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 
 from fairdeal.domain.money import Money
-from fairdeal.services.payments_port import ProviderRecord
+from fairdeal.services.payments import ProviderRecord
 from fairdeal.services.reconcile import KINDS, Mismatch, collect, reconcile
 
 PI = "pi_1"

@@ -241,6 +241,15 @@ class RefundCompleted(DisputeEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class RefundFailed(DisputeEvent):
+    """The payment provider refused the buyer's refund for good (an admin may retry it)."""
+
+    type: ClassVar[str] = "refund.failed"
+    amount: Money
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class DeadlineReminded(DisputeEvent):
     """The relay reminded parties of a deadline that decides against them when it passes."""
 
@@ -300,6 +309,57 @@ class OrderCompleted(OrderEvent):
     released: Money
 
 
+# --- money movements (payments) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentEvent(DomainEvent):
+    """An event of one money movement. ``MoneyMovement._emit`` fills in which."""
+
+    payment_id: str = field(default="", kw_only=True)
+    order_id: str = field(default="", kw_only=True)
+    dispute_id: str | None = field(default=None, kw_only=True)
+
+    @property
+    def aggregate_id(self) -> str:
+        return self.payment_id
+
+    def head(self) -> dict[str, Any]:
+        head: dict[str, Any] = {"payment_id": self.payment_id, "order_id": self.order_id}
+        if self.dispute_id is not None:  # the notifications relay finds the case by it
+            head["dispute_id"] = self.dispute_id
+        return head
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRequested(PaymentEvent):
+    """Move this money (in marketplace mode: the marketplace's instruction to do it)."""
+
+    type: ClassVar[str] = "payment.requested"
+    movement: dict[str, Any]
+    payment: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentSucceeded(PaymentEvent):
+    type: ClassVar[str] = "payment.succeeded"
+    movement: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentFailed(PaymentEvent):
+    type: ClassVar[str] = "payment.failed"
+    movement: dict[str, Any]
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class PayoutFailed(PaymentEvent):
+    type: ClassVar[str] = "payout.failed"
+    amount: Money
+    reason: str
+
+
 # --- webhooks ---------------------------------------------------------------------------------
 
 
@@ -347,6 +407,11 @@ EVENT_CLASSES: tuple[type[DomainEvent], ...] = (
     RefundCompleted,
     DeadlineReminded,
     WebhookEndpointDisabled,
+    RefundFailed,
+    PaymentRequested,
+    PaymentSucceeded,
+    PaymentFailed,
+    PayoutFailed,
 )
 # The wire type names, derived: a new event class is a new type name, nowhere else to add it.
 EVENT_TYPES: frozenset[str] = frozenset(cls.type for cls in EVENT_CLASSES)

@@ -1,6 +1,11 @@
 """Escrow as a double-entry ledger. Every movement is a transaction whose postings sum to zero;
-per order, held == refunded + released + still in escrow, and nothing leaves escrow that is not
-in it."""
+per order, held == refunded + released + pending_refund + pending_release + still in escrow,
+and nothing leaves escrow that is not in it.
+
+Deciding where money goes and the money really going are two steps (docs/payments.md): a
+refund or release decided moves money from escrow to a pending account; the payment
+provider's confirmation moves it on, from pending to the buyer's refund or the seller's
+payout. ``refunded`` and ``released`` count confirmed money only."""
 
 from __future__ import annotations
 
@@ -17,19 +22,29 @@ class Account(StrEnum):
     ESCROW = "escrow"
     SELLER_PAYOUT = "seller_payout"
     BUYER_REFUND = "buyer_refund"  # back to the original payment method
+    PENDING_REFUND = "pending_refund"  # decided for the buyer, not yet confirmed paid
+    PENDING_RELEASE = "pending_release"  # decided for the seller, not yet confirmed paid
 
 
 class Movement(StrEnum):
     HOLD = "hold"
-    REFUND = "refund"
-    RELEASE = "release"
+    REFUND = "refund"  # decided: escrow -> pending refund
+    RELEASE = "release"  # decided: escrow -> pending release
+    REFUNDED = "refunded"  # the provider confirmed the refund: pending -> buyer
+    PAID_OUT = "paid_out"  # the provider confirmed the payout: pending -> seller
 
 
 _ACCOUNTS = {
     Movement.HOLD: (Account.BUYER_PAYMENT, Account.ESCROW),
-    Movement.REFUND: (Account.ESCROW, Account.BUYER_REFUND),
-    Movement.RELEASE: (Account.ESCROW, Account.SELLER_PAYOUT),
+    Movement.REFUND: (Account.ESCROW, Account.PENDING_REFUND),
+    Movement.RELEASE: (Account.ESCROW, Account.PENDING_RELEASE),
+    Movement.REFUNDED: (Account.PENDING_REFUND, Account.BUYER_REFUND),
+    Movement.PAID_OUT: (Account.PENDING_RELEASE, Account.SELLER_PAYOUT),
 }
+
+# A placeholder for balances added after orders were first stored: replaced by a zero of
+# the order's currency on load (documents written before a field existed lack it).
+_UNSET = Money(0, "XXX")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,17 +76,27 @@ class Escrow:
     """The running balances of one order's escrow."""
 
     held: Money
-    refunded: Money
-    released: Money
+    refunded: Money  # confirmed by the payment provider
+    released: Money  # confirmed by the payment provider
+    pending_refund: Money = _UNSET  # decided, not yet confirmed
+    pending_release: Money = _UNSET
+
+    def __post_init__(self) -> None:
+        if self.pending_refund is _UNSET:
+            self.pending_refund = Money(0, self.held.currency)
+        if self.pending_release is _UNSET:
+            self.pending_release = Money(0, self.held.currency)
 
     @classmethod
     def empty(cls, currency: str) -> Escrow:
         zero = Money.zero(currency)
-        return cls(zero, zero, zero)
+        return cls(zero, zero, zero, zero, zero)
 
     @property
     def available(self) -> Money:
-        return self.held - self.refunded - self.released
+        return (
+            self.held - self.refunded - self.released - self.pending_refund - self.pending_release
+        )
 
     def move(
         self,
@@ -87,15 +112,29 @@ class Escrow:
             raise AmountOutOfRange("a ledger movement cannot be negative")
         if movement is Movement.HOLD:
             self.held += amount
+        elif movement is Movement.REFUNDED:
+            if amount > self.pending_refund:
+                raise AmountOutOfRange(
+                    f"cannot confirm a refund of {amount}: only {self.pending_refund} is pending"
+                )
+            self.pending_refund -= amount
+            self.refunded += amount
+        elif movement is Movement.PAID_OUT:
+            if amount > self.pending_release:
+                raise AmountOutOfRange(
+                    f"cannot confirm a payout of {amount}: only {self.pending_release} is pending"
+                )
+            self.pending_release -= amount
+            self.released += amount
         else:
             if amount > self.available:
                 raise AmountOutOfRange(
                     f"cannot {movement.value} {amount}: only {self.available} is in escrow"
                 )
             if movement is Movement.REFUND:
-                self.refunded += amount
+                self.pending_refund += amount
             else:
-                self.released += amount
+                self.pending_release += amount
         source, target = _ACCOUNTS[movement]
         zero = Money.zero(amount.currency)
         return LedgerTransaction(

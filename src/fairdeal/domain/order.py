@@ -25,6 +25,7 @@ from fairdeal.domain.events import (
 )
 from fairdeal.domain.ledger import Escrow, LedgerTransaction, Movement
 from fairdeal.domain.money import MAX_AMOUNT_MINOR, Money
+from fairdeal.domain.payments import MoneyMovement, MovementKind
 from fairdeal.domain.policy import Policy, Reason
 from fairdeal.domain.rfc3339 import rfc3339
 
@@ -108,10 +109,14 @@ class Order:
     tracking: list[TrackingEvent] = field(default_factory=list)
     item_disputes: dict[str, ItemDispute] = field(default_factory=dict)
     dispute_ids: list[str] = field(default_factory=list)
+    # How many money movements (refunds, payouts) the order has decided: their ids' counter.
+    movements_made: int = 0
     version: int = 0
     # Collected changes, taken by the unit of work; never persisted with the aggregate.
     pending_events: list[DomainEvent] = field(default_factory=list, compare=False, repr=False)
     pending_ledger: list[LedgerTransaction] = field(default_factory=list, compare=False, repr=False)
+    # Money movements decided by this change: saved with its ledger entries, in one commit.
+    pending_movements: list[MoneyMovement] = field(default_factory=list, compare=False, repr=False)
 
     # --- creation -------------------------------------------------------------------------
 
@@ -263,8 +268,9 @@ class Order:
         self.status = OrderStatus.RECEIVED
         self._event(ReceiptConfirmed(now))
 
-    def fire_due(self, *, now: datetime) -> bool:
-        """The clock's turn: complete the order if its payout is due. Returns whether it did."""
+    def fire_due(self, *, now: datetime, provider: str = "sandbox") -> bool:
+        """The clock's turn: complete the order if its payout is due. Returns whether it did.
+        ``provider`` is the payment provider that will move the money."""
         due = self.fire_at
         if due is None or due > now:
             return False
@@ -272,7 +278,7 @@ class Order:
         self.completed_at = now
         remaining = self.escrow.available
         if remaining.minor > 0:
-            self._move(Movement.RELEASE, remaining, now)
+            self._move(Movement.RELEASE, remaining, now, provider=provider)
         self._event(OrderCompleted(now, remaining))
         return True
 
@@ -334,18 +340,47 @@ class Order:
             self.dispute_ids.append(dispute_id)
 
     def settle_dispute(
-        self, *, dispute_id: str, amount_paid: Money, refund: Money, now: datetime
+        self,
+        *,
+        dispute_id: str,
+        amount_paid: Money,
+        refund: Money,
+        now: datetime,
+        provider: str = "sandbox",
+        payout_provider: str | None = None,
+        refund_expected_by: datetime | None = None,
     ) -> None:
-        """Move a closed dispute's money: the refund to the buyer, the rest of what was paid for
-        the disputed items to the seller."""
+        """Decide a closed dispute's money: the refund to the buyer, the rest of what was paid
+        for the disputed items to the seller -- each a ledger entry into a pending account and
+        a money movement for ``provider`` to carry out."""
         if refund > amount_paid:
             raise ValidationError("a refund cannot exceed what was paid for the disputed items")
         if refund.minor > 0:
-            self._move(Movement.REFUND, refund, now, dispute_id)
+            self._move(
+                Movement.REFUND,
+                refund,
+                now,
+                dispute_id,
+                provider=provider,
+                expected_by=refund_expected_by,
+            )
         rest = amount_paid - refund
         rest = min(rest, self.escrow.available)
         if rest.minor > 0:
-            self._move(Movement.RELEASE, rest, now, dispute_id)
+            self._move(
+                Movement.RELEASE, rest, now, dispute_id, provider=payout_provider or provider
+            )
+
+    def confirm_movement(self, movement: MoneyMovement, now: datetime) -> None:
+        """The provider confirmed a movement: its money leaves the pending account."""
+        if movement.order_id != self.id:
+            raise ValidationError(f"payment {movement.id} is not order {self.id}'s")
+        kind = Movement.REFUNDED if movement.kind is MovementKind.REFUND else Movement.PAID_OUT
+        self.pending_ledger.append(
+            self.escrow.move(
+                kind, movement.amount, order_id=self.id, at=now, dispute_id=movement.dispute_id
+            )
+        )
 
     def _disputed_items(self, item_ids: list[str] | None) -> list[str]:
         if item_ids is None:
@@ -355,11 +390,37 @@ class Order:
     # --- internals --------------------------------------------------------------------------
 
     def _move(
-        self, movement: Movement, amount: Money, now: datetime, dispute_id: str | None = None
+        self,
+        movement: Movement,
+        amount: Money,
+        now: datetime,
+        dispute_id: str | None = None,
+        *,
+        provider: str = "sandbox",
+        expected_by: datetime | None = None,
     ) -> None:
         self.pending_ledger.append(
             self.escrow.move(movement, amount, order_id=self.id, at=now, dispute_id=dispute_id)
         )
+        if movement in (Movement.REFUND, Movement.RELEASE):
+            self.movements_made += 1
+            self.pending_movements.append(
+                MoneyMovement.decide(
+                    movement_id=f"pay_{self.id.removeprefix('ord_')}_{self.movements_made:02d}",
+                    order_id=self.id,
+                    dispute_id=dispute_id,
+                    kind=MovementKind.REFUND
+                    if movement is Movement.REFUND
+                    else MovementKind.PAYOUT,
+                    amount=amount,
+                    provider=provider,
+                    payment_reference=self.payment.reference,
+                    payment_method=self.payment.method,
+                    payment_country=self.payment.country,
+                    now=now,
+                    expected_by=expected_by,
+                )
+            )
 
     def _event(self, event: OrderEvent) -> None:
         """Record an event, stamped with where the order stands as it happens."""

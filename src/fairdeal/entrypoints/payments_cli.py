@@ -6,15 +6,13 @@ did not answer, no key, an old schema)."""
 
 from __future__ import annotations
 
-import importlib
-import os
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import typer
 from sqlalchemy import select
 
-from fairdeal.services.payments_port import PaymentGateway, PaymentProviderError
+from fairdeal.services.payments import PaymentGateway, PaymentProviderError
 from fairdeal.services.reconcile import MovementLike, collect, reconcile
 
 if TYPE_CHECKING:
@@ -81,22 +79,12 @@ def report(
 
 def load_movements(application: App, provider: str) -> list[MovementLike]:
     """The movements of ``provider`` (of the kinds it carries out), from the payments core's
-    ``money_movements`` table, decoded as the core's ``MoneyMovement``.
-
-    MERGE: written against the core's table and domain type as they stand in its branch
-    (``tables.money_movements``: columns ``provider``, ``kind``, ``doc``;
-    ``fairdeal.domain.payments.MoneyMovement``); looked up at run time because this branch
-    does not have them."""
+    ``money_movements`` table, decoded as ``MoneyMovement``."""
     from fairdeal.adapters.db import tables
     from fairdeal.adapters.db.codec import decode
+    from fairdeal.domain.payments import MoneyMovement
 
-    table = getattr(tables, "money_movements", None)
-    try:
-        movement_type = importlib.import_module("fairdeal.domain.payments").MoneyMovement
-    except (ImportError, AttributeError):
-        movement_type = None
-    if table is None or movement_type is None:
-        raise CannotReconcile("this build has no money movements (the payments core is missing)")
+    table, movement_type = tables.money_movements, MoneyMovement
     kinds = KINDS_AT.get(provider, ("refund", "payout"))
     statement = (
         select(table.c.doc)
@@ -116,11 +104,7 @@ def gateway_for(application: App, provider: str) -> PaymentGateway:
     if provider == "stripe":
         from fairdeal.adapters.payments.stripe import StripeGateway
 
-        # MERGE: the core declares these settings; the environment is read until then.
-        key = getattr(settings, "stripe_api_key", None) or os.environ.get("FAIRDEAL_STRIPE_API_KEY")
-        base = getattr(settings, "stripe_api_base", None) or os.environ.get(
-            "FAIRDEAL_STRIPE_API_BASE"
-        )
+        key, base = settings.stripe_api_key, settings.stripe_api_base
         if not key:
             raise CannotReconcile("FAIRDEAL_STRIPE_API_KEY is not set")
         return StripeGateway(key, base or None)

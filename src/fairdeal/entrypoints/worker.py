@@ -11,6 +11,7 @@ from fairdeal.bootstrap import App
 from fairdeal.entrypoints.relay import relay_once
 from fairdeal.metrics import WorkerMetrics
 from fairdeal.services.deadlines import fire_due
+from fairdeal.services.payments import process_due
 
 log = logging.getLogger("fairdeal.worker")
 
@@ -44,6 +45,8 @@ def run(
     while not stop.is_set():
         try:
             fired = fire_due(app.ctx, limit=batch_size)
+            # Money movements: refunds and payouts through the payment provider.
+            paid = process_due(app.ctx)
             # Notifications: emails, webhooks and reminders through the outbox.
             relayed = relay_once(app)
         except Exception:
@@ -75,7 +78,7 @@ def run(
                         item.id,
                         item.due_at.isoformat(),
                     )
-        elif relayed:
+        elif relayed or paid:
             continue
         elif once:
             break

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     # A service of its own (the outbox relay, email, webhooks) that the context carries.
     from fairdeal.services.metrics import MetricsStore
     from fairdeal.services.notifications import Notifier
+    from fairdeal.services.payments import Payments
 
 T = TypeVar("T")
 
@@ -66,6 +67,8 @@ class Context:
     audit: AuditChains | None = None
     notifier: Notifier | None = None
     metrics: MetricsStore | None = None
+    # The payment gateways (FAIRDEAL_PAYMENTS); left out, movements wait as pending.
+    payments: Payments | None = None
     lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
 
     @property
@@ -91,6 +94,12 @@ class Context:
             raise NotWired("this context's clock cannot be moved (sandbox mode is off)")
         clock: SettableClock = self.clock  # type: ignore[assignment]
         return clock
+
+    def provider_for(self, kind: str) -> str:
+        """The name of the provider that will move a refund's or payout's money."""
+        if self.payments is None:
+            return "sandbox"
+        return self.payments.gateway_for(kind).name
 
     def is_holiday_for(self, country: str) -> Callable[[date], bool]:
         return lambda day: self.holidays.is_holiday(country, day)
@@ -150,9 +159,15 @@ def retrying(action: Callable[[], T]) -> T:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def sync_order(dispute: Dispute, order: Order, now: datetime) -> None:
+def sync_order(
+    dispute: Dispute,
+    order: Order,
+    now: datetime,
+    provider: str = "sandbox",
+    payout_provider: str | None = None,
+) -> None:
     """Carry a dispute's change over to its order: which items are under dispute, and the money
-    its end moves (exactly once)."""
+    its end moves (exactly once: ledger entries and money movements for ``provider``)."""
     order.track_dispute(dispute.id, dispute.item_ids, dispute.item_state)
     settlement = dispute.take_settlement()
     if settlement is not None:
@@ -161,4 +176,7 @@ def sync_order(dispute: Dispute, order: Order, now: datetime) -> None:
             amount_paid=settlement.amount_paid,
             refund=settlement.refund,
             now=now,
+            provider=provider,
+            payout_provider=payout_provider,
+            refund_expected_by=dispute.refund.expected_by if dispute.refund else None,
         )

@@ -78,7 +78,7 @@ def _fire_batch(ctx: Context, now: datetime, limit: int) -> tuple[list[Fired], i
             claimed += len(due_orders)
             for order in due_orders:
                 due = order.fire_at
-                if due is not None and order.fire_due(now=now):
+                if due is not None and order.fire_due(now=now, provider=ctx.provider_for("payout")):
                     fired.append(Fired("order", order.id, "payout", due))
         uow.commit()
     ctx.committed(uow)
@@ -93,7 +93,7 @@ def _fire_dispute(
     kind = dispute.expire(now=now, is_holiday=ctx.is_holiday_for(dispute.payment_country))
     if kind is None or due is None:
         return []
-    sync_order(dispute, order, due)
+    sync_order(dispute, order, due, ctx.provider_for("refund"), ctx.provider_for("payout"))
     return [Fired("dispute", dispute.id, kind, due)]
 
 
@@ -135,4 +135,9 @@ def advance_clock(ctx: Context, *, to: datetime) -> list[Fired]:
             break
         fired.extend(batch)
     clock.advance_to(to)
+    # The sandbox payment provider confirms on this clock too (docs/payments.md). Imported
+    # here: services.payments runs the order's deadlines through this module.
+    from fairdeal.services.payments import run_until_idle as pay_until_idle
+
+    pay_until_idle(ctx, now=to)
     return fired

@@ -268,7 +268,9 @@ def handle(
             try:
                 created = line.run(step, command)
                 recording.record(dispute, actor, command, now=now, order=order, uow=uow)
-                sync_order(dispute, order, now)
+                sync_order(
+                    dispute, order, now, ctx.provider_for("refund"), ctx.provider_for("payout")
+                )
             except DomainError as refusal:
                 # A refusal made on a dispute that another writer has changed since we read
                 # it is a stale read, not the caller's mistake: e.g. a stale dispute beside

@@ -53,7 +53,12 @@ from fairdeal.domain.events import (
     EvidenceRequested,
     MediatorAssigned,
     MessagePosted,
+    PaymentFailed,
+    PaymentRequested,
+    PaymentSucceeded,
+    PayoutFailed,
     RefundCompleted,
+    RefundFailed,
     RefundScheduled,
     ReturnReceived,
     ReturnRequired,
@@ -614,6 +619,13 @@ NOTICES: dict[type[DomainEvent], Notice] = {
     ReturnReceived: Notice("The return arrived", _to("buyer"), _the_actor),
     RefundScheduled: Notice("Refund scheduled", _to("buyer")),
     RefundCompleted: Notice("Refund completed", _to("buyer")),
+    RefundFailed: Notice("The refund failed", _to("buyer")),
+    PayoutFailed: Notice("The payout to the seller failed", _to("seller")),
+    # A money movement's own events are the marketplace's (webhooks, /events): the parties
+    # hear of their money through refund.* and payout.failed.
+    PaymentRequested: Notice("Payment requested", in_app_for_emailed_only=True),
+    PaymentSucceeded: Notice("Payment confirmed", in_app_for_emailed_only=True),
+    PaymentFailed: Notice("Payment failed", in_app_for_emailed_only=True),
     DeadlineReminded: Notice(
         "Reminder: a deadline is near", _the_reminded_parties, in_app_for_emailed_only=True
     ),

@@ -16,6 +16,7 @@ from fairdeal.domain.dispute import Dispute
 from fairdeal.domain.events import DomainEvent
 from fairdeal.domain.ledger import LedgerTransaction
 from fairdeal.domain.order import Order
+from fairdeal.domain.payments import MoneyMovement
 from fairdeal.domain.roles import Role
 
 
@@ -123,6 +124,30 @@ class DisputeRepository(Protocol):
         ...
 
 
+class MovementRepository(Protocol):
+    """Money movements (refunds and payouts). Saved by the unit of work's commit with a
+    version check, like aggregates; the ones an order decided are added by the commit too."""
+
+    def add(self, movement: MoneyMovement) -> None: ...
+    def get(self, movement_id: str) -> MoneyMovement | None: ...
+    def of_order(self, order_id: str) -> builtins.list[MoneyMovement]:
+        """Oldest first."""
+        ...
+
+    def list(self, status: str | None = None, limit: int = 100) -> builtins.list[MoneyMovement]:
+        """Newest first, optionally of one status."""
+        ...
+
+    def claim_due(self, now: datetime, limit: int) -> builtins.list[MoneyMovement]:
+        """Lock and load movements due at ``now`` (earliest first), skipping rows another
+        transaction holds (PostgreSQL)."""
+        ...
+
+    def needing_attention(self, now: datetime, limit: int = 100) -> builtins.list[MoneyMovement]:
+        """Failed movements, and refunds not confirmed by their ``expected_by``."""
+        ...
+
+
 class EventLog(Protocol):
     def after(self, position: int, limit: int) -> builtins.list[StoredEvent]:
         """Feed events after a position, oldest first (``StoredEvent.seq`` is the position)."""
@@ -157,6 +182,8 @@ class UnitOfWork(Transaction, Protocol):
     def files(self) -> FileRepository: ...
     @property
     def events(self) -> EventLog: ...
+    @property
+    def payments(self) -> MovementRepository: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def commit(self) -> None: ...

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from fairdeal.domain.money import Money
-from fairdeal.services.payments_port import ProviderRecord
+from fairdeal.services.payments import ProviderRecord
 
 KINDS = (
     "missing_at_provider",

@@ -19,7 +19,7 @@ from fairdeal.domain.policy import Policy
 T = TypeVar("T")
 
 # Fields that are working state of one transaction, never part of the stored document.
-TRANSIENT = frozenset({"pending_events", "pending_ledger", "version"})
+TRANSIENT = frozenset({"pending_events", "pending_ledger", "pending_movements", "version"})
 
 
 # Values stored as they are. Exact types: an IntEnum or StrEnum is an int or str subclass

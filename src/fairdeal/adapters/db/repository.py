@@ -33,6 +33,7 @@ from fairdeal.domain.events import DomainEvent
 from fairdeal.domain.ledger import Account, LedgerTransaction, Movement, Posting
 from fairdeal.domain.money import Money
 from fairdeal.domain.order import Order
+from fairdeal.domain.payments import MoneyMovement, MovementStatus
 from fairdeal.domain.policy import Policy
 from fairdeal.domain.roles import Role
 from fairdeal.services.ports import (
@@ -51,6 +52,7 @@ class _Tracked:
     def __init__(self) -> None:
         self.disputes: dict[str, tuple[Dispute, Any]] = {}
         self.orders: dict[str, tuple[Order, Any]] = {}
+        self.movements: dict[str, tuple[MoneyMovement, Any]] = {}
         # The stored due time of every row a claim returned, by (table, id): see _save.
         self.claimed_fire_at: dict[tuple[str, str], datetime | None] = {}
 
@@ -315,6 +317,74 @@ def event_row(event: DomainEvent) -> dict[str, Any]:
     }
 
 
+class SqlMovementRepository:
+    """Money movements: documents with their claim and filter columns (docs/payments.md)."""
+
+    def __init__(self, conn: Connection, tracked: _Tracked, policies: Mapping[str, Policy]) -> None:
+        self.conn, self.tracked, self.policies = conn, tracked, policies
+
+    def add(self, movement: MoneyMovement) -> None:
+        self.tracked.movements[movement.id] = (movement, None)
+
+    def get(self, movement_id: str) -> MoneyMovement | None:
+        if movement_id in self.tracked.movements:
+            return self.tracked.movements[movement_id][0]
+        t = tables.money_movements
+        found = self._load(select(t.c.doc, t.c.version).where(t.c.id == movement_id))
+        return found[0] if found else None
+
+    def of_order(self, order_id: str) -> builtins.list[MoneyMovement]:
+        t = tables.money_movements
+        return self._load(
+            select(t.c.doc, t.c.version).where(t.c.order_id == order_id).order_by(t.c.id)
+        )
+
+    def list(self, status: str | None = None, limit: int = 100) -> builtins.list[MoneyMovement]:
+        t = tables.money_movements
+        stmt = select(t.c.doc, t.c.version).order_by(t.c.id.desc()).limit(limit)
+        if status:
+            stmt = stmt.where(t.c.status == status)
+        return self._load(stmt)
+
+    def claim_due(self, now: datetime, limit: int) -> builtins.list[MoneyMovement]:
+        t = tables.money_movements
+        return self._load(
+            select(t.c.doc, t.c.version)
+            .where(t.c.due_at <= now)
+            .order_by(t.c.due_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+
+    def needing_attention(self, now: datetime, limit: int = 100) -> builtins.list[MoneyMovement]:
+        t = tables.money_movements
+        overdue = (
+            (t.c.kind == "refund")
+            & (t.c.status != MovementStatus.SUCCEEDED.value)
+            & (t.c.expected_by < now)
+        )
+        stmt = (
+            select(t.c.doc, t.c.version)
+            .where((t.c.status == MovementStatus.FAILED.value) | overdue)
+            .order_by(t.c.id)
+            .limit(limit)
+        )
+        return self._load(stmt)
+
+    def _load(self, stmt: Any) -> builtins.list[MoneyMovement]:
+        found = []
+        for doc, version in self.conn.execute(stmt):
+            known = self.tracked.movements.get(doc["id"])
+            if known is not None:
+                found.append(known[0])
+                continue
+            movement = decode(MoneyMovement, doc, self.policies)
+            movement.version = version
+            self.tracked.movements[movement.id] = (movement, doc)
+            found.append(movement)
+        return found
+
+
 class SqlEventLog:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -377,6 +447,7 @@ class SqlUnitOfWork(ConnectionScope):
     orders: SqlOrderRepository
     disputes: SqlDisputeRepository
     events: SqlEventLog
+    payments: SqlMovementRepository
 
     def __init__(self, engine: Engine, policies: Mapping[str, Policy], *, write: bool) -> None:
         self.engine, self.policies, self.write = engine, policies, write
@@ -391,6 +462,7 @@ class SqlUnitOfWork(ConnectionScope):
         self.disputes = SqlDisputeRepository(self.conn, self.tracked, self.policies)
         self.disputes.orders = self.orders
         self.events = SqlEventLog(self.conn)
+        self.payments = SqlMovementRepository(self.conn, self.tracked, self.policies)
         return self
 
     def rollback(self) -> None:
@@ -410,11 +482,22 @@ class SqlUnitOfWork(ConnectionScope):
             tables.orders,
             [(o, loaded, _order_columns) for o, loaded in self.tracked.orders.values()],
         )
+        # The money movements the orders decided, in the same transaction as their ledger
+        # entries (docs/payments.md); then every changed movement, version-checked.
+        for order, _ in self.tracked.orders.values():
+            for movement in order.pending_movements:
+                self.tracked.movements.setdefault(movement.id, (movement, None))
+        saved_movements = self._save(
+            tables.money_movements,
+            [(m, loaded, _movement_columns) for m, loaded in self.tracked.movements.values()],
+        )
         for dispute, _ in self.tracked.disputes.values():
             events.extend(dispute.pending_events)
         for order, _ in self.tracked.orders.values():
             events.extend(order.pending_events)
             ledger.extend(order.pending_ledger)
+        for movement, _ in self.tracked.movements.values():
+            events.extend(movement.pending_events)
         events.sort(key=lambda e: e.at)
         self.events.append(events)
         if ledger:
@@ -422,13 +505,16 @@ class SqlUnitOfWork(ConnectionScope):
         self.conn.commit()
         # Versions move only once the transaction is in: a failed commit leaves the
         # aggregates as they were read, for the caller's retry or error report.
-        for aggregate, version in (*saved_disputes, *saved_orders):
+        for aggregate, version in (*saved_disputes, *saved_orders, *saved_movements):
             aggregate.version = version
         for dispute, _ in self.tracked.disputes.values():
             dispute.pending_events.clear()
         for order, _ in self.tracked.orders.values():
             order.pending_events.clear()
             order.pending_ledger.clear()
+            order.pending_movements.clear()
+        for movement, _ in self.tracked.movements.values():
+            movement.pending_events.clear()
         self._published = events
 
     def published(self) -> builtins.list[DomainEvent]:
@@ -599,6 +685,21 @@ def _order_columns(order: Order, doc: Any) -> dict[str, Any]:
         "fire_at": order.fire_at,
         "doc": doc,
         "created_at": order.created_at,
+    }
+
+
+def _movement_columns(movement: MoneyMovement, doc: Any) -> dict[str, Any]:
+    return {
+        "order_id": movement.order_id,
+        "dispute_id": movement.dispute_id,
+        "kind": movement.kind.value,
+        "status": movement.status.value,
+        "provider": movement.provider,
+        "due_at": movement.due_at,
+        "expected_by": movement.expected_by,
+        "doc": doc,
+        "created_at": movement.created_at,
+        "updated_at": movement.updated_at,
     }
 
 

@@ -327,3 +327,44 @@ login_failures = Table(
     Column("last_failed_at", UTCDateTime, nullable=False, index=True),
     Column("locked_until", UTCDateTime),
 )
+
+# --- money movements (migration 0006, docs/payments.md) ------------------------------------
+
+# One row per refund or payout: the movement as a document (ADR 0001), with the columns the
+# worker claims by (``due_at``: when it next needs a worker) and the lists filter on.
+money_movements = Table(
+    "money_movements",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("order_id", String(40), nullable=False, index=True),
+    Column("dispute_id", String(40)),
+    Column("kind", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("provider", String(16), nullable=False),
+    Column("due_at", UTCDateTime),
+    Column("expected_by", UTCDateTime),
+    Column("version", Integer, nullable=False),
+    Column("doc", Document, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_money_movements_due_at", "due_at"),
+    Index("ix_money_movements_status_id", "status", "id"),
+)
+
+# What the sandbox payment provider holds: its own records, written in its own transactions
+# as a real provider's would be -- deliberately without a unique movement id, so that a
+# double submission would show as two records (the crash tests count them).
+sandbox_payments = Table(
+    "sandbox_payments",
+    metadata,
+    Column("reference", String(40), primary_key=True),
+    Column("movement_id", String(40), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("payment_reference", String(255), nullable=False, index=True),
+    Column("currency", String(3), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("failure", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("confirm_at", UTCDateTime, nullable=False),
+)

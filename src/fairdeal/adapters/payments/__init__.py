@@ -1,0 +1,1 @@
+"""Payment provider adapters behind ``services.payments.PaymentGateway`` (docs/payments.md)."""

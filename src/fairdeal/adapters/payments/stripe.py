@@ -23,7 +23,7 @@ from typing import Any
 import stripe
 
 from fairdeal.domain.money import Money
-from fairdeal.services.payments_port import (
+from fairdeal.services.payments import (
     PaymentProviderError,
     PaymentRequest,
     ProviderRecord,

@@ -39,7 +39,7 @@ from fairdeal.domain.errors import (
     NotEligible,
     NotFound,
 )
-from fairdeal.domain.events import DisputeOpened, RefundCompleted
+from fairdeal.domain.events import DisputeOpened, RefundCompleted, RefundFailed
 from fairdeal.domain.money import Money
 from fairdeal.domain.order import ItemDisputeState, Order
 from fairdeal.domain.policy import Policy, Reason
@@ -175,12 +175,11 @@ class Dispute(NegotiationActions, ReturnActions, MediationActions):
 
     @property
     def fire_at(self) -> datetime | None:
-        """When the clock next has something to do here (a deadline, or a refund step)."""
+        """When the clock next has something to do here (a deadline). A refund is never
+        completed by a clock: its money movement follows the payment provider."""
         deadline = self.deadline
         if deadline is not None and deadline.fires:
             return deadline.due_at
-        if self.refund is not None and self.refund.status != "completed":
-            return self.refund.expected_by
         return None
 
     def expire(self, *, now: datetime, is_holiday: Callable[[date], bool]) -> str | None:
@@ -191,17 +190,48 @@ class Dispute(NegotiationActions, ReturnActions, MediationActions):
             return None
         deadline = self.deadline
         if deadline is None or not deadline.fires or deadline.due_at != due:
-            assert self.refund is not None
-            self.refund.status = "completed"
-            self.refund.completed_at = due
-            self._log(due, "refund.completed", SYSTEM, f"Refund of {self.refund.amount} completed.")
-            self._emit(RefundCompleted(due, self.refund.amount))
-            return "refund_completion"
+            return None
         at = deadline.due_at
         ON_EXPIRY[deadline.kind](self, at, is_holiday)
         return deadline.kind
 
     # --- money ------------------------------------------------------------------------------
+    # The refund's status follows its money movement: scheduled (pending), processing
+    # (submitted to the provider), completed (the provider confirmed), failed.
+
+    def refund_processing(self, now: datetime) -> None:
+        if self.refund is not None and self.refund.status in ("scheduled", "failed"):
+            self.refund.status = "processing"
+            self.updated_at = now
+
+    def refund_rescheduled(self, now: datetime) -> None:
+        """The movement went back to pending (a retry)."""
+        if self.refund is not None and self.refund.status in ("processing", "failed"):
+            self.refund.status = "scheduled"
+            self.updated_at = now
+
+    def refund_completed(self, now: datetime) -> None:
+        """The payment provider confirmed the refund: only now is it completed."""
+        if self.refund is None or self.refund.status == "completed":
+            return
+        self.refund.status = "completed"
+        self.refund.completed_at = now
+        self.updated_at = now
+        self._log(now, "refund.completed", SYSTEM, f"Refund of {self.refund.amount} completed.")
+        self._emit(RefundCompleted(now, self.refund.amount))
+
+    def refund_failed(self, now: datetime, reason: str) -> None:
+        if self.refund is None or self.refund.status in ("completed", "failed"):
+            return
+        self.refund.status = "failed"
+        self.updated_at = now
+        self._log(
+            now,
+            "refund.failed",
+            SYSTEM,
+            f"The payment provider refused the refund of {self.refund.amount}: {reason}",
+        )
+        self._emit(RefundFailed(now, self.refund.amount, reason))
 
     def take_settlement(self) -> Settlement | None:
         """The money this dispute's end moves, once: the service applies it to the order in

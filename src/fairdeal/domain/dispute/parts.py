@@ -171,7 +171,7 @@ class ReturnShipment:
 
 @dataclass(slots=True)
 class Refund:
-    status: str  # scheduled | processing | completed
+    status: str  # scheduled | processing | completed | failed (follows its money movement)
     amount: Money
     initiated_at: datetime
     expected_by: datetime

@@ -27,6 +27,7 @@ from fairdeal.entrypoints.api.routes import (
     mediation,
     notifications,
     ops,
+    payments,
     platform,
     stripe_webhook,
     webhooks,
@@ -62,6 +63,7 @@ def create_app(app: App) -> FastAPI:
     api.include_router(seller_metrics.router)  # /api/v1/metrics/... (docs/metrics.md)
     api.include_router(webhooks.router)  # webhook endpoints (fairdeal.services.notifications)
     api.include_router(notifications.router)  # in-app notifications, /dev/mailbox
+    api.include_router(payments.router)  # money movements (docs/payments.md)
     api.include_router(stripe_webhook.router)  # Stripe's refund events (docs/payments-stripe.md)
     web.install(api, state)  # the resolution centre's pages (fairdeal.entrypoints.web)
     openapi.install(api)  # the document a generated client can use (entrypoints/api/openapi.py)

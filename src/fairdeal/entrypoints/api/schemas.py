@@ -325,3 +325,32 @@ class EventPage(BaseModel):
 
 
 __all__ = ["DisputePage", "Money"]
+
+
+# --- money movements (docs/payments.md) ------------------------------------------------------
+
+
+class PaymentOut(BaseModel):
+    id: str
+    order_id: str
+    dispute_id: str | None
+    kind: Literal["refund", "payout"]
+    amount: Money
+    status: Literal["pending", "submitted", "succeeded", "failed"]
+    provider: Literal["sandbox", "marketplace", "stripe"]
+    provider_reference: str | None
+    attempts: int
+    last_error: str | None
+    created_at: str
+    updated_at: str
+    completed_at: str | None
+    expected_by: str | None
+    simulated: bool
+
+
+class PaymentSucceededIn(Strict):
+    provider_reference: str = Field(min_length=1, max_length=255)
+
+
+class PaymentFailedIn(Strict):
+    reason: str = Field(min_length=1, max_length=1000)

@@ -3,12 +3,13 @@ of every read, and a pydantic round trip would cost more than the database query
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from fairdeal.domain.dispute import Dispute, Solution
 from fairdeal.domain.money import Money
 from fairdeal.domain.order import Order
+from fairdeal.domain.payments import MoneyMovement
 from fairdeal.domain.policy import Policy, Reason
 from fairdeal.domain.roles import Actor, Role
 from fairdeal.services.disputes import DisputeView
@@ -90,6 +91,8 @@ def order(o: Order) -> dict[str, Any]:
             "held": money(o.escrow.held),
             "refunded": money(o.escrow.refunded),
             "released": money(o.escrow.released),
+            "pending_refund": money(o.escrow.pending_refund),
+            "pending_release": money(o.escrow.pending_release),
         },
         "dispute_ids": list(o.dispute_ids),
         "created_at": ts(o.created_at),
@@ -232,13 +235,10 @@ def dispute(view: DisputeView, actor: Actor) -> dict[str, Any]:
         }
     if d.refund is not None:
         f = d.refund
-        status = f.status
-        # Shown as a schedule: initiated on the day of the outcome, processing from the next
-        # day until the payment provider's confirmation is due.
-        if status == "scheduled" and view.now >= f.initiated_at + timedelta(days=1):
-            status = "processing"
+        # The status follows the refund's money movement (docs/payments.md): completed only
+        # when the payment provider confirmed it.
         body["refund"] = {
-            "status": status,
+            "status": f.status,
             "amount": money(f.amount),
             "initiated_at": ts(f.initiated_at),
             "expected_by": ts(f.expected_by),
@@ -360,3 +360,11 @@ def policy(p: Policy) -> dict[str, Any]:
             for category, overrides in p.categories.items()
         },
     }
+
+
+def payment(m: MoneyMovement) -> dict[str, Any]:
+    """A money movement (docs/payments.md); ``simulated`` says the sandbox moved no money."""
+    body = m.as_data()
+    for key in ("created_at", "updated_at", "completed_at", "expected_by"):
+        body[key] = ts(getattr(m, key))
+    return body

@@ -281,24 +281,30 @@ class ScheduleStep:
 
 
 def refund_schedule(dispute: Dispute, now: datetime) -> list[ScheduleStep]:
-    """initiated -> processing -> completed, as the API shows the refund's status: processing
-    from the day after it was initiated until the provider confirms."""
+    """initiated -> submitted to the bank -> confirmed, as the refund's money movement stands
+    (docs/payments.md): confirmed only when the payment provider says so."""
     refund = dispute.refund
     if refund is None:
         return []
     completed = refund.status == "completed"
-    processing = completed or now >= refund.initiated_at + timedelta(days=1)
+    failed = refund.status == "failed"
+    submitted = completed or refund.status == "processing"
+    last = _("Money back on the original payment method (expected by)")
+    if completed:
+        last = _("Confirmed by the payment provider")
+    elif failed:
+        last = _("The payment provider refused the refund: our team retries it or settles it")
     return [
         ScheduleStep(_("Refund initiated"), refund.initiated_at, "done"),
         ScheduleStep(
-            _("Processing by the payment provider"),
-            refund.initiated_at + timedelta(days=1),
-            "done" if completed else ("current" if processing else "todo"),
+            _("Submitted to the bank"),
+            None,
+            "done" if completed else ("current" if submitted else "todo"),
         ),
         ScheduleStep(
-            _("Money back on the original payment method"),
+            last,
             refund.completed_at or refund.expected_by,
-            "done" if completed else "todo",
+            "done" if completed else ("current" if failed else "todo"),
         ),
     ]
 

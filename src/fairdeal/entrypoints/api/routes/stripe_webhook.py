@@ -9,8 +9,6 @@ every other, so that Stripe retries, and an outcome applied twice changes nothin
 
 from __future__ import annotations
 
-import importlib
-import os
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -23,6 +21,7 @@ from fairdeal.entrypoints.api.deps import Ctx, api_of
 from fairdeal.entrypoints.api.errors import ApiError
 from fairdeal.entrypoints.api.routes.common import errors
 from fairdeal.entrypoints.api.schemas import Problem
+from fairdeal.services.payments import apply_provider_outcome
 
 router = APIRouter(prefix="/api/v1", tags=["payments"])
 
@@ -30,25 +29,13 @@ Applier = Callable[[Any, str, str, str, "str | None"], object]
 
 
 def webhook_secret(settings: Settings) -> str | None:
-    """FAIRDEAL_STRIPE_WEBHOOK_SECRET. The setting is declared by the payments core's
-    ``Settings.stripe_webhook_secret``; until both are merged it is read from the
-    environment as a fallback (MERGE: keep only the settings' attribute)."""
-    configured: str | None = getattr(settings, "stripe_webhook_secret", None)
-    return configured or os.environ.get("FAIRDEAL_STRIPE_WEBHOOK_SECRET") or None
+    """FAIRDEAL_STRIPE_WEBHOOK_SECRET; unset, the route answers 404."""
+    return settings.stripe_webhook_secret or None
 
 
 def resolve_applier() -> Applier:
-    """The core's ``fairdeal.services.payments.apply_provider_outcome(ctx, movement_id,
-    outcome, reference, failure)``, looked up when a webhook arrives (imported lazily: this
-    module is merged beside the core, not before it)."""
-    try:
-        module = importlib.import_module("fairdeal.services.payments")
-        applier: Applier = module.apply_provider_outcome
-    except (ImportError, AttributeError):
-        raise ApiError(
-            "service_unavailable", "payment confirmations cannot be applied on this server"
-        ) from None
-    return applier
+    """How a verified outcome is applied (a seam the route's tests replace with a recorder)."""
+    return apply_provider_outcome
 
 
 _BAD_SIGNATURE: dict[int | str, dict[str, Any]] = {

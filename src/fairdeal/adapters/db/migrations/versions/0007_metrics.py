@@ -4,7 +4,7 @@ dispute's document by the same function that fills them on every save
 (``fairdeal.adapters.db.projections``). See docs/metrics.md.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-03 12:00:00.000000
 """
 
@@ -20,7 +20,7 @@ import fairdeal.adapters.db.tables
 from fairdeal.adapters.db.projections import dispute_metric_columns
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
