@@ -129,6 +129,20 @@ def _decision(w: World) -> dict[str, Any]:
     return {**scene, "decision": decided["mediation"]["decision"]["id"]}
 
 
+def _refunded(w: World) -> dict[str, Any]:
+    """The seller accepted the buyer's refund: the refund is a money movement."""
+    scene = _open(w)
+    w.act(w.seller, scene["dispute"], f"solutions/{scene['solution']}/accept")
+    [movement] = ok(w.platform.get(f"/orders/{scene['order']}/payments"))["data"]
+    return {**scene, "payment": movement["id"]}
+
+
+def _refund_failed(w: World) -> dict[str, Any]:
+    scene = _refunded(w)
+    ok(w.platform.post(f"/payments/{scene['payment']}/failed", {"reason": "card closed"}))
+    return scene
+
+
 def _webhook(w: World) -> dict[str, Any]:
     """A webhook endpoint of the platform (sandbox mode: any http(s) target is allowed)."""
     created = ok(
@@ -165,6 +179,8 @@ SCENES: dict[str, Callable[[World], dict[str, Any]]] = {
     "under_review": _under_review,
     "decision": _decision,
     "webhook": _webhook,
+    "refunded": _refunded,
+    "refund_failed": _refund_failed,
 }
 
 
@@ -377,6 +393,19 @@ ROUTES = [
     Route("POST", "/notifications/read", "none", EVERY_USER, _json({})),
     Route("GET", "/sandbox/clock", "none", EVERYONE),
     Route("POST", "/sandbox/clock/advance", "none", PLATFORM_ONLY, _json({})),
+    # money movements: the order's parties and the platform read an order's; the platform
+    # reports the provider's answers; the platform (and admins) retry a failed one
+    Route("GET", "/orders/{order}/payments", "refunded", (200, 404, 200, 404, 404, 200, 401)),
+    Route("GET", "/payments", "none", PLATFORM_ONLY),
+    Route(
+        "POST",
+        "/payments/{payment}/succeeded",
+        "refunded",
+        PLATFORM_ONLY,
+        _json({"provider_reference": "re_matrix"}),
+    ),
+    Route("POST", "/payments/{payment}/failed", "refunded", PLATFORM_ONLY, _json({"reason": "no"})),
+    Route("POST", "/payments/{payment}/retry", "refund_failed", PLATFORM_ONLY),
     # Stripe's events: no bearer token, the Stripe-Signature is the authentication; without
     # FAIRDEAL_STRIPE_WEBHOOK_SECRET (as here) the route is not there (tests/payments).
     Route("POST", "/providers/stripe/webhook", "none", (404,) * 7, _json({})),
