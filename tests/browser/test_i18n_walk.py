@@ -153,7 +153,7 @@ def test_a_dispute_walked_and_won_in_each_language(
         assert view.dispute.deadline is not None
         assert view.dispute.deadline.on_expiry == "escalate"
         deadlines.advance_clock(
-            site.app.ctx, clock, to=view.dispute.deadline.due_at + timedelta(minutes=1)
+            site.app.ctx, to=view.dispute.deadline.due_at + timedelta(minutes=1)
         )
         view = disputes.get_dispute(site.app.ctx, site.accounts.actors["alice"], dispute_id)
         assert view.dispute.status.value == "under_review" and view.dispute.outcome is None
@@ -210,7 +210,7 @@ def test_a_dispute_walked_and_won_in_each_language(
         view = disputes.get_dispute(site.app.ctx, site.accounts.actors["alice"], dispute_id)
         assert view.dispute.deadline is not None
         deadlines.advance_clock(
-            site.app.ctx, clock, to=view.dispute.deadline.due_at + timedelta(minutes=1)
+            site.app.ctx, to=view.dispute.deadline.due_at + timedelta(minutes=1)
         )
         page.goto(url)
         outcome = page.locator("#outcome")
