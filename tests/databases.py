@@ -4,14 +4,19 @@ any scope call it with their own ``request``."""
 
 from __future__ import annotations
 
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from alembic import command
+from sqlalchemy import Engine, text
 
 from fairdeal.adapters.db import tables
 from fairdeal.adapters.db.engine import make_engine
-from fairdeal.adapters.db.migrate import upgrade
+from fairdeal.adapters.db.migrate import alembic_config, upgrade
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
@@ -30,3 +35,35 @@ def empty_database(request: pytest.FixtureRequest, folder: Path) -> str:
             conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY"))
     engine.dispose()
     return url
+
+
+@contextmanager
+def engine_at_revision(backend: str, folder: Path, revision: str) -> Iterator[Engine]:
+    """An engine on a fresh database migrated only up to ``revision``, as a deployment made
+    before the next migrations existed (for tests of those migrations' backfills); PostgreSQL
+    in a schema of its own, dropped afterwards."""
+    admin: Engine | None = None
+    if backend == "sqlite":
+        engine = make_engine(f"sqlite:///{folder / 'legacy.db'}")
+        schema = None
+    else:
+        base = os.environ.get("FAIRDEAL_TEST_PG_URL")
+        if not base:
+            pytest.skip("FAIRDEAL_TEST_PG_URL is not set")
+        schema = f"fd_legacy_{uuid.uuid4().hex[:8]}"
+        admin = make_engine(base)
+        with admin.begin() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+        engine = make_engine(f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}")
+    config = alembic_config(engine)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        if admin is not None:
+            with admin.begin() as conn:
+                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+            admin.dispose()

@@ -7,20 +7,17 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic import command
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
+from databases import BACKENDS, engine_at_revision
 from fairdeal.adapters.db.audit import SqlAuditChains
-from fairdeal.adapters.db.engine import make_engine
-from fairdeal.adapters.db.migrate import alembic_config, upgrade
+from fairdeal.adapters.db.migrate import upgrade
 from fairdeal.cli import app as cli
 from fairdeal.domain import audit
 from fairdeal.domain.commands import AcceptSolution, PostMessage
@@ -335,33 +332,11 @@ def test_audit_verify_exits_non_zero_naming_the_first_broken_entry(
 # --- an existing database: migration 0004 backfills the chains --------------------------------
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BACKENDS)
 def legacy_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """A database migrated only to 0003, as one deployed before the chains existed."""
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'legacy.db'}")
-        schema = None
-    else:
-        base = os.environ.get("FAIRDEAL_TEST_PG_URL")
-        if not base:
-            pytest.skip("FAIRDEAL_TEST_PG_URL is not set")
-        schema = f"fd_audit_{uuid.uuid4().hex[:8]}"
-        admin = make_engine(base)
-        with admin.begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        engine = make_engine(f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}")
-    config = alembic_config(engine)
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0003")
-    try:
+    with engine_at_revision(request.param, tmp_path, "0003") as engine:
         yield engine
-    finally:
-        engine.dispose()
-        if schema is not None:
-            with admin.begin() as conn:
-                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-            admin.dispose()
 
 
 def test_migration_0004_backfills_the_chains_of_an_existing_database(

@@ -4,8 +4,6 @@ dispute documents (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,37 +12,15 @@ import pytest
 from alembic import command
 from sqlalchemy import Engine, select, text
 
+from databases import BACKENDS, engine_at_revision
 from fairdeal.adapters.db import tables
-from fairdeal.adapters.db.engine import make_engine
 from fairdeal.adapters.db.migrate import alembic_config
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BACKENDS)
 def engine_at_0005(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'legacy.db'}")
-        schema = None
-    else:
-        base = os.environ.get("FAIRDEAL_TEST_PG_URL")
-        if not base:
-            pytest.skip("FAIRDEAL_TEST_PG_URL is not set")
-        schema = f"fd_metrics_{uuid.uuid4().hex[:8]}"
-        admin = make_engine(base)
-        with admin.begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        engine = make_engine(f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}")
-    config = alembic_config(engine)
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0005")
-    try:
+    with engine_at_revision(request.param, tmp_path, "0005") as engine:
         yield engine
-    finally:
-        engine.dispose()
-        if schema is not None:
-            with admin.begin() as conn:
-                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-            admin.dispose()
 
 
 def _doc(dispute_id: str, status: str, **more: object) -> dict[str, object]:
