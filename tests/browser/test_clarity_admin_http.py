@@ -11,7 +11,9 @@ import pytest
 from browser.test_i18n_http import TestClient, log_in, token, world  # noqa: F401
 from fairdeal.bootstrap import App
 from fairdeal.demo import DemoAccounts
+from fairdeal.domain.roles import Actor, Role
 from fairdeal.entrypoints.api.app import create_app
+from fairdeal.services import payments
 
 
 @pytest.fixture
@@ -36,3 +38,27 @@ def test_the_admin_sees_which_deadlines_fired(
     assert all(kind.startswith("the ") for _, kind in listed)
     fired = {d for d, _ in listed}
     assert accounts.dispute_ids["awaiting_seller_response"] in fired
+
+
+def test_the_admin_retries_a_failed_refund_from_the_dashboard(
+    world: tuple[App, DemoAccounts],  # noqa: F811
+    http: TestClient,
+) -> None:
+    """Issue 12: failed money movements are listed for the admin with a retry button."""
+    app, _accounts = world
+    with app.ctx.uow(write=False) as uow:
+        movement = next(m for m in uow.payments.list(None, 100) if m.kind.value == "refund")
+    platform = Actor("usr_platform_test", Role.PLATFORM)
+    if movement.status.value != "failed":
+        payments.failed(app.ctx, platform, movement.id, "card closed")
+    log_in(http, "ada")
+    page = http.get("/admin").text
+    assert f'data-movement="{movement.id}"' in page and "card closed" in page
+
+    retried = http.post(f"/admin/payments/{movement.id}/retry", data={"csrf_token": token(page)})
+
+    assert retried.status_code == 200
+    with app.ctx.uow(write=False) as uow:
+        again = uow.payments.get(movement.id)
+    assert again is not None and again.status.value in ("pending", "submitted", "succeeded")
+    assert f'data-movement="{movement.id}"' not in http.get("/admin").text

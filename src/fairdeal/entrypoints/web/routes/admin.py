@@ -22,7 +22,7 @@ from fairdeal.entrypoints.web.routes.common import (
     web_of,
 )
 from fairdeal.entrypoints.web.routes.pipeline import web_router
-from fairdeal.services import reports
+from fairdeal.services import payments, reports
 from fairdeal.services.deadlines import advance_clock, run_until_idle
 
 router = web_router()
@@ -40,6 +40,7 @@ def admin_page(
     from fairdeal.entrypoints.web import charts
 
     board = reports.dashboard(ctx_of(request), viewer.actor)
+    attention = payments.needing_attention(ctx_of(request), viewer.actor)
     return render(
         request,
         "admin.html",
@@ -49,6 +50,7 @@ def admin_page(
         error=error,
         fired=fired,
         which=which or [],
+        attention=attention,
         clock=web_of(request).app.sandbox_clock is not None,
     )
 
@@ -87,3 +89,12 @@ def move_clock(request: Request) -> Response:
     # Which ones, for the notice (the first 20; the count says how many in all).
     which = ",".join(f"{f.id}:{f.kind}" for f in fired[:20])
     return redirect(f"/admin?ok=clock&fired={len(fired)}&which={which}")
+
+
+@router.post("/admin/payments/{movement_id}/retry")
+def retry_payment(request: Request, movement_id: str) -> Response:
+    """A failed money movement goes back to pending and is requested again (the API's
+    ``POST /payments/{id}/retry``, for the admin on the page)."""
+    viewer = need(request, Role.ADMIN)
+    payments.retry(ctx_of(request), viewer.actor, movement_id)
+    return redirect("/admin?ok=payment_retried")

@@ -231,6 +231,7 @@ def _notices() -> dict[str, str]:
         "note": _("Note saved."),
         "extended": _("Buyer protection extended."),
         "clock": _("The sandbox clock moved."),
+        "payment_retried": _("The payment is requested again."),
     }
 
 
