@@ -90,8 +90,10 @@ def test_a_dispute_walked_and_won_in_each_language(
         if language != "en":
             # The buyer's browser says English; she picks her language with the switcher.
             alice.page.goto("/orders")
-            alice.page.select_option("#lang-switch", language)
-            alice.page.wait_for_url("**/orders")
+            # The switcher submits its form; wait for that answer, not for the URL (which is
+            # /orders before the submit already), or the next goto aborts the POST.
+            with alice.page.expect_navigation():
+                alice.page.select_option("#lang-switch", language)
             alice.language = language
         page = alice.page
         page.goto(f"/orders/{order_id}/dispute")
