@@ -62,3 +62,21 @@ def test_the_admin_retries_a_failed_refund_from_the_dashboard(
         again = uow.payments.get(movement.id)
     assert again is not None and again.status.value in ("pending", "submitted", "succeeded")
     assert f'data-movement="{movement.id}"' not in http.get("/admin").text
+
+
+def test_a_sandbox_refund_says_its_money_is_simulated(
+    world: tuple[App, DemoAccounts],  # noqa: F811
+    http: TestClient,
+) -> None:
+    """Issue 12: in sandbox mode the pages say the money is simulated, as the API does."""
+    app, accounts = world
+    refunded = []
+    for dispute_id in accounts.dispute_ids.values():
+        with app.ctx.uow(write=False) as uow:
+            dispute = uow.disputes.get(dispute_id)
+        if dispute is not None and dispute.refund is not None:
+            refunded.append(dispute)
+    assert refunded, "the demo has a dispute with a refund"
+    log_in(http, "alice" if refunded[0].buyer_id == accounts.actors["alice"].user_id else "bob")
+    page = http.get(f"/disputes/{refunded[0].id}").text
+    assert "this money is simulated" in page
