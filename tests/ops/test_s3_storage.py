@@ -6,6 +6,9 @@ the access rules hold, and a missing object is a 404. On SQLite and PostgreSQL."
 from __future__ import annotations
 
 import hashlib
+import io
+import json
+import zipfile
 from pathlib import Path
 
 from e2e.support import ok, png_bytes, running_world
@@ -64,3 +67,29 @@ def test_a_refused_upload_leaves_nothing_in_the_bucket(
         )
         assert refused.status_code == 415 and refused.json()["code"] == "unsupported_file_type"
     assert s3_bucket.keys() == []
+
+
+def test_the_case_file_reads_its_evidence_from_the_bucket(
+    db_url: str, tmp_path: Path, s3_bucket: Bucket
+) -> None:
+    """Issue 15: the case-file ZIP takes every evidence file from the object store, byte for
+    byte as stored, and its manifest hashes what is in the ZIP."""
+    with running_world(db_url, tmp_path / "local", **s3_bucket.settings()) as world:
+        uploaded = ok(
+            world.buyer.post("/files", files={"file": ("lamp.png", png_bytes(), "image/png")}),
+            201,
+        )
+        dispute = world.open_dispute(evidence_file_ids=[uploaded["id"]])
+        (key,) = s3_bucket.keys()
+        stored = s3_bucket.client().get_object(Bucket=s3_bucket.name, Key=key)["Body"].read()
+
+        answer = world.buyer.get(f"/disputes/{dispute['id']}/case-file")
+        assert answer.status_code == 200
+        archive = zipfile.ZipFile(io.BytesIO(answer.content))
+        [evidence] = [n for n in archive.namelist() if n.startswith("evidence/")]
+        assert uploaded["id"] in evidence
+        assert archive.read(evidence) == stored
+        manifest = json.loads(archive.read("manifest.json"))
+        listed = {f["path"]: f for f in manifest["files"]}
+        assert listed[evidence]["sha256"] == hashlib.sha256(stored).hexdigest()
+        assert listed[evidence]["size"] == len(stored)
