@@ -33,7 +33,8 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any, Protocol
 
-from fairdeal.domain.dispute import Dispute
+from fairdeal.domain.dispute import Action, Dispute
+from fairdeal.domain.dispute.deadlines import Deadline
 from fairdeal.domain.errors import NotFound, ValidationError
 from fairdeal.domain.events import (
     EVENT_CLASSES,
@@ -308,10 +309,16 @@ class OutgoingEmail:
 
 class EmailRenderer(Protocol):
     def render(
-        self, template: str, language: str | None, context: Mapping[str, Any]
+        self,
+        template: str,
+        language: str | None,
+        context: Mapping[str, Any],
+        *,
+        time_zone: str | None = None,
     ) -> RenderedEmail | None:
-        """The email of this template (``<event>.<role>``) in the language, falling back to
-        English; None when there is no such template (nothing to send)."""
+        """The email of this template (``<event>.<role>``) in the recipient's language (English
+        when none or an unknown one) and time zone (UTC when none); None when there is no such
+        template (nothing to send)."""
         ...
 
 
@@ -422,7 +429,9 @@ def _fan_out_events(n: Notifier, box: Outbox, events: list[StoredEvent]) -> None
             rendered = None
             if template is not None:
                 context = email_context(n, event, dispute, order, user, role)
-                rendered = n.renderer.render(f"{template}.{role}", user.language, context)
+                rendered = n.renderer.render(
+                    f"{template}.{role}", user.language, context, time_zone=user.time_zone
+                )
             if rendered is not None and user.email:
                 deliveries.append(
                     NewDelivery(
@@ -717,8 +726,10 @@ def email_context(
     user: User,
     role: str,
 ) -> dict[str, Any]:
-    """Everything a template may say, as plain values (the renderer formats dates, money and
-    kinds in the recipient's language)."""
+    """Everything a template may say: plain values, amounts as Money and moments as datetimes
+    (the renderer formats them for the recipient's language and time zone), and the case
+    itself with the recipient's allowed actions, from which the renderer says the outcome and
+    the deadline in the dispute page's words."""
     data = event.data
     items = []
     if order is not None:
@@ -735,14 +746,15 @@ def email_context(
             "id": dispute.id,
             "reason": reason,
             "status": dispute.status.value,
-            "claimed": str(dispute.primary_solution.amount),
+            "claimed": dispute.primary_solution.amount,
             "desired": dispute.primary_solution.kind.value,
-            "amount_paid": str(dispute.amount_paid),
+            "amount_paid": dispute.amount_paid,
             "opened_at": dispute.opened_at,
         },
         "order": {"id": dispute.order_id, "items": items},
-        "items": ", ".join(items) or f"order {dispute.order_id}",
         "url": f"{n.public_url.rstrip('/')}/disputes/{dispute.id}",
+        "case": dispute,
+        "allowed": _allowed_actions(dispute, order, user, role, event.created_at),
     }
     solution_id = data.get("solution_id")
     for solution in dispute.solutions:
@@ -750,7 +762,7 @@ def email_context(
             context["solution"] = {
                 "by": solution.proposed_by.value,
                 "kind": solution.kind.value,
-                "amount": str(solution.amount),
+                "amount": solution.amount,
                 "comment": solution.comment,
                 "status": solution.status.value,
             }
@@ -767,7 +779,7 @@ def email_context(
         if decision is not None and decision.id == data.get("decision_id", decision.id):
             context["decision"] = {
                 "solutions": [
-                    {"kind": s.kind.value, "amount": str(s.amount), "comment": s.comment}
+                    {"kind": s.kind.value, "amount": s.amount, "comment": s.comment}
                     for s in decision.solutions
                 ],
                 "rationale": decision.rationale,
@@ -779,7 +791,7 @@ def email_context(
         outcome = dispute.outcome
         context["outcome"] = {
             "result": outcome.result.value,
-            "refund": str(outcome.refund),
+            "refund": outcome.refund,
             "refund_is_zero": outcome.refund.minor == 0,
             "decided_by": outcome.decided_by.value,
             "rule": outcome.rule,
@@ -797,37 +809,48 @@ def email_context(
         }
     if dispute.refund is not None:
         context["refund"] = {
-            "amount": str(dispute.refund.amount),
+            "amount": dispute.refund.amount,
             "expected_by": dispute.refund.expected_by,
             "completed_at": dispute.refund.completed_at,
         }
-    context["deadline"] = _deadline_context(event, dispute, role)
+    deadline = _deadline_named(event, dispute, role)
+    context["next_deadline"] = deadline
+    context["deadline"] = deadline and {
+        "kind": deadline.kind,
+        "due_at": deadline.due_at,
+        "party": deadline.party,
+        "explanation": deadline.explanation,
+        "yours": deadline.party in (role, "both"),
+    }
     return context
 
 
-def _deadline_context(event: StoredEvent, dispute: Dispute, role: str) -> dict[str, Any] | None:
+def _deadline_named(event: StoredEvent, dispute: Dispute, role: str) -> Deadline | None:
     """The deadline the email names: the reminded one, or the dispute's one next deadline."""
     if event.type == "deadline.reminder":
         data = event.data
-        due = datetime.fromisoformat(str(data["due_at"]))
-        party, explanation, kind = str(data["party"]), str(data["explanation"]), str(data["kind"])
-    else:
-        deadline = dispute.deadline
-        if deadline is None or (deadline.party == "mediator" and role != "mediator"):
-            return None  # the mediator's review target is not the parties' to meet
-        due, party, explanation, kind = (
-            deadline.due_at,
-            deadline.party,
-            deadline.explanation,
-            deadline.kind,
+        return Deadline(
+            str(data["kind"]),
+            datetime.fromisoformat(str(data["due_at"])),
+            str(data["party"]),
+            str(data.get("on_expiry", "")),
+            str(data["explanation"]),
         )
-    return {
-        "kind": kind,
-        "due_at": due,
-        "party": party,
-        "explanation": explanation,
-        "yours": party in (role, "both"),
-    }
+    deadline = dispute.deadline
+    if deadline is None or (deadline.party == "mediator" and role != "mediator"):
+        return None  # the mediator's review target is not the parties' to meet
+    return deadline
+
+
+def _allowed_actions(
+    dispute: Dispute, order: Order | None, user: User, role: str, now: datetime
+) -> list[Action]:
+    """What the recipient may do on the dispute now: the deadline's words depend on it
+    (whether answering an offer is theirs to do), as on the dispute page."""
+    if role not in PARTIES:
+        return []
+    window_open = order.window_open(now) if order is not None else None
+    return dispute.allowed_actions(Actor(user.id, Role(role)), window_open=window_open)
 
 
 # --- reminders --------------------------------------------------------------------------------

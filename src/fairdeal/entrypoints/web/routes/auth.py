@@ -13,7 +13,6 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from fairdeal.domain.roles import Role
-from fairdeal.entrypoints.web.i18n import _
 from fairdeal.entrypoints.web.routes.common import (
     HOME,
     FormError,
@@ -29,6 +28,7 @@ from fairdeal.entrypoints.web.routes.common import (
 )
 from fairdeal.entrypoints.web.routes.pipeline import web_router
 from fairdeal.entrypoints.web.sessions import COOKIE
+from fairdeal.i18n import _
 from fairdeal.services import access
 from fairdeal.services.ports import User
 

@@ -17,8 +17,8 @@ from fairdeal.domain.dispute import Action, Dispute
 from fairdeal.domain.errors import DomainError, Forbidden, NotFound, VersionConflict
 from fairdeal.domain.money import Amount
 from fairdeal.domain.roles import Role
+from fairdeal.entrypoints.refusals import said_to_people
 from fairdeal.entrypoints.web import views
-from fairdeal.entrypoints.web.i18n import _
 from fairdeal.entrypoints.web.routes.common import (
     HOME,
     PARTIES,
@@ -39,6 +39,7 @@ from fairdeal.entrypoints.web.routes.common import (
 )
 from fairdeal.entrypoints.web.routes.evidence import upload
 from fairdeal.entrypoints.web.routes.pipeline import web_router
+from fairdeal.i18n import _
 from fairdeal.services import disputes, files, handlers, metrics, orders, reports
 from fairdeal.services.disputes import DisputeView
 
@@ -205,7 +206,8 @@ def act(request: Request, dispute_id: str, action: FormAction) -> Response:
     except DomainError as error:
         if isinstance(error, NotFound | Forbidden) and error.field is None:
             raise  # the pipeline's error page
-        refused = FormError(form_name, error.field, error.detail, values(form))
+        detail = said_to_people(error.code, error.detail)
+        refused = FormError(form_name, error.field, detail, values(form))
         if htmx_part is None:
             return dispute_page(request, dispute_id, error=refused, status=422)
         view = disputes.get_dispute(ctx_of(request), viewer.actor, dispute_id)
