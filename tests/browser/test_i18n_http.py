@@ -248,3 +248,55 @@ def test_the_policy_page_is_for_people_and_the_api_keeps_its_json(
         assert 'id="negotiation"' in page.text and "a mediator takes over" in page.text
         api = http.get("/api/v1/policy")
         assert api.status_code in (200, 401) and "json" in api.headers["content-type"]
+
+
+@pytest.mark.parametrize(
+    ("language", "range_words", "stage_words"),
+    [
+        ("ru", "Сумма должна быть от ", "На этом этапе спора так сделать нельзя."),
+        ("zh_Hans", "金额必须在 ", "纠纷在当前阶段无法进行此操作。"),
+    ],
+)
+def test_a_refusal_on_a_page_is_said_in_the_readers_language(
+    world: tuple[App, DemoAccounts], language: str, range_words: str, stage_words: str
+) -> None:
+    """Issue 13: the engine refuses in English (the API's ``detail``); a Russian or Chinese
+    page says the refusal in the reader's language, by its code, with the amounts in the
+    reader's money format. Neither action changes anything, so the demo world is left as is."""
+    app, accounts = world
+    alice = accounts.actors["alice"]
+    users.set_locale(app.ctx, alice.user_id, language=language, time_zone="Asia/Shanghai")
+    negotiating = accounts.dispute_ids["negotiating"]
+    cancelled = accounts.dispute_ids["cancelled"]
+    try:
+        with TestClient(create_app(app)) as http:
+            log_in(http, "alice")
+            page = http.get(f"/disputes/{negotiating}").text
+            too_much = http.post(
+                f"/disputes/{negotiating}/solutions",
+                data={
+                    "kind": "return_and_refund",
+                    "amount": "999.00",
+                    "comment": "",
+                    "csrf_token": token(page),
+                },
+            )
+            assert too_much.status_code == 422
+            said = visible_text(too_much.text)
+            assert range_words in said
+            assert "amount must be from" not in said
+            assert ("89,00 €" if language == "ru" else "€89.00") in said
+            page = http.get(f"/disputes/{cancelled}").text
+            late = http.post(f"/disputes/{cancelled}/escalate", data={"csrf_token": token(page)})
+            assert late.status_code in (409, 422)
+            assert stage_words in visible_text(late.text)
+            assert untranslated(late.text, typed_words(app, accounts)) == []
+            # The API keeps the engine's English for the same refusal.
+            api = http.post(
+                f"/api/v1/disputes/{cancelled}/escalate",
+                headers={"Authorization": f"Bearer {accounts.tokens['alice']}"},
+            )
+            assert api.status_code == 409
+            assert api.json()["detail"].isascii()
+    finally:
+        users.set_locale(app.ctx, alice.user_id, language=None, time_zone=None)

@@ -14,7 +14,13 @@ from starlette.datastructures import FormData
 
 from fairdeal.domain import commands as cmd
 from fairdeal.domain.dispute import Action, Dispute
-from fairdeal.domain.errors import DomainError, Forbidden, NotFound, VersionConflict
+from fairdeal.domain.errors import (
+    DomainError,
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    VersionConflict,
+)
 from fairdeal.domain.money import Amount
 from fairdeal.domain.roles import Role
 from fairdeal.entrypoints.refusals import said_to_people
@@ -185,6 +191,10 @@ def _endpoint(action: FormAction) -> Callable[[Request, str], Response]:
     return endpoint
 
 
+# The refusals said at the top of the dispute page rather than next to a form.
+PAGE_FORM = "page"
+
+
 def act(request: Request, dispute_id: str, action: FormAction) -> Response:
     """Run a form's command. Refused: the page again, with the rule's words next to the
     field. Done: back to the page (or, for htmx, the changed part only, from the view the
@@ -207,7 +217,10 @@ def act(request: Request, dispute_id: str, action: FormAction) -> Response:
         if isinstance(error, NotFound | Forbidden) and error.field is None:
             raise  # the pipeline's error page
         detail = said_to_people(error.code, error.detail)
-        refused = FormError(form_name, error.field, detail, values(form))
+        # Refused for the dispute's stage: the action's form is usually gone from the page
+        # by now (someone acted meanwhile), so the words go to the top of the page instead.
+        where = PAGE_FORM if isinstance(error, InvalidTransition) else form_name
+        refused = FormError(where, error.field, detail, values(form))
         if htmx_part is None:
             return dispute_page(request, dispute_id, error=refused, status=422)
         view = disputes.get_dispute(ctx_of(request), viewer.actor, dispute_id)
