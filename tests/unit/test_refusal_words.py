@@ -5,15 +5,18 @@ allowed range with the amounts in the reader's format, anything else by the code
 from __future__ import annotations
 
 import ast
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 import fairdeal.domain
-from builders import BUYER, CLASSIC, STANDARD, open_dispute, refuses
+from builders import BUYER, CLASSIC, STANDARD, at, open_dispute, refuses, shipped_order
 from fairdeal import i18n
-from fairdeal.domain.errors import AmountOutOfRange, InvalidTransition
+from fairdeal.domain.errors import AmountOutOfRange, DomainError, InvalidTransition
+from fairdeal.domain.order import ItemDisputeState, Order
 from fairdeal.entrypoints.refusals import ENGINE_SENTENCES, STATUS, _code_words, said_to_people
+from fairdeal.entrypoints.web import views
 
 DOMAIN = Path(fairdeal.domain.__file__).parent
 
@@ -82,3 +85,35 @@ def test_a_sentence_the_pages_do_not_know_is_said_by_its_code() -> None:
 def _code_words_in(language: str) -> dict[str, str]:
     with i18n.use(language):
         return _code_words()
+
+
+def _eligibility_refusal(order: Order, reason: str, now: datetime) -> str:
+    chosen = STANDARD.reason(reason)
+    with pytest.raises(DomainError) as caught:
+        order.check_can_dispute(item_ids=None, reason=chosen, now=now, policy=STANDARD)
+    return caught.value.detail
+
+
+@pytest.mark.parametrize("language", ["ru", "zh_Hans"])
+def test_the_eligibility_sentences_with_values_are_translated(language: str) -> None:
+    """What the orders page and the dispute form say before anything is posted: an item
+    disputed before (its title, not its id), or a reason that has to wait (its title and a
+    local time)."""
+    dispute, order = open_dispute()
+    item = order.items[0]
+    open_already = _eligibility_refusal(order, "damaged", at(1))
+    order.track_dispute(dispute.id, None, ItemDisputeState.CLOSED)
+    closed_before = _eligibility_refusal(order, "damaged", at(1))
+    waiting = _eligibility_refusal(shipped_order(days_ago=1), "not_received", at(0))
+    assert "already has an open dispute" in open_already
+    assert "closed dispute cannot be opened again" in closed_before
+    assert "can be opened from" in waiting
+    with i18n.use(language, "Asia/Shanghai"):
+        for english in (open_already, closed_before):
+            said = str(views.refusal(english, order))
+            assert item.title in said and item.id not in said and dispute.id not in said
+            assert said.replace(item.title, "").replace("“", "").replace("”", "").strip(" .")
+            assert not said.replace(item.title, "").isascii(), said
+        said = str(views.refusal(waiting))
+        title = views.reason_text("not_received", "title", STANDARD.reasons["not_received"].title)
+        assert title in said and "<time" in said and "can be opened" not in said, said

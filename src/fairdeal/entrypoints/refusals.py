@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from datetime import UTC, datetime
@@ -176,14 +176,48 @@ ENGINE_SENTENCES = (
 _AMOUNT_RANGE = re.compile(r"must be from (\d+(?:\.\d+)?) ([A-Z]{3}) to (\d+(?:\.\d+)?) ([A-Z]{3})")
 
 
-def said_to_people(code: str, detail: str) -> str:
-    """A refusal as a page says it, in the reader's language: the engine's own sentence in
-    English; else its translation where it is a fixed one, the allowed range of an amount,
-    or the sentence of its code."""
-    if i18n.current().language == i18n.DEFAULT:
-        return detail
+# The engine's eligibility sentences with values in them (domain/order.py: check_eligible),
+# which the orders page and the dispute form show before anything is posted. The values stay
+# as the engine wrote them (an item id, a UTC time): ``views.refusal`` turns those into the
+# item's title and a local time.
+_CLOSED_BEFORE = re.compile(
+    r"^item (?P<item>\S+) had a dispute that closed \([^)]*\); a closed dispute cannot be"
+    r" opened again$"
+)
+_OPEN_ALREADY = re.compile(r"^item (?P<item>\S+) already has an open dispute \([^)]*\)$")
+_WAIT_UNTIL = re.compile(
+    r"^'(?P<reason>.+)' can be opened from (?P<when>\S+), (?P<days>\d+) days after the order"
+    r" shipped$"
+)
+
+
+def engine_sentence(detail: str, reason_title: Callable[[str], str] = str) -> str | None:
+    """One of the engine's sentences the pages know, in the reader's language (None when it
+    is not one of them). ``reason_title`` says a reason's English title in that language."""
     if detail in ENGINE_SENTENCES:
         return _sentence(_(detail))
+    if found := _CLOSED_BEFORE.match(detail):
+        return _(
+            "“%(item)s” had a dispute that closed; a closed dispute cannot be opened again."
+        ) % {"item": found["item"]}
+    if found := _OPEN_ALREADY.match(detail):
+        return _("“%(item)s” already has an open dispute.") % {"item": found["item"]}
+    if found := _WAIT_UNTIL.match(detail):
+        return _(
+            "“%(reason)s” can be chosen from %(when)s, %(days)s days after the order shipped."
+        ) % {"reason": reason_title(found["reason"]), "when": found["when"], "days": found["days"]}
+    return None
+
+
+def said_to_people(code: str, detail: str) -> str:
+    """A refusal as a page says it, in the reader's language: the engine's own sentence in
+    English; else its translation where it is one the pages know, the allowed range of an
+    amount, or the sentence of its code."""
+    if i18n.current().language == i18n.DEFAULT:
+        return detail
+    known = engine_sentence(detail)
+    if known is not None:
+        return known
     amounts = _AMOUNT_RANGE.search(detail)
     if code == "amount_out_of_range" and amounts:
         low, low_currency, high, high_currency = amounts.groups()

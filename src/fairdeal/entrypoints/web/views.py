@@ -10,9 +10,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 from markupsafe import Markup, escape
 
+from fairdeal import i18n
 from fairdeal.domain import scams
 from fairdeal.domain.dispute import (
     Action,
@@ -26,7 +28,9 @@ from fairdeal.domain.dispute import (
 from fairdeal.domain.money import minimum_claim
 from fairdeal.domain.order import Order
 from fairdeal.domain.policy import Policy
+from fairdeal.entrypoints.refusals import engine_sentence
 from fairdeal.i18n import _, ngettext
+from fairdeal.policies import load_preset
 from fairdeal.services.disputes import DisputeView
 from fairdeal.wording import DeadlineWords as DeadlineWords
 from fairdeal.wording import condition_label as condition_label
@@ -331,7 +335,10 @@ _DISPUTE_ID = re.compile(r"\s*\((?:dsp_\w+)\)|\s+dsp_\w+")
 def refusal(text: str, order: Order | None = None) -> Markup:
     """A rule's refusal for people: as a sentence, its UTC timestamps as <time> elements
     (shown in local time), item ids as the items' titles, dispute ids left out (the page
-    links the dispute instead)."""
+    links the dispute instead). Not in English: the engine's sentence translated where the
+    pages know it (``refusals.engine_sentence``)."""
+    if i18n.current().language != i18n.DEFAULT:
+        text = engine_sentence(text, _preset_reason_title) or text
     text = sentence(text)
     if order is not None:
         for item in order.items:
@@ -348,6 +355,21 @@ def refusal(text: str, order: Order | None = None) -> Markup:
         last = match.end()
     parts.append(escape(text[last:]))
     return Markup("").join(parts)
+
+
+def _preset_reason_title(english: str) -> str:
+    """A reason's English title (as an eligibility refusal quotes it) in the reader's language,
+    found among the presets' reasons."""
+    for preset in _presets():
+        for code, reason in preset.reasons.items():
+            if reason.title == english:
+                return reason_text(code, "title", english)
+    return english
+
+
+@cache
+def _presets() -> tuple[Policy, ...]:
+    return tuple(load_preset(name) for name in ("standard", "classic"))
 
 
 # --- the engine's words, said to people (translated here, by stable codes) -------------------
