@@ -8,7 +8,6 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,7 +19,7 @@ from fairdeal.adapters.notifications.render import TEMPLATES, JinjaEmailRenderer
 from fairdeal.domain.dispute import Dispute
 from fairdeal.domain.money import Money
 from fairdeal.domain.order import Order
-from fairdeal.services.notifications import email_context
+from fairdeal.services.email_context import email_context
 from fairdeal.services.ports import StoredEvent, User
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,8 +102,7 @@ def context_for(case: str, template: str, language: str) -> tuple[dict[str, Any]
         data = {"kind": due.kind, "due_at": due.due_at.isoformat(), "party": due.party}
         data |= {"on_expiry": due.on_expiry, "explanation": due.explanation}
     event = StoredEvent(1, "evt_1", template.rsplit(".", 1)[0], dispute.updated_at, data)
-    notifier = SimpleNamespace(public_url="http://127.0.0.1:8000")
-    context = email_context(notifier, event, dispute, order, user, role)  # type: ignore[arg-type]
+    context = email_context("http://127.0.0.1:8000", event, dispute, order, user, role)
     eur = dispute.amount_paid.currency
     # What the other events carry, so that every template has everything it may say.
     context["solution"] = {
