@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader
+from jinja2 import Environment, FileSystemLoader, TemplateNotFound
 from markupsafe import Markup
 
 from fairdeal import i18n, wording
@@ -100,12 +100,13 @@ class JinjaEmailRenderer:
         time_zone: str | None = None,
     ) -> RenderedEmail | None:
         name = f"email/{template}.j2"
-        if name not in self.text.list_templates():
-            return None
+        try:
+            text_template = self.text.get_template(name)
+        except TemplateNotFound:
+            return None  # no email for this event and audience
         lang = i18n.normalise(language) or i18n.DEFAULT
         with i18n.use(lang, time_zone or "UTC"):
             values = {**context, **_said(context), "lang": i18n.HTML_LANG[lang]}
-            text_template = self.text.get_template(name)
             subject_context = text_template.new_context(
                 {**values, "layout": "email/_layout.txt.j2"}
             )
