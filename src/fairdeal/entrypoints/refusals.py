@@ -18,17 +18,20 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from fairdeal import i18n, wording
 from fairdeal.domain.errors import DomainError
 from fairdeal.domain.money import Money
+from fairdeal.domain.policy import Policy
 from fairdeal.domain.roles import Actor
 from fairdeal.i18n import _
+from fairdeal.policies import load_preset
 
 log = logging.getLogger("fairdeal.security")
 
@@ -191,9 +194,9 @@ _WAIT_UNTIL = re.compile(
 )
 
 
-def engine_sentence(detail: str, reason_title: Callable[[str], str] = str) -> str | None:
+def engine_sentence(detail: str) -> str | None:
     """One of the engine's sentences the pages know, in the reader's language (None when it
-    is not one of them). ``reason_title`` says a reason's English title in that language."""
+    is not one of them)."""
     if detail in ENGINE_SENTENCES:
         return _sentence(_(detail))
     if found := _CLOSED_BEFORE.match(detail):
@@ -205,8 +208,23 @@ def engine_sentence(detail: str, reason_title: Callable[[str], str] = str) -> st
     if found := _WAIT_UNTIL.match(detail):
         return _(
             "“%(reason)s” can be chosen from %(when)s, %(days)s days after the order shipped."
-        ) % {"reason": reason_title(found["reason"]), "when": found["when"], "days": found["days"]}
+        ) % {"reason": _reason_title(found["reason"]), "when": found["when"], "days": found["days"]}
     return None
+
+
+def _reason_title(english: str) -> str:
+    """A reason's English title, as an eligibility refusal quotes it, in the reader's language:
+    found among the presets' reasons (a custom policy's title stays as written)."""
+    for preset in _presets():
+        for code, reason in preset.reasons.items():
+            if reason.title == english:
+                return wording.reason_text(code, "title", english)
+    return english
+
+
+@cache
+def _presets() -> tuple[Policy, ...]:
+    return tuple(load_preset(name) for name in ("standard", "classic"))
 
 
 def said_to_people(code: str, detail: str) -> str:

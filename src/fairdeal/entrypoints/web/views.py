@@ -10,7 +10,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cache
 
 from markupsafe import Markup, escape
 
@@ -30,7 +29,6 @@ from fairdeal.domain.order import Order
 from fairdeal.domain.policy import Policy
 from fairdeal.entrypoints.refusals import engine_sentence
 from fairdeal.i18n import _, ngettext
-from fairdeal.policies import load_preset
 from fairdeal.services.disputes import DisputeView
 from fairdeal.wording import DeadlineWords as DeadlineWords
 from fairdeal.wording import condition_label as condition_label
@@ -338,7 +336,7 @@ def refusal(text: str, order: Order | None = None) -> Markup:
     links the dispute instead). Not in English: the engine's sentence translated where the
     pages know it (``refusals.engine_sentence``)."""
     if i18n.current().language != i18n.DEFAULT:
-        text = engine_sentence(text, _preset_reason_title) or text
+        text = engine_sentence(text) or text
     text = sentence(text)
     if order is not None:
         for item in order.items:
@@ -355,21 +353,6 @@ def refusal(text: str, order: Order | None = None) -> Markup:
         last = match.end()
     parts.append(escape(text[last:]))
     return Markup("").join(parts)
-
-
-def _preset_reason_title(english: str) -> str:
-    """A reason's English title (as an eligibility refusal quotes it) in the reader's language,
-    found among the presets' reasons."""
-    for preset in _presets():
-        for code, reason in preset.reasons.items():
-            if reason.title == english:
-                return reason_text(code, "title", english)
-    return english
-
-
-@cache
-def _presets() -> tuple[Policy, ...]:
-    return tuple(load_preset(name) for name in ("standard", "classic"))
 
 
 # --- the engine's words, said to people (translated here, by stable codes) -------------------
