@@ -117,3 +117,6 @@ def test_the_eligibility_sentences_with_values_are_translated(language: str) -> 
         said = str(views.refusal(waiting))
         title = views.reason_text("not_received", "title", STANDARD.reasons["not_received"].title)
         assert title in said and "<time" in said and "can be opened" not in said, said
+        # The same sentence answering a posted form (no filter in between).
+        posted = said_to_people("not_eligible", waiting)
+        assert title in posted and STANDARD.reasons["not_received"].title not in posted
