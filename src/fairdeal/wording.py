@@ -7,6 +7,7 @@ words on the dispute page and in their inbox. The API keeps the engine's English
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -423,37 +424,11 @@ def timeline_text(entry: TimelineEntry, dispute: Dispute | None = None) -> str:
     return texts.get(entry.type, entry.summary)
 
 
-# The shapes of the engine's summaries that carry details (domain/dispute/*.py, ``_log``).
+# A solution as the engine's summaries describe it (domain/dispute/checks.py: describe), and
+# the mediator's decision of one or more of them.
 _SOLUTION = (
     r"(?P<kind>refund only|return and refund), (?P<value>\d+(?:\.\d+)?) (?P<currency>[A-Z]{3})"
 )
-_SUMMARIES = {
-    "solution.proposed": re.compile(rf"^(?:Buyer|Seller) offered a new solution: {_SOLUTION}\.$"),
-    "solution.edited": re.compile(rf"^Solution changed: {_SOLUTION}\.$"),
-    "solution.accepted": re.compile(rf"^(?:Buyer|Seller) accepted: {_SOLUTION}\.$"),
-    "solution.rejected": re.compile(rf"^(?:Buyer|Seller) rejected: {_SOLUTION}\.$"),
-    "decision.final": re.compile(
-        rf"^The mediator's decision (?P<how>became final unchallenged|was made final by the"
-        rf" mediator): {_SOLUTION}\.$"
-    ),
-    "refund.scheduled": re.compile(
-        r"^Refund of (?P<value>\d+(?:\.\d+)?) (?P<currency>[A-Z]{3}) to the original payment"
-        r" method scheduled\.$"
-    ),
-    "refund.completed": re.compile(
-        r"^Refund of (?P<value>\d+(?:\.\d+)?) (?P<currency>[A-Z]{3}) completed\.$"
-    ),
-    "refund.failed": re.compile(
-        r"^The payment provider refused the refund of (?P<value>\d+(?:\.\d+)?)"
-        r" (?P<currency>[A-Z]{3})"
-    ),
-    "return.required": re.compile(r"^The buyer ships the item back within (?P<days>\d+) days"),
-    "return.shipped": re.compile(r"^Buyer shipped the return \((?P<tracking>.*)\)\.$"),
-    "evidence.requested": re.compile(
-        r"^Mediator asked the (?P<party>buyer|seller) for evidence: (?P<text>.*)$", re.DOTALL
-    ),
-    "dispute.opened": re.compile(r"^Buyer opened a dispute: (?P<title>.*)\.$", re.DOTALL),
-}
 _DECISION = re.compile(
     r"^Mediator (?P<verb>proposed a decision|replaced the decision): (?P<rest>.*)\.$"
 )
@@ -479,80 +454,145 @@ def _timeline_details(entry: TimelineEntry, dispute: Dispute | None, who: str) -
     if entry.type == "dispute.escalated":
         return _escalation_words(summary, who)
     if entry.type == "decision.proposed":
-        found = _DECISION.match(summary)
-        if found is None:
-            return None
-        options = _(" or ").join(
-            _solution_words(m) for m in _SOLUTIONS_IN_TEXT.finditer(found["rest"])
-        )
-        if found["verb"] == "replaced the decision":
-            return _("The mediator replaced the decision: %(options)s.") % {"options": options}
-        return _("The mediator proposed a decision: %(options)s.") % {"options": options}
-    if entry.type == "dispute.closed" and dispute is not None and dispute.outcome is not None:
-        return outcome_text(dispute)
-    if entry.type == "policy.warning" and dispute is not None:
-        return _policy_words(dispute, "warning", summary)
+        return _decision_words_of(summary)
     if entry.type == "return.received":
         return _received_words(summary)
-    if entry.type == "dispute.edited" and dispute is not None:
+    if dispute is not None and entry.type == "dispute.closed" and dispute.outcome is not None:
+        return outcome_text(dispute)
+    if dispute is not None and entry.type == "policy.warning":
+        return _policy_words(dispute, "warning", summary)
+    if dispute is not None and entry.type == "dispute.edited":
         return _edit_words(summary, dispute)
-    match = _SUMMARIES.get(entry.type)
-    found = match.match(summary) if match else None
+    shape = _SHAPES.get(entry.type)
+    found = shape[0].match(summary) if shape else None
+    if shape is None or found is None:
+        return None
+    return shape[1](found, who, dispute)
+
+
+def _decision_words_of(summary: str) -> str | None:
+    found = _DECISION.match(summary)
     if found is None:
         return None
-    values = {"who": who}
-    if entry.type == "solution.proposed":
-        return _("%(who)s offered: %(solution)s.") % {**values, "solution": _solution_words(found)}
-    if entry.type == "solution.edited":
-        return _("%(who)s changed the offer: %(solution)s.") % {
-            **values,
-            "solution": _solution_words(found),
+    options = _(" or ").join(_solution_words(m) for m in _SOLUTIONS_IN_TEXT.finditer(found["rest"]))
+    if found["verb"] == "replaced the decision":
+        return _("The mediator replaced the decision: %(options)s.") % {"options": options}
+    return _("The mediator proposed a decision: %(options)s.") % {"options": options}
+
+
+def _return_days(found: re.Match[str]) -> str:
+    days = int(found["days"])
+    return ngettext(
+        "The buyer ships the item back within %(n)d day with a tracking number; the refund"
+        " follows the seller's confirmation.",
+        "The buyer ships the item back within %(n)d days with a tracking number; the refund"
+        " follows the seller's confirmation.",
+        days,
+    ) % {"n": days}
+
+
+def _evidence_asked(found: re.Match[str]) -> str:
+    asked = (
+        _("The mediator asked the buyer for evidence: “%(text)s”")
+        if found["party"] == "buyer"
+        else _("The mediator asked the seller for evidence: “%(text)s”")
+    )
+    return asked % {"text": found["text"]}
+
+
+def _final_decision(found: re.Match[str]) -> str:
+    solution = _solution_words(found)
+    if found["how"] == "became final unchallenged":
+        return _("No one challenged the mediator's decision, so it became final: %(solution)s.") % {
+            "solution": solution
         }
-    if entry.type == "solution.accepted":
-        return _("%(who)s accepted: %(solution)s.") % {**values, "solution": _solution_words(found)}
-    if entry.type == "solution.rejected":
-        return _("%(who)s rejected: %(solution)s.") % {**values, "solution": _solution_words(found)}
-    if entry.type == "decision.final":
-        solution = _solution_words(found)
-        if found["how"] == "became final unchallenged":
-            return _(
-                "No one challenged the mediator's decision, so it became final: %(solution)s."
-            ) % {"solution": solution}
-        return _("The mediator made the decision final: %(solution)s.") % {"solution": solution}
-    if entry.type == "refund.scheduled":
-        return _("A refund of %(amount)s to the original payment method was scheduled.") % {
-            "amount": _amount(found)
-        }
-    if entry.type == "refund.completed":
-        return _("The refund of %(amount)s was completed.") % {"amount": _amount(found)}
-    if entry.type == "refund.failed":
-        return _(
-            "The payment provider refused the refund of %(amount)s; the money stays set aside"
-            " for the buyer."
-        ) % {"amount": _amount(found)}
-    if entry.type == "return.required":
-        days = int(found["days"])
-        return ngettext(
-            "The buyer ships the item back within %(n)d day with a tracking number; the refund"
-            " follows the seller's confirmation.",
-            "The buyer ships the item back within %(n)d days with a tracking number; the refund"
-            " follows the seller's confirmation.",
-            days,
-        ) % {"n": days}
-    if entry.type == "return.shipped":
-        return _("The buyer shipped the return (%(tracking)s).") % {"tracking": found["tracking"]}
-    if entry.type == "evidence.requested":
-        asked = (
-            _("The mediator asked the buyer for evidence: “%(text)s”")
-            if found["party"] == "buyer"
-            else _("The mediator asked the seller for evidence: “%(text)s”")
-        )
-        return asked % {"text": found["text"]}
-    if entry.type == "dispute.opened" and dispute is not None:
-        return _("The buyer opened a dispute: %(reason)s.") % {
-            "reason": _policy_words(dispute, "title", found["title"])
-        }
-    return None
+    return _("The mediator made the decision final: %(solution)s.") % {"solution": solution}
+
+
+def _opened(found: re.Match[str], dispute: Dispute | None) -> str:
+    title = found["title"] if dispute is None else _policy_words(dispute, "title", found["title"])
+    return _("The buyer opened a dispute: %(reason)s.") % {"reason": title}
+
+
+Sayer = Callable[[re.Match[str], str, Dispute | None], str]
+_AMOUNT_AT = r"(?P<value>\d+(?:\.\d+)?) (?P<currency>[A-Z]{3})"
+# Each type whose summary carries details: the shape the engine writes it in (domain/dispute/,
+# ``_log``) and how the reader's language says it, from the summary's parts and who acted.
+_SHAPES: dict[str, tuple[re.Pattern[str], Sayer]] = {
+    "solution.proposed": (
+        re.compile(rf"^(?:Buyer|Seller) offered a new solution: {_SOLUTION}\.$"),
+        lambda m, who, _d: (
+            _("%(who)s offered: %(solution)s.") % {"who": who, "solution": _solution_words(m)}
+        ),
+    ),
+    "solution.edited": (
+        re.compile(rf"^Solution changed: {_SOLUTION}\.$"),
+        lambda m, who, _d: (
+            _("%(who)s changed the offer: %(solution)s.")
+            % {"who": who, "solution": _solution_words(m)}
+        ),
+    ),
+    "solution.accepted": (
+        re.compile(rf"^(?:Buyer|Seller) accepted: {_SOLUTION}\.$"),
+        lambda m, who, _d: (
+            _("%(who)s accepted: %(solution)s.") % {"who": who, "solution": _solution_words(m)}
+        ),
+    ),
+    "solution.rejected": (
+        re.compile(rf"^(?:Buyer|Seller) rejected: {_SOLUTION}\.$"),
+        lambda m, who, _d: (
+            _("%(who)s rejected: %(solution)s.") % {"who": who, "solution": _solution_words(m)}
+        ),
+    ),
+    "decision.final": (
+        re.compile(
+            r"^The mediator's decision (?P<how>became final unchallenged|was made final by the"
+            rf" mediator): {_SOLUTION}\.$"
+        ),
+        lambda m, _who, _d: _final_decision(m),
+    ),
+    "refund.scheduled": (
+        re.compile(rf"^Refund of {_AMOUNT_AT} to the original payment method scheduled\.$"),
+        lambda m, _who, _d: (
+            _("A refund of %(amount)s to the original payment method was scheduled.")
+            % {"amount": _amount(m)}
+        ),
+    ),
+    "refund.completed": (
+        re.compile(rf"^Refund of {_AMOUNT_AT} completed\.$"),
+        lambda m, _who, _d: _("The refund of %(amount)s was completed.") % {"amount": _amount(m)},
+    ),
+    "refund.failed": (
+        re.compile(rf"^The payment provider refused the refund of {_AMOUNT_AT}"),
+        lambda m, _who, _d: (
+            _(
+                "The payment provider refused the refund of %(amount)s; the money stays set aside"
+                " for the buyer."
+            )
+            % {"amount": _amount(m)}
+        ),
+    ),
+    "return.required": (
+        re.compile(r"^The buyer ships the item back within (?P<days>\d+) days"),
+        lambda m, _who, _d: _return_days(m),
+    ),
+    "return.shipped": (
+        re.compile(r"^Buyer shipped the return \((?P<tracking>.*)\)\.$"),
+        lambda m, _who, _d: (
+            _("The buyer shipped the return (%(tracking)s).") % {"tracking": m["tracking"]}
+        ),
+    ),
+    "evidence.requested": (
+        re.compile(
+            r"^Mediator asked the (?P<party>buyer|seller) for evidence: (?P<text>.*)$", re.DOTALL
+        ),
+        lambda m, _who, _d: _evidence_asked(m),
+    ),
+    "dispute.opened": (
+        re.compile(r"^Buyer opened a dispute: (?P<title>.*)\.$", re.DOTALL),
+        lambda m, _who, d: _opened(m, d),
+    ),
+}
 
 
 def _policy_words(dispute: Dispute, field: str, english: str) -> str:
