@@ -30,7 +30,7 @@ from fairdeal.domain.errors import DomainError
 from fairdeal.domain.money import Money
 from fairdeal.domain.policy import Policy
 from fairdeal.domain.roles import Actor
-from fairdeal.i18n import _
+from fairdeal.i18n import _, ngettext
 from fairdeal.policies import load_preset
 
 log = logging.getLogger("fairdeal.security")
@@ -206,9 +206,12 @@ def engine_sentence(detail: str) -> str | None:
     if found := _OPEN_ALREADY.match(detail):
         return _("“%(item)s” already has an open dispute.") % {"item": found["item"]}
     if found := _WAIT_UNTIL.match(detail):
-        return _(
-            "“%(reason)s” can be chosen from %(when)s, %(days)s days after the order shipped."
-        ) % {"reason": _reason_title(found["reason"]), "when": found["when"], "days": found["days"]}
+        days = int(found["days"])
+        return ngettext(
+            "“%(reason)s” can be chosen from %(when)s, %(n)d day after the order shipped.",
+            "“%(reason)s” can be chosen from %(when)s, %(n)d days after the order shipped.",
+            days,
+        ) % {"reason": _reason_title(found["reason"]), "when": found["when"], "n": days}
     return None
 
 
