@@ -201,3 +201,19 @@ def test_an_unknown_language_or_zone_reads_english_in_utc() -> None:
 def test_a_template_that_does_not_exist_sends_nothing() -> None:
     context, _user = context_for("waiting", "dispute.opened.seller", "ru")
     assert JinjaEmailRenderer().render("dispute.edited.seller", "ru", context) is None
+
+
+@pytest.mark.parametrize("language", ["en", "ru", "zh_Hans"])
+def test_paragraphs_and_lists_keep_their_shape_in_every_language(language: str) -> None:
+    """A translated sentence ends its line as the English one does: the greeting, each
+    paragraph and each thing the reader can do stand apart in the plain text and the HTML."""
+    context, _user = context_for("decided", "dispute.decision_proposed.buyer", language)
+    email = JinjaEmailRenderer().render("dispute.decision_proposed.buyer", language, context)
+    assert email is not None
+    paragraphs = email.text.split("\n\n")
+    assert "\n" not in paragraphs[0] and "Alice" in paragraphs[0]  # the greeting stands alone
+    options = [line for line in email.text.splitlines() if line.startswith("  * ")]
+    assert len(options) == 2 + 3  # the decision's two solutions, the reader's three choices
+    assert email.html.count("<li") == 5 and email.html.count("<ul") == 2
+    # greeting, what happened, the options, the reasons, what to do, deadline, link, footer
+    assert len(paragraphs) == 8, paragraphs
