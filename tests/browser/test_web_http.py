@@ -238,6 +238,24 @@ def test_the_open_dispute_form_refuses_with_the_apis_rules(
     assert orders.get_order(app.ctx, accounts.actors["alice"], order_id).dispute_ids == before
 
 
+def test_the_mediators_make_final_form_runs_the_rules(
+    world: tuple[App, DemoAccounts], client: TestClient
+) -> None:
+    """The workbench's "Make final" form reaches the domain (a decision that does not exist is
+    refused there: the page again, 422), for staff only."""
+    _, accounts = world
+    dispute_id = accounts.dispute_ids["under_review"]
+    url = f"/disputes/{dispute_id}/decision/dec_missing/finalize"
+    log_in(client, "maya")
+    page = client.get(f"/disputes/{dispute_id}")
+    refused = client.post(url, data={"csrf_token": csrf_token(page.text), "solution_index": "0"})
+    assert refused.status_code == 422 and f'action="/disputes/{dispute_id}/' in refused.text
+    client.cookies.clear()
+    log_in(client, "bob")
+    page = client.get(f"/disputes/{dispute_id}")
+    assert client.post(url, data={"csrf_token": csrf_token(page.text)}).status_code == 403
+
+
 def test_pages_carry_security_headers(client: TestClient) -> None:
     response = client.get("/login")
     assert "default-src 'self'" in response.headers["content-security-policy"]
