@@ -272,6 +272,28 @@ def solution_index(p: Posted) -> int | None:
     return optional_int(p.text("solution_index"), invalid=-1)  # -1: the domain refuses it
 
 
+def decision_choice(
+    name: str,
+    verb: str,
+    form: str,
+    ok: str,
+    command: Callable[[str, int | None], cmd.DisputeCommand],
+    *,
+    roles: tuple[Role, ...],
+) -> FormAction:
+    """A form that settles a decision on one of its solutions (a party accepts it, the mediator
+    makes it final): ``command(decision_id, the chosen solution's index)``, posted to
+    ``/decision/{decision_id}/<verb>``."""
+    return FormAction(
+        name,
+        f"/decision/{{decision_id}}/{verb}",
+        form,
+        ok,
+        lambda p: command(p.param("decision_id"), solution_index(p)),
+        roles=roles,
+    )
+
+
 PARTY_ACTIONS = (
     FormAction(
         "edit_dispute",
@@ -367,12 +389,12 @@ PARTY_ACTIONS = (
         roles=(Role.SELLER,),
         anchor="return",
     ),
-    FormAction(
+    decision_choice(
         "accept_decision",
-        "/decision/{decision_id}/accept",
+        "accept",
         "decision-answer",
         "decision_accepted",
-        lambda p: cmd.AcceptDecision(p.param("decision_id"), solution_index(p)),
+        cmd.AcceptDecision,
         roles=PARTIES,
     ),
     FormAction(
