@@ -132,18 +132,44 @@ class Proc:
         return self.popen.pid
 
 
-def spawn(name: str, args: Sequence[str], env: dict[str, str], port: int | None = None) -> Proc:
+def spawn(
+    name: str,
+    args: Sequence[str],
+    env: dict[str, str],
+    port: int | None = None,
+    cwd: Path | None = None,
+) -> Proc:
     log = Path("/tmp") / f"fairdeal-bench-{name}-{os.getpid()}.log"
     handle = log.open("wb")
-    popen = subprocess.Popen(list(args), env=env, stdout=handle, stderr=subprocess.STDOUT)
+    popen = subprocess.Popen(list(args), env=env, stdout=handle, stderr=subprocess.STDOUT, cwd=cwd)
     return Proc(name, popen, port, log)
 
 
-def start_api(url: str, port: int, name: str = "api", **extra: str) -> Proc:
+def start_api(
+    url: str, port: int, name: str = "api", *, checkout: Path | None = None, **extra: str
+) -> Proc:
     """One ``fairdeal serve`` process (one uvicorn worker: see docs/performance.md on why not
-    ``--workers N``)."""
-    cmd = [*fairdeal_executable(), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    return spawn(name, cmd, app_env(url, **extra), port)
+    ``--workers N``). ``checkout``: run another checkout's code instead (its own ``.venv``,
+    e.g. a worktree of ``main`` as the baseline of the same run). Its PostgreSQL sessions
+    carry the process's name as ``application_name`` (libpq's PGAPPNAME), so that
+    ``CpuSampler`` finds the backends that serve it."""
+    executable = fairdeal_executable() if checkout is None else checkout_executable(checkout)
+    cmd = [*executable, "serve", "--host", "127.0.0.1", "--port", str(port)]
+    env = app_env(url, PGAPPNAME=backend_name(name), **extra)
+    return spawn(name, cmd, env, port, cwd=checkout)
+
+
+def checkout_executable(checkout: Path) -> list[str]:
+    """``fairdeal`` as another checkout installed it (``uv sync`` there first)."""
+    script = checkout / ".venv" / "bin" / "fairdeal"
+    if not script.exists():
+        raise RuntimeError(f"{script} not found: run `uv sync` in {checkout} first")
+    return [str(script)]
+
+
+def backend_name(proc_name: str) -> str:
+    """The ``application_name`` of a benchmark process's PostgreSQL sessions."""
+    return f"fdbench-{proc_name}"
 
 
 def start_worker(url: str, name: str = "worker", *, relay: bool = True, **extra: str) -> Proc:
@@ -367,3 +393,75 @@ class CpuMeter:
             g: round(sum(cpu_seconds(p) for p in pids) - self.before[g], 3)
             for g, pids in self.groups.items()
         }
+
+
+@dataclass
+class _Backend:
+    first: float  # its CPU when first seen (0 when it started after the sampler)
+    last: float  # its CPU when last seen (a backend that has gone keeps its last sample)
+
+
+class CpuSampler:
+    """CPU used between ``__enter__`` and ``__exit__`` by some processes and by the PostgreSQL
+    backends that serve them (found by ``application_name``, see ``start_api``), by group.
+
+    Backends are sampled every ``every`` seconds, so that connections opened during the
+    measurement count (from zero: ``backend_start`` says they are new) and connections closed
+    during it keep their last sample (up to ``every`` seconds of their work is missed: the
+    pools keep their connections, so this is rare). The sampler's own session is left out."""
+
+    def __init__(self, url: str, groups: dict[str, Sequence[Proc]], every: float = 0.5) -> None:
+        self.url, self.groups, self.every = url, groups, every
+        self.app_names = {backend_name(p.name): g for g, procs in groups.items() for p in procs}
+        self.backends: dict[int, tuple[str, _Backend]] = {}
+        self.processes: dict[str, float] = {}
+        self.result: dict[str, dict[str, float]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> CpuSampler:
+        self._engine = create_engine(self.url, pool_size=1, max_overflow=0)
+        self._started_at = datetime.now(UTC)
+        self.processes = {
+            g: sum(cpu_seconds(p.pid) for p in procs) for g, procs in self.groups.items()
+        }
+        self._sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        self._engine.dispose()
+        for group, procs in self.groups.items():
+            backends = [b for g, b in self.backends.values() if g == group]
+            self.result[group] = {
+                "api": round(sum(cpu_seconds(p.pid) for p in procs) - self.processes[group], 3),
+                "postgres": round(sum(b.last - b.first for b in backends), 3),
+                "backends_seen": len(backends),
+            }
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self._sample()
+
+    def _sample(self) -> None:
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT pid, application_name, backend_start FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).all()
+        for pid, app_name, backend_start in rows:
+            group = self.app_names.get(app_name)
+            if group is None:
+                continue
+            used = cpu_seconds(int(pid))
+            known = self.backends.get(int(pid))
+            if known is None:
+                new = backend_start is not None and backend_start > self._started_at
+                self.backends[int(pid)] = (group, _Backend(0.0 if new else used, used))
+            elif used > 0:
+                known[1].last = used
