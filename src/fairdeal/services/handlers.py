@@ -297,9 +297,16 @@ def handle(
 
 def open_dispute(ctx: Context, actor: Actor, command: OpenDispute) -> Dispute:
     """The buyer opens a dispute on an order (whole, or some of its items)."""
+    return open_dispute_view(ctx, actor, command).dispute
+
+
+def open_dispute_view(ctx: Context, actor: Actor, command: OpenDispute) -> DisputeView:
+    """``open_dispute``, answering the buyer's view of the new dispute from the unit of work
+    that opened it, as ``handle`` does for a command: no second unit of work to read back
+    what was just written (performance.md)."""
     require_role(actor, Role.BUYER)
 
-    def attempt() -> Dispute:
+    def attempt() -> DisputeView:
         with ctx.uow() as uow:
             order = load_order(uow, actor, command.order_id)
             now = ctx.clock.now()
@@ -320,7 +327,7 @@ def open_dispute(ctx: Context, actor: Actor, command: OpenDispute) -> Dispute:
             uow.disputes.add(dispute)
             uow.commit()
         ctx.committed(uow)
-        return dispute
+        return view_of(ctx, actor, dispute, order)
 
     return retrying(attempt)
 

@@ -4,11 +4,13 @@ deadlock on lock upgrade), on PostgreSQL the default READ COMMITTED with row loc
 
 from __future__ import annotations
 
+import select
 from types import TracebackType
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import QueuePool
 
 from fairdeal.adapters.db.request_tx import borrow
@@ -27,7 +29,36 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size)
+    _drop_closed_connections(engine)
+    return engine
+
+
+def _drop_closed_connections(engine: Engine) -> None:
+    """A pooled connection that the server has closed (a restart, a crash, an administrator's
+    pg_terminate_backend, idle_session_timeout) is replaced before it is handed out, so the
+    request that would have used it does not fail.
+
+    SQLAlchemy's ``pool_pre_ping`` does this with a ``SELECT 1`` round trip on every checkout:
+    one of the ~10 round trips of a transition and one of two of a read, on every unit of
+    work (performance.md). Here the socket says it instead, without a round trip: a pooled
+    connection is idle, so the server has nothing to send it -- a connection whose socket is
+    readable (the server's goodbye, end of file) or in error has been closed by the server.
+    What this cannot see is a server that vanished without closing its sockets (a host cut
+    off the network): the first statement fails, SQLAlchemy invalidates the pool, the
+    request's caller retries (5xx)."""
+
+    @event.listens_for(engine, "checkout")
+    def on_checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        if dbapi_connection.closed or _has_input(dbapi_connection.fileno()):
+            raise DisconnectionError("the server closed this connection while it was pooled")
+
+
+def _has_input(fd: int) -> bool:
+    """Whether a socket is readable, hung up or in error, now (no waiting)."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLPRI)
+    return bool(poller.poll(0))
 
 
 def _configure_sqlite(engine: Engine) -> None:

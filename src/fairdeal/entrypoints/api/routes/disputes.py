@@ -67,8 +67,7 @@ def open_dispute(body: DisputeCreate, actor: DisputeLimit, ctx: Ctx) -> JSONResp
         description=body.description,
         evidence_file_ids=tuple(body.evidence_file_ids),
     )
-    dispute = handlers.open_dispute(ctx, actor, command)
-    return dispute_response(disputes.get_dispute(ctx, actor, dispute.id), actor, 201)
+    return dispute_response(handlers.open_dispute_view(ctx, actor, command), actor, 201)
 
 
 @router.get("/disputes", response_model=DisputePage, responses=errors(401, 422))
