@@ -10,6 +10,7 @@ from fairdeal.domain.commands import DisputeCommand
 from fairdeal.domain.money import Amount
 from fairdeal.domain.roles import Actor
 from fairdeal.entrypoints.api import serializers
+from fairdeal.entrypoints.api.responses import JsonResponse
 from fairdeal.entrypoints.api.schemas import AmountIn, MoneyIn, Problem
 from fairdeal.services import handlers
 from fairdeal.services.context import Context
@@ -18,7 +19,7 @@ from fairdeal.services.disputes import DisputeView
 
 def dispute_response(view: DisputeView, actor: Actor, status_code: int = 200) -> JSONResponse:
     """A dispute with its ETag: the version a client sends back in If-Match."""
-    return JSONResponse(
+    return JsonResponse(
         serializers.dispute(view, actor),
         status_code=status_code,
         headers={"ETag": f'"{view.dispute.version}"'},
