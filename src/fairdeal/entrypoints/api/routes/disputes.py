@@ -31,7 +31,13 @@ from fairdeal.entrypoints.api import serializers
 from fairdeal.entrypoints.api.deps import Ctx, CurrentActor, IfMatch, Limit
 from fairdeal.entrypoints.api.errors import ApiError
 from fairdeal.entrypoints.api.ratelimit import DisputeLimit, MessageLimit
-from fairdeal.entrypoints.api.routes.common import act, amount, dispute_response, errors, page
+from fairdeal.entrypoints.api.routes.common import (
+    act,
+    amount,
+    dispute_response,
+    errors,
+    page_response,
+)
 from fairdeal.entrypoints.api.schemas import (
     DecisionAcceptIn,
     DecisionRejectIn,
@@ -77,14 +83,14 @@ def list_disputes(
     limit: Limit,
     status: Annotated[str | None, Query()] = None,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
-) -> dict[str, object]:
+) -> JSONResponse:
     """The disputes you are party to (all of them for staff and the platform), newest first."""
     if status is not None and status not in STATUSES:
         raise ApiError(
             "validation_error", f"status must be one of {', '.join(STATUSES)}", field="status"
         )
     rows = disputes.list_disputes(ctx, actor, status=status, after=cursor, limit=limit)
-    return page([serializers.dispute_summary(d) for d in rows], limit, lambda r: r["id"])
+    return page_response([serializers.dispute_summary(d) for d in rows], limit, lambda r: r["id"])
 
 
 @router.get("/disputes/{dispute_id}", response_model=DisputeOut, responses=errors(401, 404))
