@@ -38,11 +38,14 @@ def transitions(seconds: int = SECONDS, baseline_checkout: Path | None = BASELIN
 
 
 @bench_app.command("reads")
-def reads(seconds: int = typer.Option(8, help="measured seconds per kind of read")) -> None:
+def reads(
+    seconds: int = typer.Option(8, help="measured seconds per kind of read"),
+    granian: bool = typer.Option(False, help="also the same reads under granian (A/B)"),
+) -> None:
     """GET dispute and GET disputes at 16 clients vs a constant route."""
     from benchmarks import reads as bench
 
-    bench.main(seconds=seconds)
+    bench.main(seconds=seconds, granian=granian)
 
 
 @bench_app.command("firing")

@@ -365,6 +365,23 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICK
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """``cpu_seconds`` of a process and of its live descendants (a server such as granian
+    serves from a worker process it starts)."""
+    total = cpu_seconds(pid)
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return total
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as children:
+                total += sum(tree_cpu_seconds(int(child)) for child in children.read().split())
+        except OSError:
+            continue
+    return total
+
+
 def backend_pids(url: str) -> list[int]:
     """The PostgreSQL backends connected to this benchmark's database now."""
     engine = create_engine(url, poolclass=None)
@@ -402,8 +419,8 @@ class _Backend:
 
 
 class CpuSampler:
-    """CPU used between ``__enter__`` and ``__exit__`` by some processes and by the PostgreSQL
-    backends that serve them (found by ``application_name``, see ``start_api``), by group.
+    """CPU used between ``__enter__`` and ``__exit__`` by some processes (with their children)
+    and by the PostgreSQL backends that serve them (found by ``application_name``, see ``start_api``), by group.
 
     Backends are sampled every ``every`` seconds, so that connections opened during the
     measurement count (from zero: ``backend_start`` says they are new) and connections closed
@@ -423,7 +440,7 @@ class CpuSampler:
         self._engine = create_engine(self.url, pool_size=1, max_overflow=0)
         self._started_at = datetime.now(UTC)
         self.processes = {
-            g: sum(cpu_seconds(p.pid) for p in procs) for g, procs in self.groups.items()
+            g: sum(tree_cpu_seconds(p.pid) for p in procs) for g, procs in self.groups.items()
         }
         self._sample()
         self._thread.start()
@@ -437,7 +454,9 @@ class CpuSampler:
         for group, procs in self.groups.items():
             backends = [b for g, b in self.backends.values() if g == group]
             self.result[group] = {
-                "api": round(sum(cpu_seconds(p.pid) for p in procs) - self.processes[group], 3),
+                "api": round(
+                    sum(tree_cpu_seconds(p.pid) for p in procs) - self.processes[group], 3
+                ),
                 "postgres": round(sum(b.last - b.first for b in backends), 3),
                 "backends_seen": len(backends),
             }
