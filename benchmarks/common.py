@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -243,6 +243,28 @@ def rss_mb(pid: int) -> tuple[float, float]:
     return current, peak
 
 
+class Ticker:
+    """Calls ``sample`` every ``every`` seconds in a thread between ``start`` and ``stop``,
+    and once more when stopped (the samplers below)."""
+
+    def __init__(self, sample: Callable[[], None], every: float) -> None:
+        self.sample, self.every = sample, every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sample()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self.sample()
+
+
 @dataclass
 class MemorySampler:
     """Samples the RSS of some processes every ``every`` seconds in a thread."""
@@ -253,18 +275,15 @@ class MemorySampler:
     peaks: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self._stop = threading.Event()
         self._started = time.monotonic()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._ticker = Ticker(self._sample, self.every)
 
     def __enter__(self) -> MemorySampler:
-        self._thread.start()
+        self._ticker.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self._sample()
+        self._ticker.stop()
 
     def _sample(self) -> None:
         now = time.monotonic() - self._started
@@ -275,10 +294,6 @@ class MemorySampler:
                 continue
             self.samples.setdefault(proc.name, []).append((round(now, 1), round(current, 1)))
             self.peaks[proc.name] = max(self.peaks.get(proc.name, 0.0), peak)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.every):
-            self._sample()
 
     def summary(self) -> dict[str, dict[str, float]]:
         """Per process: RSS at the first and last sample, and the peak (VmHWM)."""
@@ -433,8 +448,7 @@ class CpuSampler:
         self.backends: dict[int, tuple[str, _Backend]] = {}
         self.processes: dict[str, float] = {}
         self.result: dict[str, dict[str, float]] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._ticker = Ticker(self._sample, every)
 
     def __enter__(self) -> CpuSampler:
         self._engine = create_engine(self.url, pool_size=1, max_overflow=0)
@@ -443,13 +457,11 @@ class CpuSampler:
             g: sum(tree_cpu_seconds(p.pid) for p in procs) for g, procs in self.groups.items()
         }
         self._sample()
-        self._thread.start()
+        self._ticker.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self._sample()
+        self._ticker.stop()
         self._engine.dispose()
         for group, procs in self.groups.items():
             backends = [b for g, b in self.backends.values() if g == group]
@@ -460,10 +472,6 @@ class CpuSampler:
                 "postgres": round(sum(b.last - b.first for b in backends), 3),
                 "backends_seen": len(backends),
             }
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.every):
-            self._sample()
 
     def _sample(self) -> None:
         with self._engine.connect() as conn:

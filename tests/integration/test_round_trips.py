@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.pool import NullPool
 
 from fairdeal.adapters.db.audit import SqlAuditChains
-from fairdeal.domain.commands import AcceptSolution, OpenDispute, ProposeSolution
+from fairdeal.domain.commands import AcceptSolution, ProposeSolution
 from fairdeal.domain.money import Amount
 from fairdeal.services import disputes, handlers
 from fairdeal.services.audit import verify
@@ -52,17 +52,8 @@ def test_reading_a_dispute_is_one_statement(world: World) -> None:
 def test_opening_a_dispute_reads_its_evidence_once_and_answers_without_reading_it_back(
     world: World,
 ) -> None:
-    order = world.shipped_order()
-    photo = world.photo(world.buyer)
-    command = OpenDispute(
-        order_id=order.id,
-        item_ids=(order.items[0].id,),
-        reason="damaged",
-        desired_outcome="refund_only",
-        amount=Amount.of("40.00"),
-        description="It arrived broken.",
-        evidence_file_ids=(photo,),
-    )
+    command = world.opening(world.shipped_order(), world.buyer)
+    [photo] = command.evidence_file_ids
     with statements(world) as sent:
         view = handlers.open_dispute_view(world.ctx, world.buyer, command)
     assert sum(s.startswith("SELECT files") for s in sent) == 1, sent
