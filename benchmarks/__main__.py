@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -20,20 +21,31 @@ bench_app = typer.Typer(
 SECONDS = typer.Option(10, help="measured seconds per run")
 
 
+BASELINE_CHECKOUT = typer.Option(
+    None,
+    help="another checkout with its own .venv (e.g. a worktree of main, `uv sync` there) "
+    "whose API processes run the same load in the same run: CPU per lifecycle before/after",
+)
+
+
 @bench_app.command("transitions")
-def transitions(seconds: int = SECONDS) -> None:
-    """Dispute transitions over HTTP at 1, 8, 32 clients vs pgbench (refund-shaped)."""
+def transitions(seconds: int = SECONDS, baseline_checkout: Path | None = BASELINE_CHECKOUT) -> None:
+    """Dispute transitions over HTTP at 1, 8, 32 clients vs pgbench (refund-shaped), with the
+    CPU per lifecycle (API processes and their PostgreSQL backends)."""
     from benchmarks import transitions as bench
 
-    bench.main(seconds=seconds)
+    bench.main(seconds=seconds, baseline_checkout=baseline_checkout)
 
 
 @bench_app.command("reads")
-def reads(seconds: int = typer.Option(8, help="measured seconds per kind of read")) -> None:
+def reads(
+    seconds: int = typer.Option(8, help="measured seconds per kind of read"),
+    granian: bool = typer.Option(False, help="also the same reads under granian (A/B)"),
+) -> None:
     """GET dispute and GET disputes at 16 clients vs a constant route."""
     from benchmarks import reads as bench
 
-    bench.main(seconds=seconds)
+    bench.main(seconds=seconds, granian=granian)
 
 
 @bench_app.command("firing")
@@ -114,6 +126,7 @@ def startup(runs: int = typer.Option(5, help="starts of each command")) -> None:
 @bench_app.command("all")
 def run_all(
     firing_count: int = typer.Option(40_000, help="due deadlines for the firing benchmark"),
+    baseline_checkout: Path | None = BASELINE_CHECKOUT,
 ) -> None:
     """All five, one after another (about 12 minutes on 2 cores; the issue's 200,000
     deadlines are `python -m benchmarks firing --count 200000`, about 4 minutes more)."""
@@ -126,7 +139,10 @@ def run_all(
 
     started = time.monotonic()
     steps: list[tuple[str, Callable[[], dict[str, Any]]]] = [
-        ("transitions", lambda: transitions_bench.main(seconds=8)),
+        (
+            "transitions",
+            lambda: transitions_bench.main(seconds=8, baseline_checkout=baseline_checkout),
+        ),
         ("reads", lambda: reads_bench.main(seconds=6)),
         ("firing", lambda: firing_bench.main(count=firing_count)),
         ("scale", lambda: scale_bench.main(seconds=6)),

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -132,18 +132,44 @@ class Proc:
         return self.popen.pid
 
 
-def spawn(name: str, args: Sequence[str], env: dict[str, str], port: int | None = None) -> Proc:
+def spawn(
+    name: str,
+    args: Sequence[str],
+    env: dict[str, str],
+    port: int | None = None,
+    cwd: Path | None = None,
+) -> Proc:
     log = Path("/tmp") / f"fairdeal-bench-{name}-{os.getpid()}.log"
     handle = log.open("wb")
-    popen = subprocess.Popen(list(args), env=env, stdout=handle, stderr=subprocess.STDOUT)
+    popen = subprocess.Popen(list(args), env=env, stdout=handle, stderr=subprocess.STDOUT, cwd=cwd)
     return Proc(name, popen, port, log)
 
 
-def start_api(url: str, port: int, name: str = "api", **extra: str) -> Proc:
+def start_api(
+    url: str, port: int, name: str = "api", *, checkout: Path | None = None, **extra: str
+) -> Proc:
     """One ``fairdeal serve`` process (one uvicorn worker: see docs/performance.md on why not
-    ``--workers N``)."""
-    cmd = [*fairdeal_executable(), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    return spawn(name, cmd, app_env(url, **extra), port)
+    ``--workers N``). ``checkout``: run another checkout's code instead (its own ``.venv``,
+    e.g. a worktree of ``main`` as the baseline of the same run). Its PostgreSQL sessions
+    carry the process's name as ``application_name`` (libpq's PGAPPNAME), so that
+    ``CpuSampler`` finds the backends that serve it."""
+    executable = fairdeal_executable() if checkout is None else checkout_executable(checkout)
+    cmd = [*executable, "serve", "--host", "127.0.0.1", "--port", str(port)]
+    env = app_env(url, PGAPPNAME=backend_name(name), **extra)
+    return spawn(name, cmd, env, port, cwd=checkout)
+
+
+def checkout_executable(checkout: Path) -> list[str]:
+    """``fairdeal`` as another checkout installed it (``uv sync`` there first)."""
+    script = checkout / ".venv" / "bin" / "fairdeal"
+    if not script.exists():
+        raise RuntimeError(f"{script} not found: run `uv sync` in {checkout} first")
+    return [str(script)]
+
+
+def backend_name(proc_name: str) -> str:
+    """The ``application_name`` of a benchmark process's PostgreSQL sessions."""
+    return f"fdbench-{proc_name}"
 
 
 def start_worker(url: str, name: str = "worker", *, relay: bool = True, **extra: str) -> Proc:
@@ -217,6 +243,28 @@ def rss_mb(pid: int) -> tuple[float, float]:
     return current, peak
 
 
+class Ticker:
+    """Calls ``sample`` every ``every`` seconds in a thread between ``start`` and ``stop``,
+    and once more when stopped (the samplers below)."""
+
+    def __init__(self, sample: Callable[[], None], every: float) -> None:
+        self.sample, self.every = sample, every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sample()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self.sample()
+
+
 @dataclass
 class MemorySampler:
     """Samples the RSS of some processes every ``every`` seconds in a thread."""
@@ -227,18 +275,15 @@ class MemorySampler:
     peaks: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self._stop = threading.Event()
         self._started = time.monotonic()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._ticker = Ticker(self._sample, self.every)
 
     def __enter__(self) -> MemorySampler:
-        self._thread.start()
+        self._ticker.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self._sample()
+        self._ticker.stop()
 
     def _sample(self) -> None:
         now = time.monotonic() - self._started
@@ -249,10 +294,6 @@ class MemorySampler:
                 continue
             self.samples.setdefault(proc.name, []).append((round(now, 1), round(current, 1)))
             self.peaks[proc.name] = max(self.peaks.get(proc.name, 0.0), peak)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.every):
-            self._sample()
 
     def summary(self) -> dict[str, dict[str, float]]:
         """Per process: RSS at the first and last sample, and the peak (VmHWM)."""
@@ -339,6 +380,23 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICK
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """``cpu_seconds`` of a process and of its live descendants (a server such as granian
+    serves from a worker process it starts)."""
+    total = cpu_seconds(pid)
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return total
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as children:
+                total += sum(tree_cpu_seconds(int(child)) for child in children.read().split())
+        except OSError:
+            continue
+    return total
+
+
 def backend_pids(url: str) -> list[int]:
     """The PostgreSQL backends connected to this benchmark's database now."""
     engine = create_engine(url, poolclass=None)
@@ -367,3 +425,70 @@ class CpuMeter:
             g: round(sum(cpu_seconds(p) for p in pids) - self.before[g], 3)
             for g, pids in self.groups.items()
         }
+
+
+@dataclass
+class _Backend:
+    first: float  # its CPU when first seen (0 when it started after the sampler)
+    last: float  # its CPU when last seen (a backend that has gone keeps its last sample)
+
+
+class CpuSampler:
+    """CPU used between ``__enter__`` and ``__exit__`` by some processes (with their children)
+    and by the PostgreSQL backends that serve them (found by ``application_name``, see ``start_api``), by group.
+
+    Backends are sampled every ``every`` seconds, so that connections opened during the
+    measurement count (from zero: ``backend_start`` says they are new) and connections closed
+    during it keep their last sample (up to ``every`` seconds of their work is missed: the
+    pools keep their connections, so this is rare). The sampler's own session is left out."""
+
+    def __init__(self, url: str, groups: dict[str, Sequence[Proc]], every: float = 0.5) -> None:
+        self.url, self.groups, self.every = url, groups, every
+        self.app_names = {backend_name(p.name): g for g, procs in groups.items() for p in procs}
+        self.backends: dict[int, tuple[str, _Backend]] = {}
+        self.processes: dict[str, float] = {}
+        self.result: dict[str, dict[str, float]] = {}
+        self._ticker = Ticker(self._sample, every)
+
+    def __enter__(self) -> CpuSampler:
+        self._engine = create_engine(self.url, pool_size=1, max_overflow=0)
+        self._started_at = datetime.now(UTC)
+        self.processes = {
+            g: sum(tree_cpu_seconds(p.pid) for p in procs) for g, procs in self.groups.items()
+        }
+        self._sample()
+        self._ticker.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._ticker.stop()
+        self._engine.dispose()
+        for group, procs in self.groups.items():
+            backends = [b for g, b in self.backends.values() if g == group]
+            self.result[group] = {
+                "api": round(
+                    sum(tree_cpu_seconds(p.pid) for p in procs) - self.processes[group], 3
+                ),
+                "postgres": round(sum(b.last - b.first for b in backends), 3),
+                "backends_seen": len(backends),
+            }
+
+    def _sample(self) -> None:
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT pid, application_name, backend_start FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).all()
+        for pid, app_name, backend_start in rows:
+            group = self.app_names.get(app_name)
+            if group is None:
+                continue
+            used = cpu_seconds(int(pid))
+            known = self.backends.get(int(pid))
+            if known is None:
+                new = backend_start is not None and backend_start > self._started_at
+                self.backends[int(pid)] = (group, _Backend(0.0 if new else used, used))
+            elif used > 0:
+                known[1].last = used

@@ -32,10 +32,14 @@ class Recorder:
         self.errors: dict[str, int] = defaultdict(int)
         self.samples: list[str] = []
         self.lifecycles = 0
+        # Every answered request, warm-up and tail included: what the server's CPU over the
+        # whole run is divided by (benchmarks/transitions.py).
+        self.answered = 0
 
     def record(self, kind: str, started: float, response: httpx.Response, expected: int) -> bool:
         ended = time.perf_counter()
         ok = response.status_code == expected
+        self.answered += ok
         if started >= self.warmup_until and ended <= self.stop_at:
             if ok:
                 self.latencies[kind].append((ended - started) * 1000)
@@ -132,6 +136,7 @@ async def main(spec: dict[str, Any]) -> dict[str, Any]:
         "errors": rec.errors,
         "error_samples": rec.samples,
         "lifecycles": rec.lifecycles,
+        "answered_in_all": rec.answered,
         "ran_out_of_jobs": spec["mode"] == "lifecycle" and time.perf_counter() < rec.stop_at,
     }
 

@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from benchmarks import seed
 from benchmarks.common import (
+    CpuSampler,
     MemorySampler,
     Proc,
+    app_env,
+    backend_name,
     drop_database,
     free_port,
     percentile,
@@ -55,7 +59,7 @@ def measure(
 ) -> dict[str, Any]:
     """Each kind of read on its own, at ``clients`` concurrent clients."""
     out: dict[str, Any] = {}
-    run_loadgen(  # warm-up: pools, caches, the token cache
+    warm = run_loadgen(  # warm-up: pools, caches, the token cache
         {
             "mode": "requests",
             "clients": clients,
@@ -82,8 +86,10 @@ def measure(
             "p50_ms": round(percentile(values, 50), 2),
             "p99_ms": round(percentile(values, 99), 2),
             "errors": result["errors"],
+            "answered": result["answered_in_all"],
         }
         say(f"  {kind}: {out[kind]}")
+    out["warmup_answered"] = warm["answered_in_all"]
     return out
 
 
@@ -128,6 +134,58 @@ def uvicorn_workers_check(seconds: int = 3, clients: int = CLIENTS) -> dict[str,
     return out
 
 
+def start_granian(url: str, port: int, name: str) -> Proc:
+    """The same application as ``start_api``'s, served by granian (one worker, one process
+    per port like ``fairdeal serve``) instead of uvicorn."""
+    granian = str(Path(sys.executable).with_name("granian"))
+    cmd = [
+        granian,
+        "--interface",
+        "asgi",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--loop",
+        "uvloop",
+        "--no-ws",
+        "--log-level",
+        "warning",
+        "benchmarks.asgi_app:app",
+    ]
+    return spawn(name, cmd, app_env(url, PGAPPNAME=backend_name(name)), port)
+
+
+def server_ab(url: str, shape: seed.Shape, *, seconds: int) -> dict[str, Any]:
+    """GET dispute and the list under uvicorn (``fairdeal serve``) and under granian, on the
+    same database a moment apart, with the CPU per request of the API processes and their
+    PostgreSQL backends: whether ``serve`` should switch servers (issue 16)."""
+    out: dict[str, Any] = {}
+    servers: dict[str, Callable[[int], Proc]] = {
+        "uvicorn": lambda i: start_api(url, free_port(), name=f"uvicorn{i}"),
+        "granian": lambda i: start_granian(url, free_port(), f"granian{i}"),
+    }
+    for server, start in servers.items():
+        apis = [start(i) for i in range(API_PROCESSES)]
+        with running(apis):
+            wait_ready(apis)
+            with CpuSampler(url, {server: apis}) as cpu:
+                measured = measure(shape, apis, seconds=seconds)
+        # Over everything the processes answered while measured: the warm-up and each kind.
+        answered = measured["warmup_answered"] + sum(measured[k]["answered"] for k in KINDS)
+        used = cpu.result[server]
+        measured["cpu_ms_per_request"] = {
+            "api": round(1000 * used["api"] / answered, 3),
+            "postgres": round(1000 * used["postgres"] / answered, 3),
+        }
+        out[server] = measured
+        say(f"  {server}: CPU per request {measured['cpu_ms_per_request']}")
+    return out
+
+
 def report(label: str, measured: dict[str, Any]) -> list[list[Any]]:
     base = measured["constant"]
     rows = []
@@ -146,7 +204,7 @@ def report(label: str, measured: dict[str, Any]) -> list[list[Any]]:
     return rows
 
 
-def main(*, seconds: int = 8, keep: bool = False) -> dict[str, Any]:
+def main(*, seconds: int = 8, keep: bool = False, granian: bool = False) -> dict[str, Any]:
     shape = seed.Shape(orders=10_000, disputes=2_000)
     say(f"reads: loading {shape.orders} orders, {shape.disputes} disputes")
     url = recreate_database()
@@ -164,6 +222,20 @@ def main(*, seconds: int = 8, keep: bool = False) -> dict[str, Any]:
         ["data", "request", "req/s", "p50 ms", "p99 ms", "vs constant"],
         report(f"{shape.orders // 1000}k orders", measured),
     )
+    servers = None
+    if granian:
+        say("reads: uvicorn against granian, the same application")
+        servers = server_ab(url, shape, seconds=seconds)
+        rendered += "\n\n" + table(
+            f"Servers at {CLIENTS} clients: the same application under uvicorn and granian",
+            ["server", "request", "req/s", "p50 ms", "p99 ms", "vs constant"],
+            [row for name, m in servers.items() for row in report(name, m)],
+        )
+        rendered += "\n" + "; ".join(
+            f"{name}: CPU per request API {m['cpu_ms_per_request']['api']} ms,"
+            f" PostgreSQL {m['cpu_ms_per_request']['postgres']} ms"
+            for name, m in servers.items()
+        )
     data = {
         "shape": shape.__dict__,
         "load_seconds": load_times,
@@ -171,11 +243,17 @@ def main(*, seconds: int = 8, keep: bool = False) -> dict[str, Any]:
         "api_processes": API_PROCESSES,
         "reads": measured,
         "uvicorn_workers_check": workers_check,
+        "servers": servers,
         "memory": memory.summary(),
         "table": rendered,
         "targets": {
             "p99_get_dispute<=25ms": measured["dispute"]["p99_ms"] <= 25,
             "p99_list_disputes<=25ms": measured["list"]["p99_ms"] <= 25,
+            # Issue 16: a read costs at most twice the constant route of the same processes.
+            "p99_get_dispute<=2x_constant": measured["dispute"]["p99_ms"]
+            <= 2 * measured["constant"]["p99_ms"],
+            "p99_list_disputes<=2x_constant": measured["list"]["p99_ms"]
+            <= 2 * measured["constant"]["p99_ms"],
         },
     }
     write_result("reads", data)

@@ -11,11 +11,15 @@ import json
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from benchmarks import pgbench, seed
 from benchmarks.common import (
+    CpuSampler,
     MemorySampler,
+    Proc,
     drop_database,
     free_port,
     percentile,
@@ -60,18 +64,84 @@ def jobs_for(shape: seed.Shape, first: int, count: int) -> list[dict[str, str]]:
     return jobs
 
 
+# The sides of a run: this checkout ("after") and, with a baseline checkout, that one
+# ("before"), measured against the same database, one after the other at each client count.
+AFTER, BEFORE = "after", "before"
+ROUNDS = 3
+
+
+def lifecycle_spec(
+    shape: seed.Shape, apis: Sequence[Proc], first: int, count: int, clients: int, **timing: float
+) -> dict[str, Any]:
+    return {
+        "mode": "lifecycle",
+        "clients": clients,
+        "ports": [a.port for a in apis],
+        "warmup": timing.get("warmup", 0),
+        "duration": timing.get("duration", 2),
+        "jobs": jobs_for(shape, first, count),
+    }
+
+
+def merged(earlier: dict[str, Any] | None, later: dict[str, Any]) -> dict[str, Any]:
+    """Two rounds of the same side at the same client count, as one run."""
+    if earlier is None:
+        return later
+    out = dict(later)
+    for key in ("seconds", "lifecycles", "answered_in_all"):
+        out[key] = earlier[key] + later[key]
+    out["latencies_ms"] = {
+        kind: earlier["latencies_ms"].get(kind, []) + later["latencies_ms"].get(kind, [])
+        for kind in {*earlier["latencies_ms"], *later["latencies_ms"]}
+    }
+    out["errors"] = {
+        kind: earlier["errors"].get(kind, 0) + later["errors"].get(kind, 0)
+        for kind in {*earlier["errors"], *later["errors"]}
+    }
+    out["error_samples"] = earlier["error_samples"] + later["error_samples"]
+    out["ran_out_of_jobs"] = earlier["ran_out_of_jobs"] or later["ran_out_of_jobs"]
+    out["cpu_seconds"] = {
+        key: earlier["cpu_seconds"][key] + later["cpu_seconds"][key] for key in later["cpu_seconds"]
+    }
+    return out
+
+
+def cpu_per_lifecycle(result: dict[str, Any], cpu: dict[str, float]) -> dict[str, float]:
+    """Milliseconds of CPU per lifecycle (three transitions): the API processes' and their
+    PostgreSQL backends', over every request the run answered (warm-up and tail included, as
+    the CPU was measured over the whole run)."""
+    lifecycles = result["answered_in_all"] / 3
+    if not lifecycles:
+        return {"api_ms": float("nan"), "postgres_ms": float("nan"), "total_ms": float("nan")}
+    api, postgres = 1000 * cpu["api"] / lifecycles, 1000 * cpu["postgres"] / lifecycles
+    return {
+        "api_ms": round(api, 2),
+        "postgres_ms": round(postgres, 2),
+        "total_ms": round(api + postgres, 2),
+    }
+
+
 def main(
     *,
     seconds: int = 10,
     warmup: float = 2.0,
     clients: tuple[int, ...] = CLIENTS,
     keep: bool = False,
+    baseline_checkout: Path | None = None,
 ) -> dict[str, Any]:
+    """``baseline_checkout``: another checkout of Fairdeal with its own ``.venv`` (e.g. a
+    worktree of ``main``), whose API processes run the same load in the same run, so that the
+    CPU per lifecycle before and after a change is measured side by side."""
+    sides: dict[str, Path | None] = {AFTER: None}
+    if baseline_checkout is not None:
+        sides = {BEFORE: baseline_checkout, AFTER: None}
     say("transitions: loading the database")
     url = recreate_database()
     engine = seed.prepare(url)
     per_run = 6000
-    shape = seed.Shape(orders=per_run * (len(clients) + 1), disputes=0)
+    warm_jobs = 600
+    needed = len(sides) * (per_run * len(clients) + warm_jobs)
+    shape = seed.Shape(orders=needed + per_run, disputes=0)
     load_times = seed.load(engine, shape, files=True)
     template = seed.build_templates()
     dispute_doc = json.dumps(template.dispute["doc"])
@@ -86,103 +156,179 @@ def main(
         say(f"  pgbench {n} clients: {baseline[n]['tps']} tps")
     pgbench.drop_refund_tables(url)
 
-    say(f"transitions: {API_PROCESSES} API processes")
-    apis = [start_api(url, free_port(), name=f"api{i}") for i in range(API_PROCESSES)]
-    measured: dict[int, dict[str, Any]] = {}
-    with running(apis), MemorySampler(apis) as memory:
-        wait_ready(apis)
+    apis = {
+        side: [
+            start_api(url, free_port(), name=f"{side}{i}", checkout=checkout)
+            for i in range(API_PROCESSES)
+        ]
+        for side, checkout in sides.items()
+    }
+    every = [proc for procs in apis.values() for proc in procs]
+    say(f"transitions: {API_PROCESSES} API processes per side ({', '.join(sides)})")
+    measured: dict[str, dict[int, dict[str, Any]]] = {side: {} for side in sides}
+    with running(every), MemorySampler(every) as memory:
+        wait_ready(every)
         next_order = 1
-        # A short warm-up run, not recorded: imports, pools, caches.
-        run_loadgen(
-            {
-                "mode": "lifecycle",
-                "clients": 4,
-                "ports": [a.port for a in apis],
-                "warmup": 0,
-                "duration": 2,
-                "jobs": jobs_for(shape, next_order, 600),
-            }
-        )
-        next_order += 600
+        for side in sides:
+            # A short warm-up run, not recorded: imports, pools, caches.
+            run_loadgen(lifecycle_spec(shape, apis[side], next_order, warm_jobs, 4))
+            next_order += warm_jobs
         for n in clients:
-            result = run_loadgen(
-                {
-                    "mode": "lifecycle",
-                    "clients": n,
-                    "ports": [a.port for a in apis],
-                    "warmup": warmup,
-                    "duration": seconds,
-                    "jobs": jobs_for(shape, next_order, per_run),
-                }
-            )
-            next_order += per_run
-            measured[n] = result
-            done = sum(len(v) for v in result["latencies_ms"].values())
-            say(f"  {n} clients: {done / result['seconds']:.0f} transitions/s")
-            if result["errors"]:
-                say(f"  errors: {result['errors']} {result['error_samples'][:2]}")
-    rows = []
-    runs = []
-    for n in clients:
-        result = measured[n]
-        every = [v for values in result["latencies_ms"].values() for v in values]
-        per_second = len(every) / result["seconds"]
-        base = baseline[n]
-        entry = {
-            "clients": n,
-            "transitions_per_s": round(per_second, 1),
-            "lifecycles_per_s": round(result["lifecycles"] / result["seconds"], 1),
-            "p50_ms": round(percentile(every, 50), 2),
-            "p99_ms": round(percentile(every, 99), 2),
-            "by_step": {
-                kind: {
-                    "count": len(values),
-                    "p50_ms": round(percentile(values, 50), 2),
-                    "p99_ms": round(percentile(values, 99), 2),
-                }
-                for kind, values in result["latencies_ms"].items()
-            },
-            "errors": result["errors"],
-            "ran_out_of_jobs": result["ran_out_of_jobs"],
-            "pgbench": base,
-            "ratio_to_pgbench": ratio(per_second, base["tps"]),
-        }
-        runs.append(entry)
-        rows.append(
-            [
-                n,
-                entry["transitions_per_s"],
-                entry["p50_ms"],
-                entry["p99_ms"],
-                base["tps"],
-                base["p50_ms"],
-                base["p99_ms"],
-                f"{entry['ratio_to_pgbench']:.0%}",
-            ]
-        )
+            # With a baseline, the sides take turns in short rounds, so that the other
+            # sessions' load on a shared machine falls on both alike.
+            rounds = ROUNDS if len(sides) > 1 else 1
+            for _ in range(rounds):
+                for side in sides:
+                    spec = lifecycle_spec(
+                        shape,
+                        apis[side],
+                        next_order,
+                        per_run // rounds,
+                        n,
+                        warmup=warmup,
+                        duration=seconds / rounds,
+                    )
+                    with CpuSampler(url, {side: apis[side]}) as cpu:
+                        result = run_loadgen(spec)
+                    next_order += per_run // rounds
+                    result["cpu_seconds"] = cpu.result[side]
+                    measured[side][n] = merged(measured[side].get(n), result)
+                    if result["errors"]:
+                        say(f"  errors: {result['errors']} {result['error_samples'][:2]}")
+            for side in sides:
+                result = measured[side][n]
+                result["cpu_per_lifecycle"] = cpu_per_lifecycle(result, result["cpu_seconds"])
+                done = sum(len(v) for v in result["latencies_ms"].values())
+                say(
+                    f"  {side}, {n} clients: {done / result['seconds']:.0f} transitions/s,"
+                    f" CPU per lifecycle {result['cpu_per_lifecycle']}"
+                )
+    runs = {side: [summarize(measured[side][n], baseline[n]) for n in clients] for side in sides}
+    rows = [
+        [
+            r["clients"],
+            r["transitions_per_s"],
+            r["p50_ms"],
+            r["p99_ms"],
+            r["pgbench"]["tps"],
+            r["pgbench"]["p50_ms"],
+            r["pgbench"]["p99_ms"],
+            f"{r['ratio_to_pgbench']:.0%}",
+            r["cpu_per_lifecycle"]["total_ms"],
+        ]
+        for r in runs[AFTER]
+    ]
     rendered = table(
         "Transitions over HTTP (open / solution / accept+refund) vs pgbench refund-shaped",
-        ["clients", "trans/s", "p50 ms", "p99 ms", "pgbench tps", "pgb p50", "pgb p99", "ratio"],
+        [
+            "clients",
+            "trans/s",
+            "p50 ms",
+            "p99 ms",
+            "pgbench tps",
+            "pgb p50",
+            "pgb p99",
+            "ratio",
+            "CPU ms/lifecycle",
+        ],
         rows,
     )
-    at8 = next((r for r in runs if r["clients"] == 8), None)
+    cpu_ratio = None
+    if BEFORE in runs:
+        before_after = cpu_table(runs)
+        rendered += "\n\n" + before_after["table"]
+        cpu_ratio = before_after["ratio_at_8"]
+    at8 = next((r for r in runs[AFTER] if r["clients"] == 8), None)
     data = {
         "load_seconds": load_times,
         "api_processes": API_PROCESSES,
         "load_generator": "async httpx, one process, one keep-alive connection per client",
         "seconds_per_run": seconds,
-        "runs": runs,
+        "baseline_checkout": str(baseline_checkout) if baseline_checkout else None,
+        "runs": runs[AFTER],
+        "baseline_runs": runs.get(BEFORE),
+        "cpu_after_over_before_at_8": cpu_ratio,
         "memory": memory.summary(),
         "table": rendered,
         "targets": {
             "ratio_at_8_clients>=0.40": at8 is not None and at8["ratio_to_pgbench"] >= 0.40,
             "p99_at_8_clients<=50ms": at8 is not None and at8["p99_ms"] <= 50,
+            "cpu_per_lifecycle_at_8<=half_of_baseline": cpu_ratio is not None and cpu_ratio <= 0.5,
         },
     }
     write_result("transitions", data)
     if not keep:
         drop_database()
     return data
+
+
+def summarize(result: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
+    """One run's figures: rates, latencies by step, CPU per lifecycle, the pgbench ratio."""
+    every = [v for values in result["latencies_ms"].values() for v in values]
+    per_second = len(every) / result["seconds"]
+    return {
+        "clients": result["clients"],
+        "transitions_per_s": round(per_second, 1),
+        "lifecycles_per_s": round(result["lifecycles"] / result["seconds"], 1),
+        "p50_ms": round(percentile(every, 50), 2),
+        "p99_ms": round(percentile(every, 99), 2),
+        "by_step": {
+            kind: {
+                "count": len(values),
+                "p50_ms": round(percentile(values, 50), 2),
+                "p99_ms": round(percentile(values, 99), 2),
+            }
+            for kind, values in result["latencies_ms"].items()
+        },
+        "cpu_seconds": result["cpu_seconds"],
+        "cpu_per_lifecycle": result["cpu_per_lifecycle"],
+        "errors": result["errors"],
+        "ran_out_of_jobs": result["ran_out_of_jobs"],
+        "pgbench": base,
+        "ratio_to_pgbench": ratio(per_second, base["tps"]),
+    }
+
+
+def cpu_table(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """CPU per lifecycle before (the baseline checkout) and after, and their ratio."""
+    rows = []
+    at8 = None
+    for before, after in zip(runs[BEFORE], runs[AFTER], strict=True):
+        b, a = before["cpu_per_lifecycle"], after["cpu_per_lifecycle"]
+        share = ratio(a["total_ms"], b["total_ms"])
+        if after["clients"] == 8:
+            at8 = share
+        rows.append(
+            [
+                after["clients"],
+                b["api_ms"],
+                b["postgres_ms"],
+                b["total_ms"],
+                a["api_ms"],
+                a["postgres_ms"],
+                a["total_ms"],
+                f"{share:.0%}",
+                before["transitions_per_s"],
+                after["transitions_per_s"],
+            ]
+        )
+    rendered = table(
+        "CPU per lifecycle (ms): API processes + their PostgreSQL backends, before and after",
+        [
+            "clients",
+            "before API",
+            "before PG",
+            "before",
+            "after API",
+            "after PG",
+            "after",
+            "after/before",
+            "before trans/s",
+            "after trans/s",
+        ],
+        rows,
+    )
+    return {"table": rendered, "ratio_at_8": at8}
 
 
 if __name__ == "__main__":

@@ -112,18 +112,27 @@ class World:
     ) -> Dispute:
         """The buyer disputes the order's first item (40.00), damaged, with a photo."""
         who = buyer or self.buyer
-        return handlers.open_dispute(
-            self.ctx,
-            who,
-            OpenDispute(
-                order_id=order.id,
-                item_ids=None if whole_order else (order.items[0].id,),
-                reason="damaged",
-                desired_outcome=outcome,
-                amount=Amount.of(amount),
-                description="It arrived broken.",
-                evidence_file_ids=(self.photo(who),),
-            ),
+        command = self.opening(order, who, outcome=outcome, amount=amount, whole=whole_order)
+        return handlers.open_dispute(self.ctx, who, command)
+
+    def opening(
+        self,
+        order: Order,
+        buyer: Actor,
+        *,
+        outcome: str = "refund_only",
+        amount: str = "40.00",
+        whole: bool = False,
+    ) -> OpenDispute:
+        """The command ``open`` sends: with a photo ``buyer`` has just uploaded."""
+        return OpenDispute(
+            order_id=order.id,
+            item_ids=None if whole else (order.items[0].id,),
+            reason="damaged",
+            desired_outcome=outcome,
+            amount=Amount.of(amount),
+            description="It arrived broken.",
+            evidence_file_ids=(self.photo(buyer),),
         )
 
     def dispute(self, dispute_id: str) -> Dispute:

@@ -4,14 +4,30 @@ deadlock on lock upgrade), on PostgreSQL the default READ COMMITTED with row loc
 
 from __future__ import annotations
 
+import select
 from types import TracebackType
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import QueuePool
 
 from fairdeal.adapters.db.request_tx import borrow
+
+
+def _dumps_text(value: Any) -> str:
+    """A JSON column's value as text (SQLite stores it so)."""
+    return orjson.dumps(value).decode()
+
+
+# Aggregates are JSON documents (ADR 0001): every unit of work decodes the ones it reads and
+# encodes the ones it changed, and the standard library's json was the largest piece of a
+# transition's database work in the profile (performance.md). orjson writes and reads the
+# same JSON (the documents hold only strings, integers, booleans, null, lists and maps), a
+# several times faster. PostgreSQL (psycopg) takes the bytes as they are.
+JSON_CODEC: dict[str, Any] = {"json_deserializer": orjson.loads}
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
@@ -20,14 +36,50 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         # PRAGMAs below, and closing the last one checkpoints and truncates the WAL with an
         # fsync -- 11 ms of a 20 ms embedded transition when every unit of work did both
         # (docs/performance.md). In-memory databases keep SQLAlchemy's default (one per thread).
+        codec = {**JSON_CODEC, "json_serializer": _dumps_text}
         engine = (
-            create_engine(url)
+            create_engine(url, **codec)
             if ":memory:" in url
-            else create_engine(url, poolclass=QueuePool, pool_size=5, max_overflow=10)
+            else create_engine(url, poolclass=QueuePool, pool_size=5, max_overflow=10, **codec)
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    engine = create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        json_serializer=orjson.dumps,
+        **JSON_CODEC,
+    )
+    _drop_closed_connections(engine)
+    return engine
+
+
+def _drop_closed_connections(engine: Engine) -> None:
+    """A pooled connection that the server has closed (a restart, a crash, an administrator's
+    pg_terminate_backend, idle_session_timeout) is replaced before it is handed out, so the
+    request that would have used it does not fail.
+
+    SQLAlchemy's ``pool_pre_ping`` does this with a ``SELECT 1`` round trip on every checkout:
+    one of the ~10 round trips of a transition and one of two of a read, on every unit of
+    work (performance.md). Here the socket says it instead, without a round trip: a pooled
+    connection is idle, so the server has nothing to send it -- a connection whose socket is
+    readable (the server's goodbye, end of file) or in error has been closed by the server.
+    What this cannot see is a server that vanished without closing its sockets (a host cut
+    off the network): the first statement fails, SQLAlchemy invalidates the pool, the
+    request's caller retries (5xx)."""
+
+    @event.listens_for(engine, "checkout")
+    def on_checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        if dbapi_connection.closed or _has_input(dbapi_connection.fileno()):
+            raise DisconnectionError("the server closed this connection while it was pooled")
+
+
+def _has_input(fd: int) -> bool:
+    """Whether a socket is readable, hung up or in error, now (no waiting)."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLPRI)
+    return bool(poller.poll(0))
 
 
 def _configure_sqlite(engine: Engine) -> None:

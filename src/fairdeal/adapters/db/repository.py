@@ -127,8 +127,12 @@ def _user_row(user: User) -> dict[str, Any]:
 class SqlFileRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        # File records never change once stored: one read per file per unit of work (opening a
+        # dispute checks the evidence's owner, then records its content type for the what-if).
+        self.known: dict[str, FileRecord | None] = {}
 
     def add(self, record: FileRecord) -> None:
+        self.known[record.id] = record
         self.conn.execute(
             insert(tables.files).values(
                 id=record.id,
@@ -143,12 +147,14 @@ class SqlFileRepository:
         )
 
     def get(self, file_id: str) -> FileRecord | None:
-        row = (
-            self.conn.execute(select(tables.files).where(tables.files.c.id == file_id))
-            .mappings()
-            .first()
-        )
-        return FileRecord(**row) if row else None
+        if file_id not in self.known:
+            row = (
+                self.conn.execute(select(tables.files).where(tables.files.c.id == file_id))
+                .mappings()
+                .first()
+            )
+            self.known[file_id] = FileRecord(**row) if row else None
+        return self.known[file_id]
 
 
 class SqlOrderRepository:
@@ -472,15 +478,19 @@ class SqlUnitOfWork(ConnectionScope):
         """Write changed aggregates (version-checked), their events and ledger transactions,
         then commit: all of it or none."""
         events: list[DomainEvent] = []
-        ledger: list[LedgerTransaction] = []
+        ledger = [txn for order, _ in self.tracked.orders.values() for txn in order.pending_ledger]
         # Disputes before orders, always: every writer locks rows in the same order.
         saved_disputes = self._save(
             tables.disputes,
             [(d, loaded, _dispute_columns) for d, loaded in self.tracked.disputes.values()],
         )
+        # The ledger entries are linked into their orders' chains first, so that each order's
+        # new chain head is written by its versioned update, not by an UPDATE of its own.
+        ledger_rows, heads = self._link_ledger(ledger) if ledger else ([], {})
         saved_orders = self._save(
             tables.orders,
             [(o, loaded, _order_columns) for o, loaded in self.tracked.orders.values()],
+            ledger_heads=heads,
         )
         # The money movements the orders decided, in the same transaction as their ledger
         # entries (docs/payments.md); then every changed movement, version-checked.
@@ -495,13 +505,12 @@ class SqlUnitOfWork(ConnectionScope):
             events.extend(dispute.pending_events)
         for order, _ in self.tracked.orders.values():
             events.extend(order.pending_events)
-            ledger.extend(order.pending_ledger)
         for movement, _ in self.tracked.movements.values():
             events.extend(movement.pending_events)
         events.sort(key=lambda e: e.at)
         self.events.append(events)
-        if ledger:
-            self._append_ledger(ledger)
+        if ledger_rows:
+            self.conn.execute(insert(tables.ledger_entries), ledger_rows)
         self.conn.commit()
         # Versions move only once the transaction is in: a failed commit leaves the
         # aggregates as they were read, for the caller's retry or error report.
@@ -520,11 +529,15 @@ class SqlUnitOfWork(ConnectionScope):
     def published(self) -> builtins.list[DomainEvent]:
         return list(self._published)
 
-    def _append_ledger(self, ledger: builtins.list[LedgerTransaction]) -> None:
-        """Insert ledger entries as links of their order's hash chain (ADR 0003) and move the
-        orders' chain heads. Runs after the orders' version-checked writes, so this
-        transaction holds their rows: the last link read here stays the last until commit
-        (and the unique (order_id, chain_seq) would refuse a fork anyway)."""
+    def _link_ledger(
+        self, ledger: builtins.list[LedgerTransaction]
+    ) -> tuple[builtins.list[dict[str, Any]], dict[str, str]]:
+        """The ledger entries' rows as links of their order's hash chain (ADR 0003), and each
+        order's new chain head. The last link is read before the orders' rows are written:
+        every append also writes its order's row, version-checked, so an append that
+        committed in between makes this transaction's order update fail (a stale write,
+        retried) rather than fork the chain -- and the unique (order_id, chain_seq) would
+        refuse a fork anyway."""
         rows = [row for txn in ledger for row in _ledger_rows(txn)]
         new_orders = {i for i, (_, loaded) in self.tracked.orders.items() if loaded is None}
         existing = sorted({row["order_id"] for row in rows} - new_orders)
@@ -552,12 +565,8 @@ class SqlUnitOfWork(ConnectionScope):
                 previous or audit.ledger_genesis(order_id), ledger_row_content(row)
             )
             heads[order_id] = (seq, row["hash"])
-        self.conn.execute(insert(tables.ledger_entries), rows)
-        moved = sorted({row["order_id"] for row in rows})
-        self.conn.execute(
-            update(tables.orders).where(tables.orders.c.id == bindparam("_id")),
-            [{"_id": order_id, "ledger_head": heads[order_id][1]} for order_id in moved],
-        )
+        moved = {row["order_id"] for row in rows}
+        return rows, {order_id: heads[order_id][1] for order_id in moved}
 
     def ledger(self, order_id: str) -> builtins.list[LedgerTransaction]:
         t = tables.ledger_entries
@@ -593,26 +602,37 @@ class SqlUnitOfWork(ConnectionScope):
         return result
 
     def _save(
-        self, table: Any, tracked: builtins.list[tuple[Any, Any, Any]]
+        self,
+        table: Any,
+        tracked: builtins.list[tuple[Any, Any, Any]],
+        ledger_heads: Mapping[str, str] | None = None,
     ) -> builtins.list[tuple[Any, int]]:
         """Insert the new and update the changed aggregates of one table -- one statement each
         for the whole batch (executemany: psycopg pipelines it, so a worker's batch of
         hundreds costs about one round trip, not one per row). Every update is checked against
-        the version read; returns (aggregate, new version) to apply after the commit."""
+        the version read; returns (aggregate, new version) to apply after the commit.
+        ``ledger_heads`` (the orders' table only): the new ledger chain head of the orders
+        whose ledger grew, written by the same statement; such a row is written even if its
+        document did not change."""
         inserts: builtins.list[dict[str, Any]] = []
         updates: builtins.list[dict[str, Any]] = []
         saved: builtins.list[tuple[Any, int]] = []
         for aggregate, loaded, columns_of in tracked:
             doc = encode(aggregate)
-            if doc == loaded and not self._stale_due_time(table, aggregate):
+            head = ledger_heads.get(aggregate.id) if ledger_heads else None
+            if doc == loaded and head is None and not self._stale_due_time(table, aggregate):
                 continue  # read, not changed: no write, no version bump
             columns = columns_of(aggregate, doc)
             if loaded is None:
+                if table is tables.orders:
+                    columns["ledger_head"] = head
                 inserts.append({"id": aggregate.id, "version": 1, **columns})
                 saved.append((aggregate, 1))
             else:
                 version = aggregate.version
                 changed = {k: v for k, v in columns.items() if k not in _WRITTEN_ONCE}
+                if table is tables.orders:
+                    changed[_MOVED_HEAD] = head  # None: the head stays (_versioned_update)
                 updates.append(
                     {"_id": aggregate.id, "_version": version, "version": version + 1, **changed}
                 )
@@ -648,10 +668,21 @@ class SqlUnitOfWork(ConnectionScope):
 def _versioned_update(table: Any) -> Any:
     """UPDATE ... WHERE id = :_id AND version = :_version; the SET list comes from the
     parameters (the columns of ``_dispute_columns``/``_order_columns`` and the new version).
-    Built once per table: constructing Core statements showed in the profiles of every save."""
-    return update(table).where(
+    Built once per table: constructing Core statements showed in the profiles of every save.
+    An order's row also takes its ledger chain head when its ledger grew (every row of an
+    executemany has the same parameters, so the others pass None and keep theirs)."""
+    stmt = update(table).where(
         table.c.id == bindparam("_id"), table.c.version == bindparam("_version")
     )
+    if table is tables.orders:
+        moved = func.coalesce(
+            bindparam(_MOVED_HEAD, type_=table.c.ledger_head.type), table.c.ledger_head
+        )
+        stmt = stmt.values(ledger_head=moved)
+    return stmt
+
+
+_MOVED_HEAD = "_ledger_head"
 
 
 # Columns an aggregate's row gets when it is inserted and that never change afterwards.

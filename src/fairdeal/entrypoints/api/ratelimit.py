@@ -10,10 +10,11 @@ import hashlib
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Protocol
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fairdeal.bootstrap import App
@@ -147,6 +148,8 @@ class ActionLimiter:
             for action, (per_user, per_ip) in limits.items()
         }
         self.lock = threading.Lock()
+        # In-process buckets answer in microseconds; shared ones (Redis) over the network.
+        self.in_process = windows is local_windows
 
     def check(self, action: str, *, user: str | None, ip: str | None) -> None:
         """Raise RateLimited when this user or this address is over the action's allowance."""
@@ -173,13 +176,21 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def limited(action: str) -> Callable[..., Actor]:
+def limited(action: str) -> Callable[..., Awaitable[Actor]]:
     """A route dependency: the authenticated actor, refused with 429 when over the action's
     allowance per user or per IP."""
 
-    def check(request: Request, actor: CurrentActor) -> Actor:
+    # ``async``: FastAPI would run a plain ``def`` dependency in its thread pool, a hand-off per
+    # request; only the shared (Redis) buckets, which wait on the network, are sent there.
+    async def check(request: Request, actor: CurrentActor) -> Actor:
+        limiter = api_of(request).action_limiter
         try:
-            api_of(request).action_limiter.check(action, user=actor.user_id, ip=client_ip(request))
+            if limiter.in_process:
+                limiter.check(action, user=actor.user_id, ip=client_ip(request))
+            else:
+                await run_in_threadpool(
+                    limiter.check, action, user=actor.user_id, ip=client_ip(request)
+                )
         except RateLimited as refused:
             raise ApiError(
                 "rate_limited", refused.detail, headers={"Retry-After": str(refused.retry_after)}

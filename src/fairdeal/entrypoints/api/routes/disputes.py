@@ -31,7 +31,13 @@ from fairdeal.entrypoints.api import serializers
 from fairdeal.entrypoints.api.deps import Ctx, CurrentActor, IfMatch, Limit
 from fairdeal.entrypoints.api.errors import ApiError
 from fairdeal.entrypoints.api.ratelimit import DisputeLimit, MessageLimit
-from fairdeal.entrypoints.api.routes.common import act, amount, dispute_response, errors, page
+from fairdeal.entrypoints.api.routes.common import (
+    act,
+    amount,
+    dispute_response,
+    errors,
+    page_response,
+)
 from fairdeal.entrypoints.api.schemas import (
     DecisionAcceptIn,
     DecisionRejectIn,
@@ -67,8 +73,7 @@ def open_dispute(body: DisputeCreate, actor: DisputeLimit, ctx: Ctx) -> JSONResp
         description=body.description,
         evidence_file_ids=tuple(body.evidence_file_ids),
     )
-    dispute = handlers.open_dispute(ctx, actor, command)
-    return dispute_response(disputes.get_dispute(ctx, actor, dispute.id), actor, 201)
+    return dispute_response(handlers.open_dispute_view(ctx, actor, command), actor, 201)
 
 
 @router.get("/disputes", response_model=DisputePage, responses=errors(401, 422))
@@ -78,14 +83,14 @@ def list_disputes(
     limit: Limit,
     status: Annotated[str | None, Query()] = None,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
-) -> dict[str, object]:
+) -> JSONResponse:
     """The disputes you are party to (all of them for staff and the platform), newest first."""
     if status is not None and status not in STATUSES:
         raise ApiError(
             "validation_error", f"status must be one of {', '.join(STATUSES)}", field="status"
         )
     rows = disputes.list_disputes(ctx, actor, status=status, after=cursor, limit=limit)
-    return page([serializers.dispute_summary(d) for d in rows], limit, lambda r: r["id"])
+    return page_response([serializers.dispute_summary(d) for d in rows], limit, lambda r: r["id"])
 
 
 @router.get("/disputes/{dispute_id}", response_model=DisputeOut, responses=errors(401, 404))

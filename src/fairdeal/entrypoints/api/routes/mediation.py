@@ -18,7 +18,7 @@ from fairdeal.domain.commands import (
 from fairdeal.domain.roles import Actor, Role
 from fairdeal.entrypoints.api import serializers
 from fairdeal.entrypoints.api.deps import Ctx, IfMatch, Limit, require
-from fairdeal.entrypoints.api.routes.common import act, amount, errors, page
+from fairdeal.entrypoints.api.routes.common import act, amount, errors, page_response
 from fairdeal.entrypoints.api.schemas import (
     AssignIn,
     DecisionIn,
@@ -41,14 +41,14 @@ def queue(
     ctx: Ctx,
     limit: Limit,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
-) -> dict[str, object]:
+) -> JSONResponse:
     """Escalated disputes, nearest deadline first."""
     rows = disputes.mediation_queue(ctx, actor, after=cursor, limit=limit)
     flagged = metrics.dispute_flags(ctx, rows)  # serial disputers, sellers above the norm
     summaries = [
         {**serializers.dispute_summary(d), "flags": list(flagged.get(d.id, ()))} for d in rows
     ]
-    return page(summaries, limit, lambda r: r["id"])
+    return page_response(summaries, limit, lambda r: r["id"])
 
 
 @router.post("/disputes/{dispute_id}/assign", response_model=DisputeOut, responses=ACT)

@@ -1,0 +1,126 @@
+"""What a unit of work says to the database (docs/performance.md, issue 16): the statements of
+a read, of opening a dispute and of a refund are counted here, so that a change that adds a
+round trip to the hot paths is seen; and a pooled PostgreSQL connection that the server
+closed is replaced before it is used, without the ``SELECT 1`` that used to precede every
+unit of work."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.pool import NullPool
+
+from fairdeal.adapters.db.audit import SqlAuditChains
+from fairdeal.domain.commands import AcceptSolution, ProposeSolution
+from fairdeal.domain.money import Amount
+from fairdeal.services import disputes, handlers
+from fairdeal.services.audit import verify
+from integration.support import World, assert_ledger_balanced
+
+
+@contextmanager
+def statements(world: World) -> Iterator[list[str]]:
+    """Every statement the application's engine sends while the block runs, but for BEGIN,
+    COMMIT and ROLLBACK (on SQLite the engine sends its BEGIN IMMEDIATE as a statement; on
+    PostgreSQL the driver sends them itself)."""
+    sent: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.split()[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK"):
+            sent.append(" ".join(statement.split())[:60])
+
+    event.listen(world.engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(world.engine, "before_cursor_execute", record)
+
+
+def test_reading_a_dispute_is_one_statement(world: World) -> None:
+    dispute = world.open(world.shipped_order())
+    with statements(world) as sent:
+        view = disputes.get_dispute(world.ctx, world.buyer, dispute.id)
+    assert view.dispute.id == dispute.id
+    assert len(sent) == 1, sent  # the dispute with its order; no ping, no second read
+
+
+def test_opening_a_dispute_reads_its_evidence_once_and_answers_without_reading_it_back(
+    world: World,
+) -> None:
+    command = world.opening(world.shipped_order(), world.buyer)
+    [photo] = command.evidence_file_ids
+    with statements(world) as sent:
+        view = handlers.open_dispute_view(world.ctx, world.buyer, command)
+    assert sum(s.startswith("SELECT files") for s in sent) == 1, sent
+    assert sum(s.startswith("SELECT orders") for s in sent) == 1, sent
+    # The answer is the dispute as stored: what a fresh read gives.
+    stored = disputes.get_dispute(world.ctx, world.buyer, view.dispute.id)
+    assert view.dispute.version == stored.dispute.version == 1
+    assert view.allowed_actions == stored.allowed_actions
+    assert [e.file_id for e in view.dispute.evidence] == [photo]
+
+
+def test_a_refund_moves_the_ledger_head_in_the_orders_versioned_update(world: World) -> None:
+    order = world.shipped_order()
+    dispute = world.open(order)
+    proposed = handlers.handle(
+        world.ctx,
+        world.seller,
+        dispute.id,
+        ProposeSolution("refund_only", Amount.of("40.00"), "Sorry."),
+    )
+    solution = proposed.dispute.solutions[-1].id
+    with statements(world) as sent:
+        handlers.handle(world.ctx, world.buyer, dispute.id, AcceptSolution(solution))
+    order_updates = [s for s in sent if s.startswith("UPDATE orders")]
+    assert len(order_updates) == 1, sent  # the version-checked write carries the new head
+    assert_ledger_balanced(world.engine, order.id)
+    # The chain still verifies, head included (ADR 0003).
+    assert verify(SqlAuditChains(world.engine)).ok
+
+
+def test_an_order_whose_ledger_did_not_grow_keeps_its_ledger_head(world: World) -> None:
+    order = world.shipped_order()
+    dispute = world.open(order)
+    with world.engine.connect() as conn:
+        head = conn.execute(
+            text("SELECT ledger_head FROM orders WHERE id = :id"), {"id": order.id}
+        ).scalar()
+    assert head  # the payment is on the chain from the start
+    handlers.handle(
+        world.ctx, world.seller, dispute.id, ProposeSolution("refund_only", Amount.of("1.00"), "")
+    )
+    world.open(world.shipped_order())  # another order changes beside it
+    with world.engine.connect() as conn:
+        after = conn.execute(
+            text("SELECT ledger_head FROM orders WHERE id = :id"), {"id": order.id}
+        ).scalar()
+    assert after == head
+    assert verify(SqlAuditChains(world.engine)).ok
+
+
+def test_a_pooled_connection_the_server_closed_is_replaced_before_use(
+    world: World, db_url: str
+) -> None:
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite has no server to close a connection")
+    dispute = world.open(world.shipped_order())
+    with world.engine.connect() as conn:
+        pooled = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+    # The server closes the pooled connection (as a restart would), from another session.
+    admin = create_engine(db_url, poolclass=NullPool)
+    with admin.connect() as other:
+        assert other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pooled}).scalar()
+    admin.dispose()
+    time.sleep(0.2)  # the server's goodbye reaches the socket
+    with statements(world) as sent:
+        view = disputes.get_dispute(world.ctx, world.buyer, dispute.id)
+    assert view.dispute.id == dispute.id
+    assert len(sent) == 1, sent  # replaced without a ping
+    with world.engine.connect() as conn:
+        assert conn.execute(text("SELECT pg_backend_pid()")).scalar() != pooled
