@@ -61,6 +61,9 @@ def secret_key(app: App) -> bytes:
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
+        # Templates are part of the installed package: compiled once per process, never
+        # checked for changes (auto_reload stats every template a page includes, per page).
+        auto_reload=False,
         autoescape=True,
         extensions=["jinja2.ext.i18n"],
         undefined=jinja2.StrictUndefined,
