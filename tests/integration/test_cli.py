@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from builders import T0
 from fairdeal.adapters.clock import SandboxClock
+from fairdeal.adapters.db import migrate
 from fairdeal.adapters.db.engine import make_engine
 from fairdeal.bootstrap import App
 from fairdeal.cli import app as cli
@@ -74,6 +75,26 @@ def test_db_check_fails_on_an_unmigrated_database_and_passes_after_upgrade(
     assert "schema is current and matches the models" in output
     # Upgrading a current database is a no-op.
     assert fairdeal(empty_db_url, "db", "upgrade")[0] == 0
+
+
+def test_upgrading_a_database_at_the_head_does_not_start_alembic(
+    empty_db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every `fairdeal serve` upgrades first: at the head that is one look at the version
+    table, not Alembic's environment and every migration script (issue 16, start-up)."""
+    engine = make_engine(empty_db_url)
+    try:
+        migrate.upgrade(engine)
+        assert migrate.is_current(engine)
+
+        def refuse(*args: object, **kwargs: object) -> None:
+            raise AssertionError("alembic ran on a database already at the head")
+
+        monkeypatch.setattr(migrate.command, "upgrade", refuse)
+        migrate.upgrade(engine)
+        assert migrate.pending(engine) == (migrate.head_revision(),) * 2
+    finally:
+        engine.dispose()
 
 
 def test_users_create_prints_a_token_that_authenticates(app: App, db_url: str) -> None:

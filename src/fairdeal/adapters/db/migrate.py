@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -29,7 +30,11 @@ def alembic_config(engine: Engine) -> Config:
 
 def upgrade(engine: Engine) -> None:
     """Apply pending migrations. On PostgreSQL an advisory lock makes concurrent start-ups of
-    several processes take turns instead of racing to create the same tables."""
+    several processes take turns instead of racing to create the same tables. A database
+    already at the head is only looked at: every ``fairdeal serve`` starts here, and loading
+    Alembic's environment to find nothing to do was a good part of its start-up."""
+    if is_current(engine):
+        return
     config = alembic_config(engine)
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
@@ -38,9 +43,16 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
+@functools.cache
+def head_revision() -> str | None:
+    """The code's head revision, read from the migration scripts once per process: they do
+    not change while it runs, and /readyz asks on every probe."""
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
+
+
 def pending(engine: Engine) -> tuple[str | None, str | None]:
     """(current revision, head revision) of the database."""
-    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    head = head_revision()
     with begin(engine, write=False) as conn:
         current = MigrationContext.configure(conn).get_current_revision()
     return current, head
