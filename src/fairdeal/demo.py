@@ -103,7 +103,6 @@ class DemoWorld:
         self, ctx: Context, accounts: DemoAccounts, upload_photo: PhotoUploader | None
     ) -> None:
         self.ctx, self.accounts, self.upload_photo = ctx, accounts, upload_photo
-        self._photo_numbers = iter(range(1000))
 
     def actor(self, handle: str) -> Actor:
         return self.accounts.actors[handle]
@@ -114,7 +113,9 @@ class DemoWorld:
     def photo(self, owner: Actor, title: str) -> str:
         if self.upload_photo is not None:
             return self.upload_photo(owner, title)
-        file_id = f"file_demo_{owner.user_id}_{next(self._photo_numbers)}"
+        file_id = self.ctx.ids.new(
+            "fil"
+        )  # "file_demo_<user>_<n>" outgrew the 40-character id column
         with self.ctx.uow() as uow:
             uow.files.add(
                 FileRecord(

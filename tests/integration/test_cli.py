@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import alembic.command
 import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
@@ -90,11 +91,22 @@ def test_upgrading_a_database_at_the_head_does_not_start_alembic(
         def refuse(*args: object, **kwargs: object) -> None:
             raise AssertionError("alembic ran on a database already at the head")
 
-        monkeypatch.setattr(migrate.command, "upgrade", refuse)
+        monkeypatch.setattr(alembic.command, "upgrade", refuse)
         migrate.upgrade(engine)
         assert migrate.pending(engine) == (migrate.head_revision(),) * 2
     finally:
         engine.dispose()
+
+
+def test_the_head_revision_is_alembics() -> None:
+    """``migrate.head_revision`` reads the scripts' revision lines without Alembic (start-up
+    speed): it must name the head Alembic itself finds."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(migrate.MIGRATIONS))
+    assert migrate.head_revision() == ScriptDirectory.from_config(config).get_current_head()
 
 
 def test_users_create_prints_a_token_that_authenticates(app: App, db_url: str) -> None:
