@@ -27,8 +27,10 @@ import httpx
 from benchmarks import seed
 from benchmarks.common import (
     SECRET_KEY,
+    CpuMeter,
     MemorySampler,
     Proc,
+    backend_pids,
     drop_database,
     free_port,
     percentile,
@@ -189,7 +191,10 @@ def requests_by_user(world: PagesWorld, kind: str) -> list[list[list[Any]]]:
     return [[page(m, "/mediator")] for m in world.mediators]
 
 
-def measure(world: PagesWorld, apis: Sequence[Proc], *, seconds: int) -> dict[str, Any]:
+def measure(world: PagesWorld, apis: Sequence[Proc], url: str, *, seconds: int) -> dict[str, Any]:
+    """Each kind on its own: latencies, and the CPU each request cost the API processes and
+    their PostgreSQL backends (from /proc: the figure the machine's load does not change
+    much). The warm-up runs before, so that every request of a measured run is counted."""
     ports = [a.port for a in apis]
     for kind in KINDS:  # warm-up: templates compiled, pools filled, catalogues loaded
         run_loadgen(
@@ -204,18 +209,22 @@ def measure(world: PagesWorld, apis: Sequence[Proc], *, seconds: int) -> dict[st
         )
     out: dict[str, Any] = {}
     for kind in KINDS:
+        meter = CpuMeter({"api": [a.pid for a in apis], "postgres": backend_pids(url)})
         result = run_loadgen(
             {
                 "mode": "signed_in",
                 "clients": CLIENTS,
                 "ports": ports,
-                "warmup": 1,
+                "warmup": 0,
                 "duration": seconds,
                 "users": requests_by_user(world, kind),
             }
         )
+        cpu = meter.stop()
         values = result["latencies_ms"].get(kind, [])
+        answered = max(1, len(values))
         out[kind] = {
+            "cpu_ms_per_request": {k: round(1000 * v / answered, 2) for k, v in cpu.items()},
             "requests_per_s": round(len(values) / result["seconds"], 1),
             "p50_ms": round(percentile(values, 50), 2),
             "p95_ms": round(percentile(values, 95), 2),
@@ -241,7 +250,7 @@ def main(*, seconds: int = 8, keep: bool = False) -> dict[str, Any]:
         wait_ready(apis)
         for person in (*world.buyers, *world.sellers, *world.mediators):
             sign_in(apis[0].port or 0, person)
-        measured = measure(world, apis, seconds=seconds)
+        measured = measure(world, apis, url, seconds=seconds)
     json_p95 = measured[JSON_READ]["p95_ms"]
     rows = [
         [
@@ -251,13 +260,24 @@ def main(*, seconds: int = 8, keep: bool = False) -> dict[str, Any]:
             m["p95_ms"],
             m["p99_ms"],
             ratio(m["p95_ms"], json_p95),
+            m["cpu_ms_per_request"]["api"],
+            m["cpu_ms_per_request"]["postgres"],
         ]
         for kind, m in measured.items()
     ]
     rendered = table(
         f"Web pages at {CLIENTS} signed-in users ({API_PROCESSES} API processes;"
         f" {world.under_review} disputes in the mediator queue)",
-        ["request", "req/s", "p50 ms", "p95 ms", "p99 ms", "p95 × JSON read"],
+        [
+            "request",
+            "req/s",
+            "p50 ms",
+            "p95 ms",
+            "p99 ms",
+            "p95 × JSON read",
+            "API CPU ms/req",
+            "PG CPU ms/req",
+        ],
         rows,
     )
     targets = {}

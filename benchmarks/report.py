@@ -236,12 +236,22 @@ def soak(d: dict[str, Any]) -> list[str]:
 
 def pages(d: dict[str, Any]) -> list[str]:
     out = [_when(d), ""]
-    out += _head("request", "req/s", "p50 ms", "p95 ms", "p99 ms", "p95 × JSON read")
+    out += _head(
+        "request",
+        "req/s",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "p95 × JSON read",
+        "API CPU ms/req",
+        "PG CPU ms/req",
+    )
     json_p95 = next(iter(d["pages"].values()))["p95_ms"]  # the JSON read is measured first
     for kind, m in d["pages"].items():
         share = m["p95_ms"] / json_p95 if json_p95 else float("nan")
         cells = [kind, m["requests_per_s"], m["p50_ms"], m["p95_ms"], m["p99_ms"]]
-        out.append(_row([*cells, f"{share:.1f}×"]))
+        cpu = m["cpu_ms_per_request"]
+        out.append(_row([*cells, f"{share:.1f}×", cpu["api"], cpu["postgres"]]))
     out += [
         "",
         f"{d['clients']} signed-in users, {d['api_processes']} API processes,"
