@@ -101,17 +101,16 @@ async def lifecycle_client(
 async def request_client(
     client: httpx.AsyncClient, requests: list[list[str]], rec: Recorder, seed: int
 ) -> None:
-    rng = random.Random(seed)
-    while time.perf_counter() < rec.stop_at:
-        kind, path, token = rng.choice(requests)
-        started = time.perf_counter()
-        response = await client.get(path, headers={"Authorization": f"Bearer {token}"})
-        rec.record(kind, started, response, 200)
+    with_tokens = [
+        [kind, path, {"Authorization": f"Bearer {token}"}] for kind, path, token in requests
+    ]
+    await signed_in_client(client, with_tokens, rec, seed)
 
 
 async def signed_in_client(
     client: httpx.AsyncClient, requests: list[list[Any]], rec: Recorder, seed: int
 ) -> None:
+    """GETs picked at random from ``requests`` ([kind, path, headers] each), one at a time."""
     rng = random.Random(seed)
     while time.perf_counter() < rec.stop_at:
         kind, path, headers = rng.choice(requests)

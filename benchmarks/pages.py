@@ -65,6 +65,17 @@ JSON_MULTIPLE_TARGET = 3.0
 JSON_READ = "JSON dispute read"
 PAGES = ("buyer's dispute page", "seller inbox", "mediator queue")
 KINDS = (JSON_READ, *PAGES)
+# The table's columns, on the terminal and in benchmarks.report.
+COLUMNS = (
+    "request",
+    "req/s",
+    "p50 ms",
+    "p95 ms",
+    "p99 ms",
+    "p95 × JSON read",
+    "API CPU ms/req",
+    "PG CPU ms/req",
+)
 
 
 @dataclass
@@ -268,16 +279,7 @@ def main(*, seconds: int = 8, keep: bool = False) -> dict[str, Any]:
     rendered = table(
         f"Web pages at {CLIENTS} signed-in users ({API_PROCESSES} API processes;"
         f" {world.under_review} disputes in the mediator queue)",
-        [
-            "request",
-            "req/s",
-            "p50 ms",
-            "p95 ms",
-            "p99 ms",
-            "p95 × JSON read",
-            "API CPU ms/req",
-            "PG CPU ms/req",
-        ],
+        COLUMNS,
         rows,
     )
     targets = {}

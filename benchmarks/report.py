@@ -236,16 +236,9 @@ def soak(d: dict[str, Any]) -> list[str]:
 
 def pages(d: dict[str, Any]) -> list[str]:
     out = [_when(d), ""]
-    out += _head(
-        "request",
-        "req/s",
-        "p50 ms",
-        "p95 ms",
-        "p99 ms",
-        "p95 × JSON read",
-        "API CPU ms/req",
-        "PG CPU ms/req",
-    )
+    from benchmarks.pages import COLUMNS
+
+    out += _head(*COLUMNS)
     json_p95 = next(iter(d["pages"].values()))["p95_ms"]  # the JSON read is measured first
     for kind, m in d["pages"].items():
         share = m["p95_ms"] / json_p95 if json_p95 else float("nan")

@@ -263,7 +263,7 @@ def _rows(uow: UnitOfWork, disputes: list[Dispute]) -> list[DisputeRow]:
 
 def _names(uow: UnitOfWork, user_ids: set[str]) -> dict[str, str]:
     """In one statement: an inbox or the queue names every buyer and seller on it, and one
-    look-up per person was most of their statements (docs/performance.md, "Pages")."""
+    look-up per person was most of their statements (docs/performance.md, "Web pages")."""
     found = {user.id: user.name for user in uow.users.get_many(user_ids)}
     return {user_id: found.get(user_id, user_id) for user_id in user_ids}
 

@@ -212,7 +212,7 @@ def zone_label(name: str | None = None) -> str:
 def _city(zone_name: str, language: str) -> str | None:
     """The zone's city in ``language`` (None when Babel has no name for it). Looked up once:
     Babel walks its locale data on every call, and a queue page names the zone on every row
-    (docs/performance.md, "Pages")."""
+    (docs/performance.md, "Web pages")."""
     zone = zone_of(zone_name)
     try:
         city: str = get_timezone_location(zone, locale=_babel_locale(language), return_city=True)
