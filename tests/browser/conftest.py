@@ -1,6 +1,8 @@
 """The browser tests' world: the whole product (API and web pages) served by uvicorn in a
 thread on a free port, in sandbox mode over a SQLite file, seeded with the demo data and two
-more orders for these tests; and Debian's headless Chromium driven by Playwright.
+more orders for these tests; and Debian's headless Chromium driven by Playwright. For the
+tests of the pages without a browser (fastapi's TestClient): ``world``, the demo world of one
+test module, and ``client``, a fresh process of the app over it (tests/webpages.py).
 
 The browser tests are skipped, with the reason, only when /usr/bin/chromium is missing on a
 developer's machine. In CI (``CI`` set) a missing Chromium fails them instead: .ci/run
@@ -31,6 +33,7 @@ from fairdeal.domain.money import Amount
 from fairdeal.domain.order import Payment
 from fairdeal.entrypoints.api.app import create_app
 from fairdeal.services import files, handlers, orders
+from webpages import TestClient, demo_world
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = [
@@ -171,6 +174,21 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         thread.join(timeout=10)
         sock.close()
         app.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[App, DemoAccounts]]:
+    """The demo world, one per test module: a module may move its sandbox clock or change its
+    disputes without touching another module's."""
+    with demo_world(tmp_path_factory.mktemp("web")) as made:
+        yield made
+
+
+@pytest.fixture
+def client(world: tuple[App, DemoAccounts]) -> Iterator[TestClient]:
+    """A browser of its own (no cookies yet) on a fresh process of the app over ``world``."""
+    with TestClient(create_app(world[0])) as http:
+        yield http
 
 
 @pytest.fixture(scope="session")

@@ -8,10 +8,10 @@ import json
 import zipfile
 from typing import TYPE_CHECKING
 
-from browser.test_web_http import client, log_in, world  # noqa: F401  (fixtures)
 from fairdeal.bootstrap import App
 from fairdeal.demo import DemoAccounts
 from fairdeal.services.case_file import verify_case_file
+from webpages import log_in
 
 if TYPE_CHECKING:
     from starlette.testclient import TestClient
@@ -35,8 +35,8 @@ def _disputes_of(scene: tuple[App, DemoAccounts], handle: str) -> tuple[str, str
 
 
 def test_the_dispute_page_offers_the_case_file_and_it_downloads(
-    client: TestClient,  # noqa: F811
-    world: tuple[App, DemoAccounts],  # noqa: F811
+    client: TestClient,
+    world: tuple[App, DemoAccounts],
 ) -> None:
     mine, other = _disputes_of(world, "alice")
     log_in(client, "alice")

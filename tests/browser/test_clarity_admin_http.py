@@ -4,32 +4,24 @@ world of its own: moving the clock changes every demo dispute."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
-import pytest
-
-from browser.test_i18n_http import TestClient, log_in, token, world  # noqa: F401
 from fairdeal.bootstrap import App
 from fairdeal.demo import DemoAccounts
 from fairdeal.domain.roles import Actor, Role
-from fairdeal.entrypoints.api.app import create_app
 from fairdeal.services import payments
-
-
-@pytest.fixture
-def http(world: tuple[App, DemoAccounts]) -> Iterator[TestClient]:  # noqa: F811
-    with TestClient(create_app(world[0])) as client:
-        yield client
+from webpages import TestClient, csrf_token, log_in
 
 
 def test_the_admin_sees_which_deadlines_fired(
-    world: tuple[App, DemoAccounts],  # noqa: F811
-    http: TestClient,
+    world: tuple[App, DemoAccounts],
+    client: TestClient,
 ) -> None:
     _app, accounts = world
-    log_in(http, "ada")
-    page = http.get("/admin").text
-    moved = http.post("/admin/clock", data={"csrf_token": token(page), "days": "8", "hours": "0"})
+    log_in(client, "ada")
+    page = client.get("/admin").text
+    moved = client.post(
+        "/admin/clock", data={"csrf_token": csrf_token(page), "days": "8", "hours": "0"}
+    )
     assert moved.status_code == 200
     listed = re.findall(r'<li><a href="/disputes/(dsp_\w+)">dsp_\w+</a>: ([^<]+)</li>', moved.text)
     count = re.search(r"(\d+) deadlines? fired on the way", moved.text)
@@ -41,8 +33,8 @@ def test_the_admin_sees_which_deadlines_fired(
 
 
 def test_the_admin_retries_a_failed_refund_from_the_dashboard(
-    world: tuple[App, DemoAccounts],  # noqa: F811
-    http: TestClient,
+    world: tuple[App, DemoAccounts],
+    client: TestClient,
 ) -> None:
     """Issue 12: failed money movements are listed for the admin with a retry button."""
     app, _accounts = world
@@ -51,22 +43,24 @@ def test_the_admin_retries_a_failed_refund_from_the_dashboard(
     platform = Actor("usr_platform_test", Role.PLATFORM)
     if movement.status.value != "failed":
         payments.failed(app.ctx, platform, movement.id, "card closed")
-    log_in(http, "ada")
-    page = http.get("/admin").text
+    log_in(client, "ada")
+    page = client.get("/admin").text
     assert f'data-movement="{movement.id}"' in page and "card closed" in page
 
-    retried = http.post(f"/admin/payments/{movement.id}/retry", data={"csrf_token": token(page)})
+    retried = client.post(
+        f"/admin/payments/{movement.id}/retry", data={"csrf_token": csrf_token(page)}
+    )
 
     assert retried.status_code == 200
     with app.ctx.uow(write=False) as uow:
         again = uow.payments.get(movement.id)
     assert again is not None and again.status.value in ("pending", "submitted", "succeeded")
-    assert f'data-movement="{movement.id}"' not in http.get("/admin").text
+    assert f'data-movement="{movement.id}"' not in client.get("/admin").text
 
 
 def test_a_sandbox_refund_says_its_money_is_simulated(
-    world: tuple[App, DemoAccounts],  # noqa: F811
-    http: TestClient,
+    world: tuple[App, DemoAccounts],
+    client: TestClient,
 ) -> None:
     """Issue 12: in sandbox mode the pages say the money is simulated, as the API does."""
     app, accounts = world
@@ -77,6 +71,6 @@ def test_a_sandbox_refund_says_its_money_is_simulated(
         if dispute is not None and dispute.refund is not None:
             refunded.append(dispute)
     assert refunded, "the demo has a dispute with a refund"
-    log_in(http, "alice" if refunded[0].buyer_id == accounts.actors["alice"].user_id else "bob")
-    page = http.get(f"/disputes/{refunded[0].id}").text
+    log_in(client, "alice" if refunded[0].buyer_id == accounts.actors["alice"].user_id else "bob")
+    page = client.get(f"/disputes/{refunded[0].id}").text
     assert "this money is simulated" in page

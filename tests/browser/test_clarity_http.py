@@ -8,30 +8,20 @@ reason titles; the admin sees which deadlines fired; the orders page shows a dis
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
-import pytest
-
-from browser.test_i18n_http import TestClient, log_in, token, world  # noqa: F401
 from fairdeal.bootstrap import App
 from fairdeal.demo import DemoAccounts
-from fairdeal.entrypoints.api.app import create_app
 from fairdeal.services import disputes
-
-
-@pytest.fixture
-def http(world: tuple[App, DemoAccounts]) -> Iterator[TestClient]:  # noqa: F811
-    with TestClient(create_app(world[0])) as client:
-        yield client
+from webpages import TestClient, csrf_token, log_in
 
 
 def test_cancel_is_behind_a_confirmation_with_the_reopen_date_and_the_scam_warning(
-    world: tuple[App, DemoAccounts],  # noqa: F811
-    http: TestClient,
+    world: tuple[App, DemoAccounts],
+    client: TestClient,
 ) -> None:
     _app, accounts = world
-    log_in(http, "alice")
-    page = http.get(f"/disputes/{accounts.dispute_ids['awaiting_seller_response']}").text
+    log_in(client, "alice")
+    page = client.get(f"/disputes/{accounts.dispute_ids['awaiting_seller_response']}").text
     box = re.search(r'<details class="confirm" id="cancel">(.*?)</details>', page, re.S)
     assert box, "cancelling needs a second step"
     assert "You can reopen it until" in box.group(1)
@@ -40,12 +30,12 @@ def test_cancel_is_behind_a_confirmation_with_the_reopen_date_and_the_scam_warni
 
 
 def test_a_cancelled_dispute_says_cancelled_without_a_rule_code(
-    world: tuple[App, DemoAccounts],  # noqa: F811
-    http: TestClient,
+    world: tuple[App, DemoAccounts],
+    client: TestClient,
 ) -> None:
     _app, accounts = world
-    log_in(http, "alice")
-    page = http.get(f"/disputes/{accounts.dispute_ids['cancelled']}").text
+    log_in(client, "alice")
+    page = client.get(f"/disputes/{accounts.dispute_ids['cancelled']}").text
     assert "Cancelled by the buyer" in page and "The buyer cancelled the dispute." in page
     assert "buyer_cancelled" not in page and "Rule applied" not in page
     assert "you can reopen this dispute until" in page
@@ -53,23 +43,23 @@ def test_a_cancelled_dispute_says_cancelled_without_a_rule_code(
 
 
 def test_mediators_still_see_the_rule_reference(
-    world: tuple[App, DemoAccounts],  # noqa: F811
-    http: TestClient,
+    world: tuple[App, DemoAccounts],
+    client: TestClient,
 ) -> None:
     _app, accounts = world
-    log_in(http, "ada")
-    page = http.get(f"/disputes/{accounts.dispute_ids['closed']}").text
+    log_in(client, "ada")
+    page = client.get(f"/disputes/{accounts.dispute_ids['closed']}").text
     assert "Rule applied:" in page
 
 
 def test_accepting_an_offer_is_confirmed_and_says_what_becomes_final(
-    world: tuple[App, DemoAccounts],  # noqa: F811
-    http: TestClient,
+    world: tuple[App, DemoAccounts],
+    client: TestClient,
 ) -> None:
     _app, accounts = world
-    log_in(http, "alice")
+    log_in(client, "alice")
     dispute_id = accounts.dispute_ids["negotiating"]
-    page = http.get(f"/disputes/{dispute_id}").text
+    page = client.get(f"/disputes/{dispute_id}").text
     box = re.search(r'<details class="confirm" id="accept-[^"]+">(.*?)</details>', page, re.S)
     assert (
         box
@@ -77,46 +67,48 @@ def test_accepting_an_offer_is_confirmed_and_says_what_becomes_final(
     )
     assert "Yes, accept and close the dispute" in box.group(1)
     # The seller's counter-offer is "Make a counter-offer" to the seller, not "Add solution".
-    http.post("/logout", data={"csrf_token": token(page)})
-    log_in(http, "sam")
-    seller_page = http.get(f"/disputes/{dispute_id}").text
+    client.post("/logout", data={"csrf_token": csrf_token(page)})
+    log_in(client, "sam")
+    seller_page = client.get(f"/disputes/{dispute_id}").text
     assert "Add solution" not in seller_page and "Make a counter-offer" in seller_page
 
 
 def test_the_dispute_form_chooses_no_reason_and_reports_every_empty_field_at_once(
-    world: tuple[App, DemoAccounts],  # noqa: F811
-    http: TestClient,
+    world: tuple[App, DemoAccounts],
+    client: TestClient,
 ) -> None:
     _app, _accounts = world
-    log_in(http, "alice")
-    orders_page = http.get("/orders").text
+    log_in(client, "alice")
+    orders_page = client.get("/orders").text
     form_url = re.findall(r'href="(/orders/[^"/]+/dispute)"', orders_page)[0]
-    form = http.get(form_url).text
+    form = client.get(form_url).text
     assert '<option value="" selected disabled>Choose a reason</option>' in form
     assert not re.search(r'<option value="[a-z_]+" selected', form)
     assert re.search(r'<option value="no_tracking_info" disabled>', form)
-    answer = http.post(form_url, data={"csrf_token": token(form), "desired_outcome": "refund_only"})
+    answer = client.post(
+        form_url, data={"csrf_token": csrf_token(form), "desired_outcome": "refund_only"}
+    )
     assert answer.status_code == 422
     errors = re.findall(r'<p class="field-error" id="open-(\w+)-error">', answer.text)
     assert {"reason", "amount", "description"} <= set(errors)
 
 
 def test_the_mediator_queue_shows_the_reason_title_not_its_code(
-    world: tuple[App, DemoAccounts],  # noqa: F811
-    http: TestClient,
+    world: tuple[App, DemoAccounts],
+    client: TestClient,
 ) -> None:
-    log_in(http, "maya")
-    page = http.get("/mediator").text
+    log_in(client, "maya")
+    page = client.get("/mediator").text
     assert "Item damaged in transit" in page and "· damaged" not in page
 
 
 def test_the_orders_page_shows_what_happened_to_the_dispute(
-    world: tuple[App, DemoAccounts],  # noqa: F811
-    http: TestClient,
+    world: tuple[App, DemoAccounts],
+    client: TestClient,
 ) -> None:
     app, accounts = world
-    log_in(http, "bob")
-    page = http.get("/orders").text
+    log_in(client, "bob")
+    page = client.get("/orders").text
     row = re.search(r"<li class=\"card row\">(?:(?!</li>).)*Sandals.*?</li>", page, re.S)
     assert row is not None
     closed = disputes.get_dispute(app.ctx, accounts.actors["bob"], accounts.dispute_ids["closed"])

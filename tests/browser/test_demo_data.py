@@ -4,39 +4,20 @@ dispute's other party can download, not a placeholder record."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from PIL import Image
 
-from fairdeal.adapters.db.migrate import upgrade
 from fairdeal.adapters.storage.local import LocalFileStorage
-from fairdeal.bootstrap import App, bootstrap
-from fairdeal.config import Settings
-from fairdeal.demo import DemoAccounts, seed_sandbox
+from fairdeal.bootstrap import App
+from fairdeal.demo import DemoAccounts
 from fairdeal.services import disputes, files
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[App, DemoAccounts]]:
-    folder = tmp_path_factory.mktemp("demo")
-    app = bootstrap(
-        Settings(
-            database_url=f"sqlite:///{folder / 'fairdeal.db'}",
-            sandbox=True,
-            storage_dir=str(folder / "files"),
-        )
-    )
-    upgrade(app.engine)
-    yield app, seed_sandbox(app)
-    app.engine.dispose()
-
-
 def test_every_seeded_photo_is_a_stored_image_the_seller_can_download(
-    demo: tuple[App, DemoAccounts],
+    world: tuple[App, DemoAccounts],
 ) -> None:
-    app, accounts = demo
+    app, accounts = world
     storage = LocalFileStorage(app.settings.storage_dir)
     seen = 0
     for dispute_id in accounts.dispute_ids.values():

@@ -7,25 +7,16 @@ from __future__ import annotations
 
 import html
 import re
-import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
 
-from fairdeal.adapters.db.migrate import upgrade
-from fairdeal.bootstrap import App, bootstrap
-from fairdeal.config import Settings
-from fairdeal.demo import DEMO_PASSWORD, DemoAccounts, seed_sandbox
+from fairdeal.bootstrap import App
+from fairdeal.demo import DemoAccounts
 from fairdeal.entrypoints.api.app import create_app
 from fairdeal.services import users
-
-with warnings.catch_warnings():
-    from starlette.exceptions import StarletteDeprecationWarning
-
-    warnings.simplefilter("ignore", StarletteDeprecationWarning)
-    from fastapi.testclient import TestClient
+from webpages import TestClient, csrf_token, log_in
 
 POT = Path(__file__).resolve().parents[2] / "src/fairdeal/locale/messages.pot"
 PEOPLE = ["alice", "bob", "sam", "sue", "maya", "ada"]
@@ -75,43 +66,6 @@ def untranslated(page: str, typed: set[str]) -> list[str]:
     left = [p for p in PHRASES if p in text]
     left += [t for t in element_texts(page) if t in WORDS]
     return left
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[App, DemoAccounts]]:
-    folder = tmp_path_factory.mktemp("i18n")
-    app = bootstrap(
-        Settings(
-            database_url=f"sqlite:///{folder / 'fairdeal.db'}",
-            sandbox=True,
-            storage_dir=str(folder / "files"),
-            rate_limit_writes_per_minute=0,
-        )
-    )
-    upgrade(app.engine)
-    accounts = seed_sandbox(app)
-    yield app, accounts
-    app.engine.dispose()
-
-
-def token(page: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert found
-    return found.group(1)
-
-
-def log_in(http: TestClient, handle: str) -> None:
-    page = http.get("/login")
-    answer = http.post(
-        "/login",
-        data={
-            "email": f"{handle}@demo.test",
-            "password": DEMO_PASSWORD,
-            "csrf_token": token(page.text),
-        },
-        follow_redirects=False,
-    )
-    assert answer.status_code == 303
 
 
 def typed_words(app: App, accounts: DemoAccounts) -> set[str]:
@@ -167,7 +121,7 @@ def test_every_page_speaks_the_chosen_language(
                 "language": language,
                 "time_zone": "Asia/Shanghai",
                 "next": "/policy",
-                "csrf_token": token(home.text),
+                "csrf_token": csrf_token(home.text),
             },
             follow_redirects=False,
         )
@@ -206,7 +160,7 @@ def test_the_setting_is_kept_on_the_user_and_beats_the_browser(
                 "language": "zh_Hans",
                 "time_zone": "Europe/Moscow",
                 "next": "/orders",
-                "csrf_token": token(page.text),
+                "csrf_token": csrf_token(page.text),
             },
         )
     user = users.get_user(app.ctx, accounts.actors["bob"].user_id)
@@ -229,7 +183,7 @@ def test_an_unknown_language_or_zone_is_ignored(world: tuple[App, DemoAccounts])
                 "language": "xx",
                 "time_zone": "Mars/Olympus",
                 "next": "//evil.test",
-                "csrf_token": token(page.text),
+                "csrf_token": csrf_token(page.text),
             },
             follow_redirects=False,
         )
@@ -248,3 +202,55 @@ def test_the_policy_page_is_for_people_and_the_api_keeps_its_json(
         assert 'id="negotiation"' in page.text and "a mediator takes over" in page.text
         api = http.get("/api/v1/policy")
         assert api.status_code in (200, 401) and "json" in api.headers["content-type"]
+
+
+@pytest.mark.parametrize(
+    ("language", "range_words", "stage_words"),
+    [
+        ("ru", "Сумма должна быть от ", "На этом этапе спора так сделать нельзя."),
+        ("zh_Hans", "金额必须在 ", "纠纷在当前阶段无法进行此操作。"),
+    ],
+)
+def test_a_refusal_on_a_page_is_said_in_the_readers_language(
+    world: tuple[App, DemoAccounts], language: str, range_words: str, stage_words: str
+) -> None:
+    """Issue 13: the engine refuses in English (the API's ``detail``); a Russian or Chinese
+    page says the refusal in the reader's language, by its code, with the amounts in the
+    reader's money format. Neither action changes anything, so the demo world is left as is."""
+    app, accounts = world
+    alice = accounts.actors["alice"]
+    users.set_locale(app.ctx, alice.user_id, language=language, time_zone="Asia/Shanghai")
+    negotiating = accounts.dispute_ids["negotiating"]
+    cancelled = accounts.dispute_ids["cancelled"]
+    try:
+        with TestClient(create_app(app)) as http:
+            log_in(http, "alice")
+            page = http.get(f"/disputes/{negotiating}").text
+            too_much = http.post(
+                f"/disputes/{negotiating}/solutions",
+                data={
+                    "kind": "return_and_refund",
+                    "amount": "999.00",
+                    "comment": "",
+                    "csrf_token": token(page),
+                },
+            )
+            assert too_much.status_code == 422
+            said = visible_text(too_much.text)
+            assert range_words in said
+            assert "amount must be from" not in said
+            assert ("89,00 €" if language == "ru" else "€89.00") in said
+            page = http.get(f"/disputes/{cancelled}").text
+            late = http.post(f"/disputes/{cancelled}/escalate", data={"csrf_token": token(page)})
+            assert late.status_code in (409, 422)
+            assert stage_words in visible_text(late.text)
+            assert untranslated(late.text, typed_words(app, accounts)) == []
+            # The API keeps the engine's English for the same refusal.
+            api = http.post(
+                f"/api/v1/disputes/{cancelled}/escalate",
+                headers={"Authorization": f"Bearer {accounts.tokens['alice']}"},
+            )
+            assert api.status_code == 409
+            assert api.json()["detail"].isascii()
+    finally:
+        users.set_locale(app.ctx, alice.user_id, language=None, time_zone=None)

@@ -18,8 +18,8 @@ from playwright.sync_api import expect
 from browser.conftest import DESKTOP, PHONE, Site, _order, check_accessible
 from browser.test_dispute_flow import photo
 from browser.test_i18n_http import untranslated
+from fairdeal import i18n
 from fairdeal.demo import DEMO_PASSWORD, DEMO_PEOPLE
-from fairdeal.entrypoints.web import i18n
 from fairdeal.services import deadlines, disputes
 
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"

@@ -7,18 +7,18 @@ import csv
 import io
 from typing import TYPE_CHECKING
 
-from browser.test_web_http import client, log_in, world  # noqa: F401  (fixtures)
 from fairdeal.bootstrap import App
 from fairdeal.demo import DemoAccounts
 from fairdeal.services import metrics
+from webpages import log_in
 
 if TYPE_CHECKING:
     from starlette.testclient import TestClient
 
 
 def test_the_admin_sees_every_seller_with_charts_and_a_csv(
-    client: TestClient,  # noqa: F811
-    world: tuple[App, DemoAccounts],  # noqa: F811
+    client: TestClient,
+    world: tuple[App, DemoAccounts],
 ) -> None:
     app, accounts = world
     log_in(client, "ada")
@@ -41,8 +41,8 @@ def test_the_admin_sees_every_seller_with_charts_and_a_csv(
 
 
 def test_a_seller_sees_their_own_numbers_and_a_buyer_is_refused(
-    client: TestClient,  # noqa: F811
-    world: tuple[App, DemoAccounts],  # noqa: F811
+    client: TestClient,
+    world: tuple[App, DemoAccounts],
 ) -> None:
     app, accounts = world
     log_in(client, "sam")
@@ -62,8 +62,8 @@ def test_a_seller_sees_their_own_numbers_and_a_buyer_is_refused(
 
 
 def test_the_mediator_pages_render_with_the_flags_computed(
-    client: TestClient,  # noqa: F811
-    world: tuple[App, DemoAccounts],  # noqa: F811
+    client: TestClient,
+    world: tuple[App, DemoAccounts],
 ) -> None:
     _, accounts = world
     log_in(client, "maya")

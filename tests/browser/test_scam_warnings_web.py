@@ -4,65 +4,29 @@ mediators get a marker on the dispute page and in their queue."""
 
 from __future__ import annotations
 
-import re
-import warnings
 from collections.abc import Iterator
 
 import pytest
 
-from fairdeal.adapters.db.migrate import upgrade
-from fairdeal.bootstrap import App, bootstrap
-from fairdeal.config import Settings
-from fairdeal.demo import DEMO_PASSWORD, DemoAccounts, seed_sandbox
+from fairdeal.bootstrap import App
+from fairdeal.demo import DemoAccounts
 from fairdeal.domain import commands as cmd
 from fairdeal.domain.scams import PAY_OUTSIDE_PLATFORM, WARNING_TEXT
-from fairdeal.entrypoints.api.app import create_app
 from fairdeal.entrypoints.web.views import WARNING_ADVICE
 from fairdeal.services import handlers
-
-with warnings.catch_warnings():
-    from starlette.exceptions import StarletteDeprecationWarning
-
-    warnings.simplefilter("ignore", StarletteDeprecationWarning)
-    from fastapi.testclient import TestClient
+from webpages import TestClient, demo_world, log_in
 
 TRICK = "I refund you by PayPal today, what is your PayPal email?"
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[App, DemoAccounts, str]]:
-    folder = tmp_path_factory.mktemp("web-scams")
-    app = bootstrap(
-        Settings(
-            database_url=f"sqlite:///{folder / 'fairdeal.db'}",
-            sandbox=True,
-            storage_dir=str(folder / "files"),
-            rate_limit_writes_per_minute=0,
-        )
-    )
-    upgrade(app.engine)
-    accounts = seed_sandbox(app)
-    dispute_id = accounts.dispute_ids["under_review"]
-    handlers.handle(app.ctx, accounts.actors["sam"], dispute_id, cmd.PostMessage(TRICK))
-    yield app, accounts, dispute_id
-    app.engine.dispose()
-
-
-@pytest.fixture
-def client(world: tuple[App, DemoAccounts, str]) -> Iterator[TestClient]:
-    with TestClient(create_app(world[0])) as http:
-        yield http
-
-
-def log_in(http: TestClient, handle: str) -> None:
-    page = http.get("/login")
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert found
-    http.post(
-        "/login",
-        data={"email": f"{handle}@demo.test", "password": DEMO_PASSWORD, "csrf_token": found[1]},
-        follow_redirects=False,
-    )
+    """The demo world (as tests/browser/conftest.py's, which ``client`` serves) with the
+    seller's PayPal trick posted on a dispute under review, and that dispute's id."""
+    with demo_world(tmp_path_factory.mktemp("web-scams")) as (app, accounts):
+        dispute_id = accounts.dispute_ids["under_review"]
+        handlers.handle(app.ctx, accounts.actors["sam"], dispute_id, cmd.PostMessage(TRICK))
+        yield app, accounts, dispute_id
 
 
 def test_the_buyer_sees_the_warning_and_what_to_do_instead(

@@ -9,8 +9,6 @@ up after PATIENCE seconds, and the whole test takes well under a minute."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -28,23 +26,15 @@ from fairdeal.adapters.db.migrate import upgrade
 from fairdeal.bootstrap import bootstrap
 from fairdeal.config import Settings
 from fairdeal.services.users import ensure_platform_user
+from ops.support import clean_env, free_port, processes
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 PG_URL = os.environ.get("FAIRDEAL_TEST_PG_URL")
 PLATFORM_TOKEN = "fd_scale_out_platform_token_0123456789abcdef"
 PATIENCE = 40.0  # seconds any one wait may take (a busy CI machine), far more than needed
-STARTUP = 120.0  # four Python processes importing everything at once, on a loaded machine
 LIFECYCLE_LIMIT = 60.0  # the whole lifecycle, once the processes answer
 API = "/api/v1"
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -69,16 +59,10 @@ def schema_url() -> Iterator[str]:
     admin.dispose()
 
 
-def _fairdeal() -> list[str]:
-    script = Path(sys.executable).with_name("fairdeal")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "fairdeal.cli"]
-
-
 @pytest.fixture
 def deployment(schema_url: str, tmp_path: Path) -> Iterator[list[str]]:
-    """2 API processes and 2 workers; yields the APIs' base URLs."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FAIRDEAL_")}
-    env.update(
+    """2 API processes and 2 workers, started together; yields the APIs' base URLs."""
+    env = clean_env(
         FAIRDEAL_DATABASE_URL=schema_url,
         FAIRDEAL_SANDBOX="true",
         FAIRDEAL_PLATFORM_TOKEN=PLATFORM_TOKEN,
@@ -88,47 +72,18 @@ def deployment(schema_url: str, tmp_path: Path) -> Iterator[list[str]]:
         FAIRDEAL_STORAGE_DIR=str(tmp_path / "files"),
         FAIRDEAL_WORKER_POLL_SECONDS="0.1",
     )
-    ports = [_free_port(), _free_port()]
-    procs: list[tuple[str, subprocess.Popen[bytes], Path]] = []
-
-    def spawn(name: str, args: list[str]) -> None:
-        log = tmp_path / f"{name}.log"
-        with log.open("wb") as handle:  # the child has its own copy of the descriptor
-            proc = subprocess.Popen(args, env=env, stdout=handle, stderr=subprocess.STDOUT)
-        procs.append((name, proc, log))
-
-    for i, port in enumerate(ports):
-        spawn(f"api{i}", [*_fairdeal(), "serve", "--host", "127.0.0.1", "--port", str(port)])
-    for i in range(2):
-        spawn(f"worker{i}", [*_fairdeal(), "worker"])
-    bases = [f"http://127.0.0.1:{port}" for port in ports]
-    try:
-        deadline = time.monotonic() + STARTUP
+    ports = [free_port(), free_port()]
+    with processes(tmp_path) as group:
+        for i, port in enumerate(ports):
+            group.spawn(f"api{i}", ["serve", "--host", "127.0.0.1", "--port", str(port)], env)
+        for i in range(2):
+            group.spawn(f"worker{i}", ["worker"], env)
+        bases = [f"http://127.0.0.1:{port}" for port in ports]
         for base in bases:
-            while True:
-                for name, proc, log in procs:
-                    if proc.poll() is not None:
-                        pytest.fail(f"{name} exited:\n{log.read_text()[-3000:]}")
-                try:
-                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail(f"{base} did not start")
-                time.sleep(0.2)
+            group.wait_healthy(base)
         yield bases
-        for name, proc, log in procs:
-            assert proc.poll() is None, f"{name} died:\n{log.read_text()[-3000:]}"
-    finally:
-        for _, proc, _ in procs:
-            proc.terminate()
-        for _, proc, _ in procs:
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        for proc in group.procs:
+            assert proc.popen.poll() is None, f"{proc.name} died:\n{proc.output()[-3000:]}"
 
 
 class Spread:

@@ -154,13 +154,14 @@ def test_the_seller_offer_email_says_what_happened_what_to_do_and_the_deadline(
         assert "A partial refund; keep the lamp." in part
         assert "Reject it" in part and "still accept this one later" in part
         assert f"/disputes/{dispute.id}" in part
-    # The deadline with what happens when it passes.
+    # The deadline as the dispute page says it to the buyer: their move, and what silence
+    # does to them by when (UTC: Alice set no time zone).
     current = world.dispute(dispute.id).deadline
-    assert current is not None
-    assert "Your deadline:" in text
-    assert current.explanation in text
-    assert current.due_at.strftime("%H:%M UTC") in text
-    assert "<html" in html and "<strong>Your deadline:" in html
+    assert current is not None and current.kind == "buyer_answer"
+    assert "It is your move: accept or reject the seller's offer." in text
+    assert "If you do not answer by " in text and "the dispute closes on the seller's offer" in text
+    assert current.due_at.strftime("%H:%M") + " (UTC)" in text
+    assert "<html" in html and "<strong>It is your move:" in html
     assert offer.header("From") == "Fairdeal <disputes@fairdeal.test>"
     event_id = offer.header("X-Fairdeal-Event-Id")
     buyer_id = world.buyer.user_id
@@ -194,14 +195,18 @@ def test_emails_go_out_in_the_recipients_language_where_a_translation_exists(
     to_seller = by_recipient[world.emails[world.seller.user_id]]
     assert to_buyer.subject.startswith("Ваш спор по заказу")
     assert "Здравствуйте, Alice!" in to_buyer.body("plain")
-    assert "ноября 2026" in to_buyer.body("plain")  # the deadline, in Russian
+    # The deadline in Russian words and a Russian date: the seller's to meet, not hers.
+    assert "Сейчас делать ничего не нужно" in to_buyer.body("plain")
+    assert "нояб. 2026" in to_buyer.body("plain")
     assert 'lang="ru"' in to_buyer.body("html")
     assert to_seller.subject.startswith("New dispute on order")  # the seller reads English
 
 
-def test_an_untranslated_email_falls_back_to_english(
+def test_every_email_reaches_a_russian_reader_in_russian(
     app: App, clock: FixedClock, catcher: MailCatcher
 ) -> None:
+    """There are no untranslated templates left to fall back to English (every template's
+    strings are in the catalogues): the message email, English-only before, is Russian."""
     use_smtp(app, catcher)
     world = make_world(app, clock, buyer_language="ru")
     dispute = world.open()
@@ -212,7 +217,8 @@ def test_an_untranslated_email_falls_back_to_english(
     to_buyer = [
         m for m in catcher.mailbox.messages() if m.rcpt_tos[0] == world.emails[world.buyer.user_id]
     ]
-    assert to_buyer[-1].subject.startswith("New message from the seller")
+    assert to_buyer[-1].subject.startswith("Новое сообщение от продавца")
+    assert "Продавец написал в вашем споре" in to_buyer[-1].body("plain")
 
 
 def test_without_an_smtp_host_emails_are_only_logged(

@@ -82,11 +82,13 @@ def test_a_fan_out_that_fails_midway_leaves_nothing_and_the_next_one_does_it_all
     calls = {"n": 0}
 
     class Flaky:
-        def render(self, template: str, language: str | None, context: Any) -> Any:
+        def render(
+            self, template: str, language: str | None, context: Any, *, time_zone: str | None
+        ) -> Any:
             calls["n"] += 1
             if calls["n"] == 4:
                 raise RuntimeError("the template server hiccuped")
-            return renderer.render(template, language, context)
+            return renderer.render(template, language, context, time_zone=time_zone)
 
     world.notifier.renderer = Flaky()
     with pytest.raises(RuntimeError):

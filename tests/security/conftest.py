@@ -11,10 +11,8 @@ import pytest
 
 from databases import BACKENDS, empty_database
 from e2e.conftest import worker_id, world  # noqa: F401  (fixtures, re-exported)
-from fairdeal.bootstrap import bootstrap
-from fairdeal.config import Settings
-from fairdeal.demo import seed_sandbox
 from security.support import Site
+from webpages import demo_world
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -24,17 +22,6 @@ def site(
     """The demo's world (alice and bob buy, sam and sue sell, maya mediates, ada administers)
     on a database of its own for the module, in sandbox mode, every rate limit off unless a
     test asks for one (``Site.client(**settings)``)."""
-    folder = tmp_path_factory.mktemp("site")
-    url = empty_database(request, Path(folder))
-    app = bootstrap(
-        Settings(
-            database_url=url,
-            sandbox=True,
-            storage_dir=str(Path(folder) / "files"),
-            rate_limit_writes_per_minute=0,
-        )
-    )
-    try:
-        yield Site(app, seed_sandbox(app))
-    finally:
-        app.engine.dispose()
+    folder = Path(tmp_path_factory.mktemp("site"))
+    with demo_world(folder, empty_database(request, folder)) as (app, accounts):
+        yield Site(app, accounts)

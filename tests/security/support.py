@@ -1,11 +1,9 @@
-"""Helpers of the hostile-input tests: a web client per test over the demo-seeded site, with
-its login and CSRF token; images with and without hidden payloads."""
+"""Helpers of the hostile-input tests: a web client per test over the demo-seeded site (its
+login and CSRF token are tests/webpages.py's); images with and without hidden payloads."""
 
 from __future__ import annotations
 
 import io
-import re
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,14 +12,9 @@ from typing import Any
 from PIL import Image
 
 from fairdeal.bootstrap import App
-from fairdeal.demo import DEMO_PASSWORD, DemoAccounts
+from fairdeal.demo import DemoAccounts
 from fairdeal.entrypoints.api.app import create_app
-
-with warnings.catch_warnings():
-    from starlette.exceptions import StarletteDeprecationWarning
-
-    warnings.simplefilter("ignore", StarletteDeprecationWarning)
-    from fastapi.testclient import TestClient
+from webpages import TestClient
 
 HANDLES = ("alice", "bob", "sam", "sue", "maya", "ada")
 
@@ -50,20 +43,6 @@ class Site:
 
     def dispute(self, label: str) -> str:
         return self.accounts.dispute_ids[label]
-
-
-def csrf(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, "the page has no form with a CSRF token"
-    return found.group(1)
-
-
-def log_in(http: TestClient, handle: str, password: str = DEMO_PASSWORD) -> Any:
-    page = http.get("/login")
-    return http.post(
-        "/login",
-        data={"email": f"{handle}@demo.test", "password": password, "csrf_token": csrf(page.text)},
-    )
 
 
 def jpeg(size: tuple[int, int] = (64, 48), exif: Any = None) -> bytes:

@@ -13,7 +13,8 @@ import pytest
 
 from e2e.support import World, ok
 from fairdeal.services import orders
-from security.support import HANDLES, Site, csrf, log_in
+from security.support import HANDLES, Site
+from webpages import csrf_token, submit_login
 
 # --- API: files ---------------------------------------------------------------------------
 
@@ -157,7 +158,7 @@ def test_every_page_answers_each_role_exactly(site: Site) -> None:
                 wrong.append(("anonymous", path, response.status_code))
     for handle in HANDLES:
         with site.client() as http:
-            assert log_in(http, handle).status_code == 303
+            assert submit_login(http, handle).status_code == 303
             for path, expected in cases:
                 status = http.get(path).status_code
                 if status != expected[handle]:
@@ -199,8 +200,8 @@ def test_forms_of_other_roles_and_other_peoples_disputes_are_refused(
 
     before, clock = state(), site.app.ctx.clock.now()
     with site.client() as http:
-        log_in(http, handle)
-        token = csrf(http.get("/", follow_redirects=True).text)
+        submit_login(http, handle)
+        token = csrf_token(http.get("/", follow_redirects=True).text)
         response = http.post(target, data={**data, "csrf_token": token})
     assert response.status_code == status, response.text[:300]
     assert state() == before
@@ -210,7 +211,7 @@ def test_forms_of_other_roles_and_other_peoples_disputes_are_refused(
 def test_anonymous_posts_change_nothing(site: Site) -> None:
     dispute = site.dispute("negotiating")
     with site.client() as http:
-        token = csrf(http.get("/login").text)  # an anonymous session's own token
+        token = csrf_token(http.get("/login").text)  # an anonymous session's own token
         response = http.post(
             f"/disputes/{dispute}/messages", data={"body": "x", "csrf_token": token}
         )

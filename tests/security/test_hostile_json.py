@@ -5,10 +5,6 @@ a probe keeps asking /healthz and is answered throughout."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -17,58 +13,25 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ops.support import clean_env, processes
+
 TOKEN = "fd_hostile_json_platform_token_0123456789"
-STARTUP = float(os.environ.get("FAIRDEAL_TEST_DEMO_READY_SECONDS", "60"))
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
 def server(db_url: str, tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FAIRDEAL_")}
-    env.update(
+    env = clean_env(
         FAIRDEAL_DATABASE_URL=db_url,
         FAIRDEAL_SANDBOX="true",
         FAIRDEAL_PLATFORM_TOKEN=TOKEN,
         FAIRDEAL_STORAGE_DIR=str(tmp_path / "files"),
         FAIRDEAL_RATE_LIMIT_WRITES_PER_MINUTE="0",
     )
-    log = tmp_path / "serve.log"
-    with log.open("wb") as handle:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "fairdeal.cli", "serve", "--port", str(port)],
-            env=env,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"serve exited:\n{log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"serve did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
+    with processes(tmp_path) as group:
+        base = group.serve("serve", env)
         yield base
-        assert process.poll() is None, log.read_text()[-3000:]
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        served = group.procs[0]
+        assert served.popen.poll() is None, served.output()[-3000:]
 
 
 def _object(members: int) -> bytes:

@@ -12,7 +12,8 @@ import pytest
 
 from e2e.support import Caller, World, assert_problem, ok, png_bytes, running_app
 from fairdeal.config import Settings
-from security.support import Site, csrf, log_in
+from security.support import Site
+from webpages import csrf_token, submit_login
 
 
 @pytest.fixture
@@ -97,9 +98,9 @@ def test_the_defaults_follow_the_writes_limit_and_can_be_set_one_by_one() -> Non
 def test_web_messages_are_limited_per_user(site: Site) -> None:
     dispute = site.dispute("negotiating")
     with site.client(rate_limit_messages_per_minute=1) as http:
-        log_in(http, "alice")
+        submit_login(http, "alice")
         page = http.get(f"/disputes/{dispute}")
-        token = csrf(page.text)
+        token = csrf_token(page.text)
         sent = http.post(f"/disputes/{dispute}/messages", data={"csrf_token": token, "body": "a"})
         assert sent.status_code == 303
         again = http.post(f"/disputes/{dispute}/messages", data={"csrf_token": token, "body": "b"})
@@ -118,8 +119,8 @@ def _messages(site: Site, dispute_id: str) -> list[Any]:
 def test_web_uploads_are_limited_per_address(site: Site) -> None:
     dispute = site.dispute("negotiating")
     with site.client(rate_limit_uploads_per_ip_per_minute=1) as http:
-        log_in(http, "alice")
-        token = csrf(http.get(f"/disputes/{dispute}").text)
+        submit_login(http, "alice")
+        token = csrf_token(http.get(f"/disputes/{dispute}").text)
         photo = {"file": ("p.png", png_bytes(), "image/png")}
         first = http.post(f"/disputes/{dispute}/evidence", data={"csrf_token": token}, files=photo)
         assert first.status_code in (200, 303), first.text[:300]

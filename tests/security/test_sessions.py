@@ -25,14 +25,15 @@ from fairdeal.services.security import (
     check_password,
     login_key_hash,
 )
-from security.support import Site, csrf, log_in
+from security.support import Site
+from webpages import csrf_token, submit_login
 
 
 def test_login_rotates_the_session(site: Site) -> None:
     with site.client() as http:
         before = http.get("/login")
         anonymous = http.cookies[COOKIE]
-        assert log_in(http, "alice").status_code == 303
+        assert submit_login(http, "alice").status_code == 303
         signed_in = http.cookies[COOKIE]
         assert signed_in != anonymous
         assert anonymous.split(".")[0] != signed_in.split(".")[0]  # a new nonce, not re-signed
@@ -41,7 +42,7 @@ def test_login_rotates_the_session(site: Site) -> None:
             attacker.cookies.set(COOKIE, anonymous)
             assert attacker.get("/orders").status_code == 303
         # ... and the CSRF token of the page before the login is dead.
-        stale = csrf(before.text)
+        stale = csrf_token(before.text)
         dispute = site.dispute("negotiating")
         refused = http.post(
             f"/disputes/{dispute}/messages", data={"csrf_token": stale, "body": "x"}
@@ -51,11 +52,11 @@ def test_login_rotates_the_session(site: Site) -> None:
 
 def test_logout_ends_the_session_even_for_a_replayed_cookie(site: Site) -> None:
     with site.client() as http:
-        log_in(http, "alice")
+        submit_login(http, "alice")
         cookie = http.cookies[COOKIE]
         page = http.get("/orders")
         assert page.status_code == 200
-        assert http.post("/logout", data={"csrf_token": csrf(page.text)}).status_code == 303
+        assert http.post("/logout", data={"csrf_token": csrf_token(page.text)}).status_code == 303
     with site.client() as replay:
         replay.cookies.set(COOKIE, cookie)  # validly signed, not expired: but its session ended
         assert replay.get("/orders").status_code == 303
@@ -64,10 +65,10 @@ def test_logout_ends_the_session_even_for_a_replayed_cookie(site: Site) -> None:
 
 def test_logging_out_one_session_leaves_the_others(site: Site) -> None:
     with site.client() as laptop, site.client() as phone:
-        log_in(laptop, "alice")
-        log_in(phone, "alice")
+        submit_login(laptop, "alice")
+        submit_login(phone, "alice")
         page = laptop.get("/orders")
-        laptop.post("/logout", data={"csrf_token": csrf(page.text)})
+        laptop.post("/logout", data={"csrf_token": csrf_token(page.text)})
         assert laptop.get("/orders").status_code == 303
         assert phone.get("/orders").status_code == 200
 
@@ -86,7 +87,7 @@ def test_disabling_a_user_ends_their_web_session_and_api_token(world: World) -> 
     page = world.http.get("/login")
     world.http.post(
         "/login",
-        data={"email": "gone@e2e.test", "password": password, "csrf_token": csrf(page.text)},
+        data={"email": "gone@e2e.test", "password": password, "csrf_token": csrf_token(page.text)},
         follow_redirects=False,
     )
     cookie = world.http.cookies[COOKIE]
@@ -111,7 +112,7 @@ def test_disabling_a_user_ends_their_web_session_and_api_token(world: World) -> 
 def test_a_user_disabled_in_the_database_is_refused_by_the_web_at_once(site: Site) -> None:
     bob = site.actor("bob").user_id
     with site.client() as http:
-        log_in(http, "bob")
+        submit_login(http, "bob")
         assert http.get("/orders").status_code == 200
         with site.app.engine.begin() as conn:
             conn.execute(update(tables.users).where(tables.users.c.id == bob).values(disabled=True))
@@ -141,23 +142,23 @@ def test_wrong_passwords_lock_the_account_and_even_the_right_one_is_refused(site
     try:
         with site.client() as http:
             for _ in range(4):
-                assert log_in(http, "sue", "wrong password").status_code == 422
-            locked = log_in(http, "sue", "wrong password")  # the fifth
+                assert submit_login(http, "sue", "wrong password").status_code == 422
+            locked = submit_login(http, "sue", "wrong password")  # the fifth
             assert locked.status_code == 429
             assert int(locked.headers["retry-after"]) in range(55, 61)
             assert "locked" in locked.text and "Even the right password is refused" in locked.text
-            right = log_in(http, "sue")
+            right = submit_login(http, "sue")
             assert right.status_code == 429 and COOKIE in http.cookies
             assert http.get("/disputes").status_code == 303  # not signed in
         with site.client() as other_browser:  # the lock is the account's, not the browser's
-            assert log_in(other_browser, "sue").status_code == 429
+            assert submit_login(other_browser, "sue").status_code == 429
         # Another account is not affected.
         with site.client() as http:
-            assert log_in(http, "sam").status_code == 303
+            assert submit_login(http, "sam").status_code == 303
     finally:
         _clear_failures(site, "sue@demo.test")
     with site.client() as http:  # lock over (cleared here): the right password works again
-        assert log_in(http, "sue").status_code == 303
+        assert submit_login(http, "sue").status_code == 303
 
 
 def test_unknown_emails_are_locked_the_same_way(site: Site) -> None:
@@ -167,7 +168,11 @@ def test_unknown_emails_are_locked_the_same_way(site: Site) -> None:
         answers = [
             http.post(
                 "/login",
-                data={"email": "nobody@demo.test", "password": "x", "csrf_token": csrf(page.text)},
+                data={
+                    "email": "nobody@demo.test",
+                    "password": "x",
+                    "csrf_token": csrf_token(page.text),
+                },
             ).status_code
             for _ in range(5)
         ]
@@ -204,17 +209,17 @@ def test_the_lockout_grows_with_each_further_failure_up_to_its_cap(site: Site) -
 
 def test_login_attempts_are_limited_per_account(site: Site) -> None:
     with site.client(rate_limit_login_per_minute=2, login_lockout_after=100) as http:
-        assert log_in(http, "maya", "wrong").status_code == 422
-        assert log_in(http, "maya", "wrong").status_code == 422
-        limited = log_in(http, "maya")
+        assert submit_login(http, "maya", "wrong").status_code == 422
+        assert submit_login(http, "maya", "wrong").status_code == 422
+        limited = submit_login(http, "maya")
         assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
-        assert log_in(http, "ada").status_code == 303  # another account has its own allowance
+        assert submit_login(http, "ada").status_code == 303  # another account has its own allowance
     _clear_failures(site, "maya@demo.test")
 
 
 def test_login_attempts_are_limited_per_address(site: Site) -> None:
     with site.client(rate_limit_login_per_ip_per_minute=3, login_lockout_after=100) as http:
-        statuses = [log_in(http, handle, "wrong").status_code for handle in HANDLES_FOUR]
+        statuses = [submit_login(http, handle, "wrong").status_code for handle in HANDLES_FOUR]
     assert statuses == [422, 422, 422, 429]
     for handle in HANDLES_FOUR:
         _clear_failures(site, f"{handle}@demo.test")
@@ -233,7 +238,7 @@ def test_a_limit_of_zero_turns_it_off(site: Site) -> None:
         rate_limit_login_per_ip_per_minute=0,
         login_lockout_after=100,
     ) as http:
-        assert {log_in(http, "maya", "wrong").status_code for _ in range(12)} == {422}
+        assert {submit_login(http, "maya", "wrong").status_code for _ in range(12)} == {422}
     _clear_failures(site, "maya@demo.test")
 
 
@@ -266,13 +271,13 @@ def test_a_hash_with_older_parameters_is_replaced_at_the_next_sign_in(site: Site
     bob = site.actor("bob").user_id
     users.set_password_hash(site.app.ctx, bob, old)
     with site.client() as http:
-        assert log_in(http, "bob", "wrong password").status_code == 422
+        assert submit_login(http, "bob", "wrong password").status_code == 422
         assert users.get_user(site.app.ctx, bob).password_hash == old  # type: ignore[union-attr]
-        assert log_in(http, "bob").status_code == 303
+        assert submit_login(http, "bob").status_code == 303
     renewed = users.get_user(site.app.ctx, bob)
     assert renewed is not None and renewed.password_hash is not None
     assert renewed.password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
     assert check_password(renewed.password_hash, DEMO_PASSWORD) == PasswordCheck(True)
     with site.client() as http:  # and it still signs in, now without a rehash
-        assert log_in(http, "bob").status_code == 303
+        assert submit_login(http, "bob").status_code == 303
     assert users.get_user(site.app.ctx, bob).password_hash == renewed.password_hash  # type: ignore[union-attr]

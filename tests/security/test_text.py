@@ -16,7 +16,7 @@ import pytest
 from e2e.support import Caller, World, ok
 from fairdeal.entrypoints.api.app import create_app
 from fairdeal.logs import RedactingJsonFormatter
-from security.support import csrf
+from webpages import csrf_token
 
 with warnings.catch_warnings():
     from starlette.exceptions import StarletteDeprecationWarning
@@ -115,7 +115,7 @@ def page_as(world: World, email: str, paths: list[str]) -> dict[str, str]:
         login = http.get("/login")
         signed_in = http.post(
             "/login",
-            data={"email": email, "password": PASSWORD, "csrf_token": csrf(login.text)},
+            data={"email": email, "password": PASSWORD, "csrf_token": csrf_token(login.text)},
             follow_redirects=False,
         )
         assert signed_in.status_code == 303, signed_in.text

@@ -4,7 +4,8 @@ nothing changed, the same on both databases (it was a 500 on PostgreSQL)."""
 from __future__ import annotations
 
 from fairdeal.services import disputes
-from security.support import Site, csrf, log_in
+from security.support import Site
+from webpages import csrf_token, submit_login
 
 
 def test_a_nul_character_in_a_form_field_is_refused_and_changes_nothing(site: Site) -> None:
@@ -12,11 +13,11 @@ def test_a_nul_character_in_a_form_field_is_refused_and_changes_nothing(site: Si
     alice = site.actor("alice")
     before = disputes.get_dispute(site.app.ctx, alice, dispute_id).dispute
     with site.client() as http:
-        assert log_in(http, "alice").status_code == 303
+        assert submit_login(http, "alice").status_code == 303
         page = http.get(f"/disputes/{dispute_id}")
         response = http.post(
             f"/disputes/{dispute_id}/messages",
-            data={"csrf_token": csrf(page.text), "body": "pay me\x00 outside"},
+            data={"csrf_token": csrf_token(page.text), "body": "pay me\x00 outside"},
         )
     assert response.status_code == 422
     assert "U+0000" in response.text
@@ -32,7 +33,7 @@ def test_a_nul_character_in_the_login_form_is_refused(site: Site) -> None:
             data={
                 "email": "alice@demo.test\x00",
                 "password": "x",
-                "csrf_token": csrf(page.text),
+                "csrf_token": csrf_token(page.text),
             },
         )
     assert response.status_code == 422

@@ -6,6 +6,7 @@ the three languages. Pure: no I/O, no server."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from builders import (
     BUYER,
     MEDIATOR,
+    SELLER,
     STANDARD,
     at,
     awaiting_return,
@@ -22,8 +24,10 @@ from builders import (
     seller_offer,
     under_review,
 )
+from fairdeal import i18n
 from fairdeal.domain.dispute import Action, Dispute, Result, Role, Status
-from fairdeal.entrypoints.web import i18n, views
+from fairdeal.domain.money import Money
+from fairdeal.entrypoints.web import views
 from fairdeal.entrypoints.web.views import deadline_words
 
 
@@ -159,9 +163,50 @@ def test_outcome_and_timeline_are_said_from_codes_not_the_english_text() -> None
     with i18n.use("ru"):
         text = views.outcome_text(dispute)
         assert "Продавец не ответил вовремя" in text
-        assert all(views.timeline_text(t) != t.summary for t in dispute.timeline)
+        assert all(views.timeline_text(t, dispute) != t.summary for t in dispute.timeline)
     with i18n.use("en"):
         assert views.timeline_text(dispute.timeline[0]) == dispute.timeline[0].summary
+
+
+_AMOUNT = re.compile(r"(\d+\.\d{2}) ([A-Z]{3})")
+
+
+@pytest.mark.parametrize("language", ["ru", "zh_Hans"])
+def test_a_translated_timeline_says_as_much_as_the_english_one(language: str) -> None:
+    """Amounts, who, which solution, the reason and the return's terms: every detail of the
+    English summary is in the translated entry, in the reader's words and formats."""
+    dispute, _order = open_dispute(outcome="return_and_refund")
+    offer = seller_offer(dispute)
+    dispute.reject_solution(BUYER, offer.id, now=at(1, 2))
+    expire(dispute)  # no agreement: the negotiation clock hands it to a mediator
+    dispute.assign(MEDIATOR, mediator_id=MEDIATOR.user_id, now=dispute.updated_at)
+    decision = decide(dispute, "25.00", "40.00", kind="return_and_refund")
+    answered = dispute.updated_at + timedelta(hours=1)
+    dispute.accept_decision(
+        BUYER, decision.id, solution_index=1, now=answered, is_holiday=no_holiday
+    )
+    dispute.accept_decision(
+        SELLER, decision.id, solution_index=None, now=answered, is_holiday=no_holiday
+    )
+    expire(dispute)  # the challenge window ends: the decision is final, the return is due
+    types = {t.type for t in dispute.timeline}
+    assert {"solution.proposed", "solution.rejected", "decision.proposed", "decision.final",
+            "return.required", "dispute.escalated"} <= types  # fmt: skip
+    with i18n.use(language):
+        for entry in dispute.timeline:
+            said = views.timeline_text(entry, dispute)
+            for value, currency in _AMOUNT.findall(entry.summary):
+                assert views.money(Money.of(value, currency)) in said, (entry.summary, said)
+            assert not said.isascii(), (entry.summary, said)
+            if "refund only" in entry.summary or "return and refund" in entry.summary:
+                kinds = [views.kind_label(k).lower() for k in ("refund_only", "return_and_refund")]
+                assert any(k in said for k in kinds), (entry.summary, said)
+            if entry.type == "return.required":
+                assert str(STANDARD.deadlines.return_ship_days) in said
+        opened = views.timeline_text(dispute.timeline[0], dispute)
+        assert views.reason_title(dispute) in opened
+        offered = next(t for t in dispute.timeline if t.type == "solution.proposed")
+        assert views.role_label("seller") in views.timeline_text(offered, dispute)
 
 
 def test_reason_texts_are_translated_by_code() -> None:
@@ -183,8 +228,8 @@ def test_the_language_comes_from_the_setting_then_the_cookie_then_the_browser() 
 
 def test_money_follows_the_locale() -> None:
     with i18n.use("en"):
-        assert views.money(views.Money(123456, "EUR")) == "1234.56 EUR"
+        assert views.money(Money(123456, "EUR")) == "1234.56 EUR"
     with i18n.use("ru"):
-        assert views.money(views.Money(123456, "EUR")) == "1 234,56 €"
+        assert views.money(Money(123456, "EUR")) == "1 234,56 €"
     with i18n.use("zh_Hans"):
-        assert views.money(views.Money(123456, "EUR")) == "€1,234.56"
+        assert views.money(Money(123456, "EUR")) == "€1,234.56"

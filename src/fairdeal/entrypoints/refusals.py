@@ -1,6 +1,7 @@
 """Refusals, whichever channel answers them: the one table from a refusal's stable code (API.md)
 to its HTTP status and title, used by the API's problem+json handlers and the web pages' error
-pages alike, and the security log of refused authorizations.
+pages alike; what a page says for a refusal in the reader's language (``said_to_people``: the
+API keeps the engine's English); and the security log of refused authorizations.
 
 The security log: one structured record on ``fairdeal.security``
 for every request refused as unauthenticated (401), outside the caller's role (403) or for
@@ -16,14 +17,21 @@ names the target is known. A new service or guard is covered without a call to r
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
+from fairdeal import i18n, wording
 from fairdeal.domain.errors import DomainError
+from fairdeal.domain.money import Money
+from fairdeal.domain.policy import Policy
 from fairdeal.domain.roles import Actor
+from fairdeal.i18n import _, ngettext
+from fairdeal.policies import load_preset
 
 log = logging.getLogger("fairdeal.security")
 
@@ -95,6 +103,158 @@ class Refusal:
     @property
     def title(self) -> str:
         return TITLES[self.code]
+
+
+# --- what a person reads ------------------------------------------------------------------------
+# The API answers a refusal with the engine's English ``detail`` (API.md); a page says it in
+# the reader's language instead. The code is what is translated: the engine's sentences carry
+# values (amounts, dates, ids) and change with it, so a page shows the sentence of the code,
+# more precise where the detail is one of the engine's fixed sentences the pages reach
+# (ENGINE_SENTENCES; a test checks each is still raised word for word) or an amount range.
+
+
+def N_(text: str) -> str:
+    """Marks an English sentence for the catalogue; it is translated where it is shown."""
+    return text
+
+
+def _code_words() -> dict[str, str]:
+    return {
+        "validation_error": _("This is not accepted. Check what you entered and try again."),
+        "unauthenticated": _("Sign in to do this."),
+        "forbidden": _("Your account may not do this."),
+        "not_found": _("This does not exist, or it is not yours to see."),
+        "method_not_allowed": _("This cannot be done here."),
+        "invalid_transition": _(
+            "This cannot be done at this stage of the dispute. Reload the page to see what you"
+            " can do now."
+        ),
+        "not_eligible": _("This order cannot be disputed now."),
+        "dispute_exists": _("This item already has an open dispute: continue that one."),
+        "amount_out_of_range": _("The amount is more or less than the rules allow."),
+        "evidence_required": _("This reason needs at least one photo or video of the item."),
+        "reason_not_allowed": _("This reason cannot be chosen for this order."),
+        "idempotency_key_reused": _("This request was already sent with other content."),
+        "idempotency_key_in_use": _("This request is still being handled. Wait a moment."),
+        "version_conflict": _(
+            "Someone changed this dispute while you were reading it. Reload the page and try again."
+        ),
+        "file_too_large": _("The file is too large."),
+        "unsupported_file_type": _(
+            "This kind of file is not accepted: use a photo, a video or a PDF."
+        ),
+        "rate_limited": _("Too many attempts in a short time. Wait a little, then try again."),
+        "internal_error": _("Something went wrong on our side. Try again later."),
+        "service_unavailable": _("The service is busy. Try again in a moment."),
+        "invalid_signature": _("The signature does not verify."),
+    }
+
+
+# The engine's fixed refusal sentences that people meet on the pages (raised word for word in
+# domain/; tests/unit/test_refusal_words.py checks each still is).
+ENGINE_SENTENCES = (
+    N_("under this policy the parties' solutions are frozen once a mediator is involved"),
+    N_("you already have a solution and an alternative; edit one of them instead"),
+    N_("there is no solution from the other party to accept"),
+    N_("there is no pending solution from the other party"),
+    N_("you have no open solution to edit"),
+    N_("you have no evidence to remove"),
+    N_("the dispute can be escalated once the seller has answered"),
+    N_("a mediator's final decision cannot be cancelled"),
+    N_("the dispute is not in mediation"),
+    N_("this dispute is assigned to another mediator"),
+    N_("there is no open decision"),
+    N_("there is no decision waiting for your answer"),
+    N_("you have already answered this decision"),
+    N_(
+        "the order has not shipped yet; if the seller does not ship, ask the marketplace"
+        " to cancel the order instead of opening a dispute"
+    ),
+    N_("buyer protection for this order has ended"),
+    N_("you confirmed receipt of this order"),
+    N_("tracking does not show the parcel in transit; choose 'not received' instead"),
+    N_("protection starts when the order ships"),
+    N_("protection has ended; it can no longer be extended"),
+)
+_AMOUNT_RANGE = re.compile(r"must be from (\d+(?:\.\d+)?) ([A-Z]{3}) to (\d+(?:\.\d+)?) ([A-Z]{3})")
+
+
+# The engine's eligibility sentences with values in them (domain/order.py: check_eligible),
+# which the orders page and the dispute form show before anything is posted. The values stay
+# as the engine wrote them (an item id, a UTC time): ``views.refusal`` turns those into the
+# item's title and a local time.
+_CLOSED_BEFORE = re.compile(
+    r"^item (?P<item>\S+) had a dispute that closed \([^)]*\); a closed dispute cannot be"
+    r" opened again$"
+)
+_OPEN_ALREADY = re.compile(r"^item (?P<item>\S+) already has an open dispute \([^)]*\)$")
+_WAIT_UNTIL = re.compile(
+    r"^'(?P<reason>.+)' can be opened from (?P<when>\S+), (?P<days>\d+) days after the order"
+    r" shipped$"
+)
+
+
+def engine_sentence(detail: str) -> str | None:
+    """One of the engine's sentences the pages know, in the reader's language (None when it
+    is not one of them)."""
+    if detail in ENGINE_SENTENCES:
+        return _sentence(_(detail))
+    if found := _CLOSED_BEFORE.match(detail):
+        return _(
+            "“%(item)s” had a dispute that closed; a closed dispute cannot be opened again."
+        ) % {"item": found["item"]}
+    if found := _OPEN_ALREADY.match(detail):
+        return _("“%(item)s” already has an open dispute.") % {"item": found["item"]}
+    if found := _WAIT_UNTIL.match(detail):
+        days = int(found["days"])
+        return ngettext(
+            "“%(reason)s” can be chosen from %(when)s, %(n)d day after the order shipped.",
+            "“%(reason)s” can be chosen from %(when)s, %(n)d days after the order shipped.",
+            days,
+        ) % {"reason": _reason_title(found["reason"]), "when": found["when"], "n": days}
+    return None
+
+
+def _reason_title(english: str) -> str:
+    """A reason's English title, as an eligibility refusal quotes it, in the reader's language:
+    found among the presets' reasons (a custom policy's title stays as written)."""
+    for preset in _presets():
+        for code, reason in preset.reasons.items():
+            if reason.title == english:
+                return wording.reason_text(code, "title", english)
+    return english
+
+
+@cache
+def _presets() -> tuple[Policy, ...]:
+    return tuple(load_preset(name) for name in ("standard", "classic"))
+
+
+def said_to_people(code: str, detail: str) -> str:
+    """A refusal as a page says it, in the reader's language: the engine's own sentence in
+    English; else its translation where it is one the pages know, the allowed range of an
+    amount, or the sentence of its code."""
+    if i18n.current().language == i18n.DEFAULT:
+        return detail
+    known = engine_sentence(detail)
+    if known is not None:
+        return known
+    amounts = _AMOUNT_RANGE.search(detail)
+    if code == "amount_out_of_range" and amounts:
+        low, low_currency, high, high_currency = amounts.groups()
+        return _("The amount must be from %(low)s to %(high)s.") % {
+            "low": wording.money(Money.of(low, low_currency)),
+            "high": wording.money(Money.of(high, high_currency)),
+        }
+    return _code_words().get(code, _("This was not accepted."))
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?", "。", "！", "？")) else text + "."
 
 
 # The refusals that are authorization decisions (others, like 409 or 422, are not).

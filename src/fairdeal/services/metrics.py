@@ -18,13 +18,16 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal, Protocol
 
 from fairdeal.domain.dispute import Dispute
-from fairdeal.domain.errors import Forbidden, NotFound
+from fairdeal.domain.errors import NotFound
 from fairdeal.domain.policy import MetricsThresholds
 from fairdeal.domain.roles import Actor, Role
 from fairdeal.services.context import Context, NotWired
+from fairdeal.services.users import require_role
 
 Side = Literal["seller", "buyer"]
 FOUR_PLACES = Decimal("0.0001")
+# Who may read any user's metrics (a user may always read their own).
+READERS = (Role.PLATFORM, Role.ADMIN, Role.MEDIATOR)
 
 
 @dataclass(slots=True)
@@ -43,6 +46,10 @@ class Counts:
     resolution_hours: list[float] = field(default_factory=list)
     # reason -> [disputes, ruled against]
     by_reason: dict[str, list[int]] = field(default_factory=dict)
+
+    @property
+    def dispute_rate(self) -> Decimal:
+        return rate(self.disputes, self.orders)
 
 
 class MetricsStore(Protocol):
@@ -86,7 +93,7 @@ class UserMetrics:
 
     @property
     def dispute_rate(self) -> Decimal:
-        return rate(self.counts.disputes, self.counts.orders)
+        return self.counts.dispute_rate
 
     @property
     def median_resolution_hours(self) -> float | None:
@@ -107,8 +114,8 @@ class UserMetrics:
             "median_resolution_hours": self.median_resolution_hours,
             "warnings_received": c.warnings,
             "by_reason": {
-                reason: {"disputes": n, "ruled_against": against}
-                for reason, (n, against) in sorted(c.by_reason.items())
+                reason: {"disputes": n, "ruled_against": ruled}
+                for reason, (n, ruled) in sorted(c.by_reason.items())
             },
             "flagged": self.flagged,
         }
@@ -122,13 +129,13 @@ def _store(ctx: Context) -> MetricsStore:
 
 def median_seller_rate(counts: Iterable[Counts], limits: MetricsThresholds) -> Decimal:
     """The platform's norm: the median dispute rate of sellers with at least ``min_orders``."""
-    rates = [rate(c.disputes, c.orders) for c in counts if c.orders >= limits.min_orders]
+    rates = [c.dispute_rate for c in counts if c.orders >= limits.min_orders]
     return Decimal(statistics.median(rates)) if rates else Decimal(0)
 
 
 def flags(side: Side, c: Counts, limits: MetricsThresholds, norm: Decimal) -> tuple[str, ...]:
     found: list[str] = []
-    dispute_rate = rate(c.disputes, c.orders)
+    dispute_rate = c.dispute_rate
     if side == "buyer":
         if c.recent_disputes >= limits.serial_disputer_disputes or (
             c.orders >= limits.min_orders and dispute_rate >= limits.serial_disputer_rate
@@ -149,15 +156,13 @@ def _compute(
     store = _store(ctx)
     limits = ctx.policy.metrics
     since = ctx.clock.now() - timedelta(days=limits.serial_disputer_window_days)
-    found = store.counts(side, user_ids, since, breakdown=breakdown)
-    norm = Decimal(0)
     if side == "seller":
-        everyone = (
-            found
-            if user_ids is None
-            else store.counts("seller", None, since, breakdown=False)  # rates only
-        )
-        norm = median_seller_rate(everyone.values(), limits)
+        # A seller's flag compares them with the norm of every seller: every seller's counts
+        # are read for it, and the requested sellers' are among them (one query, not two).
+        found = store.counts(side, None, since, breakdown=breakdown)
+        norm = median_seller_rate(found.values(), limits)
+    else:
+        found, norm = store.counts(side, user_ids, since, breakdown=breakdown), Decimal(0)
     result = {}
     for user_id in user_ids if user_ids is not None else sorted(found):
         c = found.get(user_id, Counts())
@@ -169,7 +174,7 @@ def _compute(
 def user_metrics(ctx: Context, actor: Actor, side: Side, user_id: str) -> UserMetrics:
     """One seller's or buyer's metrics: to the platform and staff, and to that user."""
     own = actor.user_id == user_id and actor.role.value == side
-    if not own and actor.role not in (Role.PLATFORM, Role.ADMIN, Role.MEDIATOR):
+    if not own and actor.role not in READERS:
         raise NotFound(f"{side} {user_id} not found")
     if _store(ctx).role_of(user_id) != side:
         raise NotFound(f"{side} {user_id} not found")
@@ -178,8 +183,7 @@ def user_metrics(ctx: Context, actor: Actor, side: Side, user_id: str) -> UserMe
 
 def all_sellers(ctx: Context, actor: Actor) -> list[UserMetrics]:
     """Every seller (with orders or not), for the CSV export and the admin page."""
-    if actor.role not in (Role.PLATFORM, Role.ADMIN):
-        raise Forbidden("only the platform and admins can export every seller's metrics")
+    require_role(actor, Role.PLATFORM, Role.ADMIN, to="export every seller's metrics")
     sellers = _store(ctx).users_of_role("seller")
     return list(_compute(ctx, "seller", sellers).values())
 
@@ -192,11 +196,8 @@ def dispute_flags(ctx: Context, disputes: Iterable[Dispute]) -> Mapping[str, tup
         return {}
     buyers = _compute(ctx, "buyer", sorted({d.buyer_id for d in rows}), breakdown=False)
     sellers = _compute(ctx, "seller", sorted({d.seller_id for d in rows}), breakdown=False)
-    return {
-        d.id: buyers[d.buyer_id].flags + sellers[d.seller_id].flags
-        for d in rows
-        if buyers[d.buyer_id].flags or sellers[d.seller_id].flags
-    }
+    both = {d.id: buyers[d.buyer_id].flags + sellers[d.seller_id].flags for d in rows}
+    return {dispute_id: raised for dispute_id, raised in both.items() if raised}
 
 
 CSV_FIELDS = (
@@ -237,6 +238,5 @@ def to_csv(rows: Iterable[UserMetrics]) -> str:
 
 def flagged_buyers(ctx: Context, actor: Actor) -> list[UserMetrics]:
     """The buyers the policy flags as serial disputers (staff)."""
-    if actor.role not in (Role.PLATFORM, Role.ADMIN, Role.MEDIATOR):
-        raise Forbidden("only staff and the platform see flagged buyers")
+    require_role(actor, *READERS, to="see flagged buyers")
     return [m for m in _compute(ctx, "buyer", None).values() if m.flagged]

@@ -71,6 +71,7 @@ from fairdeal.domain.events import (
 )
 from fairdeal.domain.order import Order
 from fairdeal.domain.roles import Actor, Role
+from fairdeal.services.email_context import email_context
 from fairdeal.services.ports import Clock, IdGenerator, StoredEvent, Transaction, User
 
 log = logging.getLogger("fairdeal.notifications")
@@ -308,10 +309,16 @@ class OutgoingEmail:
 
 class EmailRenderer(Protocol):
     def render(
-        self, template: str, language: str | None, context: Mapping[str, Any]
+        self,
+        template: str,
+        language: str | None,
+        context: Mapping[str, Any],
+        *,
+        time_zone: str | None = None,
     ) -> RenderedEmail | None:
-        """The email of this template (``<event>.<role>``) in the language, falling back to
-        English; None when there is no such template (nothing to send)."""
+        """The email of this template (``<event>.<role>``) in the recipient's language (English
+        when none or an unknown one) and time zone (UTC when none); None when there is no such
+        template (nothing to send)."""
         ...
 
 
@@ -421,8 +428,10 @@ def _fan_out_events(n: Notifier, box: Outbox, events: list[StoredEvent]) -> None
             template = heard.emails.get(role)
             rendered = None
             if template is not None:
-                context = email_context(n, event, dispute, order, user, role)
-                rendered = n.renderer.render(f"{template}.{role}", user.language, context)
+                context = email_context(n.public_url, event, dispute, order, user, role)
+                rendered = n.renderer.render(
+                    f"{template}.{role}", user.language, context, time_zone=user.time_zone
+                )
             if rendered is not None and user.email:
                 deliveries.append(
                     NewDelivery(
@@ -704,130 +713,6 @@ _PARTY_ROLES = (Role.BUYER, Role.SELLER)
 
 def _payload_keys(cls: type[DomainEvent]) -> set[str]:
     return {f.name for f in dataclasses.fields(cls)} - DomainEvent._ENVELOPE
-
-
-# --- what an email says -----------------------------------------------------------------------
-
-
-def email_context(
-    n: Notifier,
-    event: StoredEvent,
-    dispute: Dispute,
-    order: Order | None,
-    user: User,
-    role: str,
-) -> dict[str, Any]:
-    """Everything a template may say, as plain values (the renderer formats dates, money and
-    kinds in the recipient's language)."""
-    data = event.data
-    items = []
-    if order is not None:
-        wanted = set(dispute.item_ids) if dispute.item_ids else {i.id for i in order.items}
-        items = [i.title for i in order.items if i.id in wanted]
-    try:
-        reason = dispute.policy.reason(dispute.reason, dispute.category).title
-    except Exception:  # a reason the policy no longer lists: show its code
-        reason = dispute.reason
-    context: dict[str, Any] = {
-        "event": {"id": event.id, "type": event.type, "at": event.created_at, "data": data},
-        "recipient": {"name": user.name, "role": role},
-        "dispute": {
-            "id": dispute.id,
-            "reason": reason,
-            "status": dispute.status.value,
-            "claimed": str(dispute.primary_solution.amount),
-            "desired": dispute.primary_solution.kind.value,
-            "amount_paid": str(dispute.amount_paid),
-            "opened_at": dispute.opened_at,
-        },
-        "order": {"id": dispute.order_id, "items": items},
-        "items": ", ".join(items) or f"order {dispute.order_id}",
-        "url": f"{n.public_url.rstrip('/')}/disputes/{dispute.id}",
-    }
-    solution_id = data.get("solution_id")
-    for solution in dispute.solutions:
-        if solution.id == solution_id:
-            context["solution"] = {
-                "by": solution.proposed_by.value,
-                "kind": solution.kind.value,
-                "amount": str(solution.amount),
-                "comment": solution.comment,
-                "status": solution.status.value,
-            }
-    message_id = data.get("message_id")
-    for message in dispute.messages:
-        if message.id == message_id:
-            context["message"] = {"by": message.author_role.value, "body": message.body}
-    if dispute.mediation is not None:
-        med = dispute.mediation
-        for request in med.evidence_requests:
-            if request.id == data.get("request_id"):
-                context["request"] = {"text": request.request, "due_at": request.due_at}
-        decision = med.decision
-        if decision is not None and decision.id == data.get("decision_id", decision.id):
-            context["decision"] = {
-                "solutions": [
-                    {"kind": s.kind.value, "amount": str(s.amount), "comment": s.comment}
-                    for s in decision.solutions
-                ],
-                "rationale": decision.rationale,
-                "respond_by": decision.respond_by,
-                "status": decision.status,
-            }
-        context["escalation"] = {"trigger": med.trigger, "review_due_at": med.review_due_at}
-    if dispute.outcome is not None:
-        outcome = dispute.outcome
-        context["outcome"] = {
-            "result": outcome.result.value,
-            "refund": str(outcome.refund),
-            "refund_is_zero": outcome.refund.minor == 0,
-            "decided_by": outcome.decided_by.value,
-            "rule": outcome.rule,
-            "explanation": outcome.explanation,
-            "return_required": outcome.return_required,
-        }
-    if dispute.return_ is not None:
-        ret = dispute.return_
-        context["return"] = {
-            "due_by": ret.due_by,
-            "carrier": ret.carrier,
-            "tracking_number": ret.tracking_number,
-            "confirm_by": ret.confirm_by,
-            "condition": ret.condition.value if ret.condition else None,
-        }
-    if dispute.refund is not None:
-        context["refund"] = {
-            "amount": str(dispute.refund.amount),
-            "expected_by": dispute.refund.expected_by,
-            "completed_at": dispute.refund.completed_at,
-        }
-    context["deadline"] = _deadline_context(event, dispute, role)
-    return context
-
-
-def _deadline_context(event: StoredEvent, dispute: Dispute, role: str) -> dict[str, Any] | None:
-    """The deadline the email names: the reminded one, or the dispute's one next deadline."""
-    if event.type == "deadline.reminder":
-        data = event.data
-        due = datetime.fromisoformat(str(data["due_at"]))
-        party, explanation, kind = str(data["party"]), str(data["explanation"]), str(data["kind"])
-    else:
-        deadline = dispute.deadline
-        if deadline is None or (deadline.party == "mediator" and role != "mediator"):
-            return None  # the mediator's review target is not the parties' to meet
-        due, party, explanation, kind = (
-            deadline.due_at,
-            deadline.party,
-            deadline.explanation,
-            deadline.kind,
-        )
-    return {
-        "kind": kind,
-        "due_at": due,
-        "party": party,
-        "explanation": explanation,
-        "yours": party in (role, "both"),
-    }
 
 
 # --- reminders --------------------------------------------------------------------------------

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from fairdeal.domain.errors import Forbidden, NotFound
+from fairdeal.domain.errors import NotFound
 from fairdeal.domain.money import Money
 from fairdeal.domain.payments import MoneyMovement, MovementKind, MovementStatus
 from fairdeal.domain.roles import Actor, Role
 from fairdeal.services.context import Context, load_order, retrying
 from fairdeal.services.ports import UnitOfWork
+from fairdeal.services.users import require_role
 
 # --- the port -----------------------------------------------------------------------------------
 
@@ -263,11 +264,6 @@ def run_until_idle(ctx: Context, *, now: datetime | None = None, rounds: int = 1
 # --- people's use cases -------------------------------------------------------------------------
 
 
-def _staff(actor: Actor, *roles: Role) -> None:
-    if actor.role not in roles:
-        raise Forbidden("only the platform or an admin can do this")
-
-
 def of_order(ctx: Context, actor: Actor, order_id: str) -> list[MoneyMovement]:
     """The order's movements, for the platform, admins and the order's buyer and seller."""
     with ctx.uow(write=False) as uow:
@@ -280,14 +276,14 @@ def of_order(ctx: Context, actor: Actor, order_id: str) -> list[MoneyMovement]:
 def listing(
     ctx: Context, actor: Actor, status: str | None, limit: int = 100
 ) -> list[MoneyMovement]:
-    _staff(actor, Role.PLATFORM, Role.ADMIN)
+    require_role(actor, Role.PLATFORM, Role.ADMIN)
     with ctx.uow(write=False) as uow:
         return uow.payments.list(status, limit)
 
 
 def needing_attention(ctx: Context, actor: Actor) -> list[MoneyMovement]:
     """Failed movements and refunds past their promise: the admin's list."""
-    _staff(actor, Role.PLATFORM, Role.ADMIN)
+    require_role(actor, Role.PLATFORM, Role.ADMIN)
     with ctx.uow(write=False) as uow:
         return uow.payments.needing_attention(ctx.clock.now())
 
@@ -315,18 +311,18 @@ def succeeded(
 ) -> MoneyMovement:
     """The marketplace reports the provider confirmed. The same reference again changes
     nothing; another reference, or a failed movement, is ``invalid_transition``."""
-    _staff(actor, Role.PLATFORM)
+    require_role(actor, Role.PLATFORM)
     return _change(ctx, movement_id, lambda m, now: m.succeed(provider_reference, now))[0]
 
 
 def failed(ctx: Context, actor: Actor, movement_id: str, reason: str) -> MoneyMovement:
-    _staff(actor, Role.PLATFORM)
+    require_role(actor, Role.PLATFORM)
     return _change(ctx, movement_id, lambda m, now: m.fail(reason, now))[0]
 
 
 def retry(ctx: Context, actor: Actor, movement_id: str) -> MoneyMovement:
     """A failed movement goes back to pending and is requested again."""
-    _staff(actor, Role.PLATFORM, Role.ADMIN)
+    require_role(actor, Role.PLATFORM, Role.ADMIN)
 
     def change(m: MoneyMovement, now: datetime) -> bool:
         m.retry(now)

@@ -80,10 +80,12 @@ def get_user(ctx: Context, user_id: str) -> User | None:
         return uow.users.get(user_id)
 
 
-def require_role(actor: Actor, *roles: Role) -> None:
+def require_role(actor: Actor, *roles: Role, to: str = "do this") -> None:
+    """``Forbidden`` unless the actor has one of ``roles``: the one way a use case requires a
+    role. ``to`` says what is refused ("only a platform or admin can <to>")."""
     if actor.role not in roles:
         names = " or ".join(r.value for r in roles)
-        raise Forbidden(f"only a {names} can do this")
+        raise Forbidden(f"only a {names} can {to}")
 
 
 def ensure_platform_user(ctx: Context, token: str) -> User:

@@ -1,156 +1,36 @@
-"""Emails from Jinja2 templates: one template per event type and recipient role
-(``templates/email/<language>/<event>.<role>.j2``), each rendered twice -- as plain text and
-as HTML -- inside a layout that adds the greeting, the deadline with what happens when it
-passes, the link to the dispute and the footer. The recipient's language is used where a
-translation exists, English otherwise."""
+"""Emails from Jinja2 templates, in the recipient's language and time zone.
+
+One template per event type and recipient role (``templates/email/<event>.<role>.j2``), with
+every sentence marked for gettext (``{% trans %}``): the same catalogues as the web pages
+(``fairdeal/locale``, ``make messages``), so there are no per-language copies to drift apart.
+Each is rendered twice -- as plain text and as HTML -- inside a layout that adds the greeting,
+the deadline said to this reader (``wording.deadline_words``, the words of the dispute page),
+the link to the dispute and the footer. Money and moments are formatted by Babel for the
+recipient's locale, moments in their time zone with the zone named (UTC when they set none);
+the moments are the product's (the sandbox clock's in sandbox mode), as the dispute has them."""
 
 from __future__ import annotations
 
 import functools
 import re
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, TemplateNotFound, pass_context
-from markupsafe import Markup, escape
+from jinja2 import Environment, FileSystemLoader, TemplateNotFound
+from markupsafe import Markup
 
+from fairdeal import i18n, wording
+from fairdeal.domain.dispute import Dispute, Role
+from fairdeal.i18n import _
 from fairdeal.services.notifications import RenderedEmail
 
 TEMPLATES = Path(__file__).parent / "templates"
-DEFAULT_LANGUAGE = "en"
-
-STRINGS: dict[str, dict[str, Any]] = {
-    "en": {
-        "dear": "Dear {name},",
-        "what_you_can_do": "What you can do",
-        "your_deadline": "Your deadline: {when}.",
-        "their_deadline": "Next deadline, for the {party}: {when}.",
-        "open": "Open the dispute",
-        "footer": "You receive this email because you are the {role} in dispute {dispute}"
-        " (order {order}). Replies to this address are not read: answer on the dispute page.",
-        "roles": {
-            "buyer": "buyer",
-            "seller": "seller",
-            "mediator": "mediator",
-            "both": "buyer and the seller",
-        },
-        "kinds": {"refund_only": "refund only", "return_and_refund": "return and refund"},
-        "days": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
-        "months": [
-            "January",
-            "February",
-            "March",
-            "April",
-            "May",
-            "June",
-            "July",
-            "August",
-            "September",
-            "October",
-            "November",
-            "December",
-        ],
-        "date": "{day} {d} {month} {y}, {hm} UTC",
-        "explanations": {},
-    },
-    "ru": {
-        "dear": "Здравствуйте, {name}!",
-        "what_you_can_do": "Что вы можете сделать",
-        "your_deadline": "Ваш срок: {when}.",
-        "their_deadline": "Ближайший срок ({party}): {when}.",
-        "open": "Открыть спор",
-        "footer": "Вы получили это письмо, потому что вы {role} в споре {dispute}"
-        " (заказ {order}). Ответы на этот адрес не читаются: отвечайте на странице спора.",
-        "roles": {
-            "buyer": "покупатель",
-            "seller": "продавец",
-            "mediator": "медиатор",
-            "both": "покупатель и продавец",
-        },
-        "kinds": {
-            "refund_only": "только возврат денег",
-            "return_and_refund": "возврат товара и денег",
-        },
-        "days": [
-            "понедельник",
-            "вторник",
-            "среда",
-            "четверг",
-            "пятница",
-            "суббота",
-            "воскресенье",
-        ],
-        "months": [
-            "января",
-            "февраля",
-            "марта",
-            "апреля",
-            "мая",
-            "июня",
-            "июля",
-            "августа",
-            "сентября",
-            "октября",
-            "ноября",
-            "декабря",
-        ],
-        "date": "{day}, {d} {month} {y}, {hm} UTC",
-        "explanations": {
-            "seller_response": "Если продавец не ответит до этого времени, спор закроется в"
-            " пользу покупателя на его условиях.",
-            "buyer_answer": "Если покупатель не примет и не отклонит предложение продавца до"
-            " этого времени, спор закроется на условиях продавца.",
-            "decision_response": "Если никто не оспорит решение медиатора новыми"
-            " доказательствами до этого времени, оно станет окончательным.",
-            "return_shipment": "Если покупатель не отправит товар обратно с трек-номером до"
-            " этого времени, спор закроется в пользу продавца без возврата денег.",
-            "return_confirmation": "Если продавец не подтвердит получение возврата до этого"
-            " времени, деньги вернутся покупателю.",
-            "evidence_request": "Если запрошенные медиатором доказательства не будут"
-            " предоставлены до этого времени, спор закроется в пользу другой стороны.",
-        },
-    },
-}
 
 
-def language_of(value: str | None) -> str:
-    """ "ru-RU", "ru_RU" or "RU" -> "ru"; nothing -> English."""
-    if not value:
-        return DEFAULT_LANGUAGE
-    return re.split(r"[-_]", value.strip().lower(), maxsplit=1)[0] or DEFAULT_LANGUAGE
-
-
-def _strings(context: Any) -> dict[str, Any]:
-    return STRINGS.get(context.get("lang", DEFAULT_LANGUAGE), STRINGS[DEFAULT_LANGUAGE])
-
-
-@pass_context
-def _when(context: Any, value: datetime | str | None) -> str:
-    """A moment as people read it, in UTC (the recipient's time zone is not known)."""
-    if value is None:
-        return ""
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    moment = moment.astimezone(UTC)
-    s = _strings(context)
-    return str(s["date"]).format(
-        day=s["days"][moment.weekday()],
-        d=moment.day,
-        month=s["months"][moment.month - 1],
-        y=moment.year,
-        hm=moment.strftime("%H:%M"),
-    )
-
-
-@pass_context
-def _kind(context: Any, value: str) -> str:
-    return str(_strings(context)["kinds"].get(value, value))
-
-
-@pass_context
-def _role(context: Any, value: str) -> str:
-    return str(_strings(context)["roles"].get(value, value))
+def _kind(value: str) -> str:
+    """A solution's kind inside a sentence ("refund only, 12.00 EUR"), as the timeline says it."""
+    return wording.kind_label(value).lower()
 
 
 def _blocks(value: str) -> Iterator[tuple[bool, list[str]]]:
@@ -188,17 +68,21 @@ def _text_paragraphs(value: str) -> str:
 
 @functools.cache
 def _environment(*, html: bool) -> Environment:
-    """One environment per output kind for the process: templates compile once."""
+    """One environment per output kind for the process: templates compile once. The gettext
+    callables read the language set by ``i18n.use``, so one environment serves every language."""
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES)),
         autoescape=html,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        extensions=["jinja2.ext.i18n"],
     )
-    env.filters.update(when=_when, kind=_kind, role=_role)
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=i18n.gettext, ngettext=i18n.ngettext, pgettext=i18n.pgettext, newstyle=True
+    )
+    env.filters.update(when=wording.when_text, money=wording.money, kind=_kind)
     env.filters["paragraphs"] = _paragraphs if html else _text_paragraphs
-    env.globals["escape"] = escape
     return env
 
 
@@ -208,44 +92,52 @@ class JinjaEmailRenderer:
         self.html = _environment(html=True)
 
     def render(
-        self, template: str, language: str | None, context: Mapping[str, Any]
+        self,
+        template: str,
+        language: str | None,
+        context: Mapping[str, Any],
+        *,
+        time_zone: str | None = None,
     ) -> RenderedEmail | None:
-        lang = language_of(language)
-        for candidate in dict.fromkeys((lang, DEFAULT_LANGUAGE)):
-            name = f"email/{candidate}/{template}.j2"
-            try:
-                text_template = self.text.get_template(name)
-            except TemplateNotFound:
-                continue
-            html_template = self.html.get_template(name)
-            values = {**context, "lang": candidate, "t": STRINGS.get(candidate, STRINGS["en"])}
-            values["deadline_text"] = _deadline_text(values)
+        name = f"email/{template}.j2"
+        try:
+            text_template = self.text.get_template(name)
+        except TemplateNotFound:
+            return None  # no email for this event and audience
+        lang = i18n.normalise(language) or i18n.DEFAULT
+        with i18n.use(lang, time_zone or "UTC"):
+            values = {**context, **_said(context), "lang": i18n.HTML_LANG[lang]}
             subject_context = text_template.new_context(
                 {**values, "layout": "email/_layout.txt.j2"}
             )
             subject = "".join(text_template.blocks["subject"](subject_context))
             text = text_template.render(**values, layout="email/_layout.txt.j2")
-            html = html_template.render(**values, layout="email/_layout.html.j2")
-            return RenderedEmail(
-                " ".join(subject.split()), _tidy(text), html.strip() + "\n", candidate
-            )
-        return None
+            html = self.html.get_template(name).render(**values, layout="email/_layout.html.j2")
+        return RenderedEmail(" ".join(subject.split()), _tidy(text), html.strip() + "\n", lang)
 
 
-def _deadline_text(values: Mapping[str, Any]) -> tuple[str, str] | None:
-    """(when and whose, what happens then) of the deadline the email names."""
-    deadline = values.get("deadline")
-    if not deadline:
-        return None
-    s = STRINGS.get(values["lang"], STRINGS["en"])
-    when = _when({"lang": values["lang"]}, deadline["due_at"])
-    if deadline["yours"]:
-        head = str(s["your_deadline"]).format(when=when)
-    else:
-        party = s["roles"].get(deadline["party"], deadline["party"])
-        head = str(s["their_deadline"]).format(when=when, party=party)
-    explanation = s["explanations"].get(deadline["kind"], deadline["explanation"])
-    return head, explanation
+def _said(context: Mapping[str, Any]) -> dict[str, Any]:
+    """What the renderer phrases from the case itself, in the language in use: the items (or
+    the order, when none are named), the reason's title, the outcome's explanation and the
+    deadline as the dispute page says it to this reader."""
+    case: Dispute = context["case"]
+    role = str(context["recipient"]["role"])
+    items = list(context["order"]["items"])
+    said: dict[str, Any] = {
+        "items": ", ".join(items) or _("order %(id)s") % {"id": context["order"]["id"]},
+        "dispute": {
+            **context["dispute"],
+            "reason": wording.reason_title_of(case, case.reason),
+        },
+        "outcome_text": wording.outcome_text(case),
+        "deadline_words": None,
+    }
+    deadline = context.get("next_deadline")
+    if deadline is not None:
+        said["deadline_words"] = wording.deadline_words(
+            deadline, case, Role(role), set(context.get("allowed", ()))
+        )
+    return said
 
 
 def _tidy(text: str) -> str:

@@ -13,11 +13,12 @@ import jinja2
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from fairdeal import i18n
 from fairdeal.bootstrap import App
 from fairdeal.config import InsecureSettings
 from fairdeal.entrypoints.api.deps import ApiState
 from fairdeal.entrypoints.api.ratelimit import ActionLimiter
-from fairdeal.entrypoints.web import i18n, views
+from fairdeal.entrypoints.web import views
 from fairdeal.entrypoints.web.sessions import SessionSigner
 
 HERE = Path(__file__).parent

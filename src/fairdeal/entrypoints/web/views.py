@@ -1,6 +1,8 @@
-"""Presentation helpers for the templates: labels, the progress chart, deadlines phrased for
-the person reading them, which buttons a solution gets, the refund schedule. No rules are
-decided here: what may be done comes from ``allowed_actions``."""
+"""Presentation helpers for the templates: the progress chart, which buttons a solution gets,
+the refund schedule, the rule book. No rules are decided here: what may be done comes from
+``allowed_actions``. The words shared with the emails (labels, money, moments, deadline words,
+outcome and timeline texts) live in ``fairdeal.wording`` and are re-exported here for the
+templates (``v.kind_label`` ...)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from markupsafe import Markup, escape
 
+from fairdeal import i18n
 from fairdeal.domain import scams
 from fairdeal.domain.dispute import (
     Action,
@@ -21,67 +24,26 @@ from fairdeal.domain.dispute import (
     SolutionStatus,
     Status,
 )
-from fairdeal.domain.dispute.deadlines import Deadline
-from fairdeal.domain.dispute.parts import TimelineEntry
-from fairdeal.domain.money import Money, minimum_claim
+from fairdeal.domain.money import minimum_claim
 from fairdeal.domain.order import Order
 from fairdeal.domain.policy import Policy
-from fairdeal.entrypoints.web import i18n
-from fairdeal.entrypoints.web.i18n import _, ngettext, pgettext
+from fairdeal.entrypoints.refusals import engine_sentence
+from fairdeal.i18n import _, ngettext
 from fairdeal.services.disputes import DisputeView
-
-
-def status_label(status: str) -> str:
-    return {
-        "awaiting_seller_response": _("Waiting for the seller"),
-        "negotiating": _("Negotiating"),
-        "under_review": _("With a mediator"),
-        "awaiting_return": _("Return due"),
-        "return_in_transit": _("Return on its way"),
-        "closed": _("Closed"),
-        "cancelled": _("Cancelled"),
-        "awaiting_shipment": _("Not shipped yet"),
-        "awaiting_receipt": _("Shipped"),
-        "received": _("Received"),
-        "completed": _("Completed"),
-    }.get(status, status.replace("_", " "))
-
-
-def kind_label(kind: str) -> str:
-    return {"refund_only": _("Refund only"), "return_and_refund": _("Return and refund")}.get(
-        kind, kind
-    )
-
-
-def result_label(result: str) -> str:
-    return {
-        "buyer_favour": _("In the buyer's favour"),
-        "seller_favour": _("In the seller's favour"),
-        "settled": _("Settled by agreement"),
-        "cancelled": _("Cancelled by the buyer"),
-    }.get(result, result)
-
-
-def decided_by_label(decided_by: str) -> str:
-    return {
-        "agreement": _("an accepted solution"),
-        "seller_timeout": _("the seller's silence"),
-        "buyer_timeout": _("the buyer's silence"),
-        "mediator": _("the mediator's decision"),
-        "return_timeout": _("a missed return"),
-        "buyer": _("the buyer"),
-    }.get(decided_by, decided_by)
-
-
-def role_label(role: str) -> str:
-    return {
-        "buyer": _("Buyer"),
-        "seller": _("Seller"),
-        "mediator": _("Mediator"),
-        "admin": _("Admin"),
-        "system": _("Fairdeal"),
-        "platform": _("Marketplace"),
-    }.get(role, role)
+from fairdeal.wording import DeadlineWords as DeadlineWords
+from fairdeal.wording import condition_label as condition_label
+from fairdeal.wording import deadline_words as deadline_words
+from fairdeal.wording import decided_by_label as decided_by_label
+from fairdeal.wording import kind_label as kind_label
+from fairdeal.wording import money as money
+from fairdeal.wording import outcome_text as outcome_text
+from fairdeal.wording import reason_text as reason_text
+from fairdeal.wording import reason_title_of
+from fairdeal.wording import result_label as result_label
+from fairdeal.wording import role_label as role_label
+from fairdeal.wording import status_label as status_label
+from fairdeal.wording import timeline_text as timeline_text
+from fairdeal.wording import when_text as when_text
 
 
 def solution_status_label(status: str) -> str:
@@ -92,15 +54,6 @@ def solution_status_label(status: str) -> str:
         "superseded": _("Replaced by a newer offer"),
         "withdrawn": _("Withdrawn"),
     }.get(status, status)
-
-
-def condition_label(condition: str) -> str:
-    return {
-        "as_expected": _("Arrived as expected"),
-        "empty": _("The parcel was empty"),
-        "different_item": _("A different item was inside"),
-        "damaged": _("The item was damaged"),
-    }.get(condition, condition)
 
 
 # --- the progress chart ---------------------------------------------------------------------
@@ -230,13 +183,6 @@ def utc_text(moment: datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%d %b %Y, %H:%M UTC")
 
 
-def when_text(moment: datetime | None) -> str:
-    """A moment as the reader reads it: their language, their time zone, the zone named."""
-    if moment is None:
-        return ""
-    return i18n.when(moment)
-
-
 # --- solutions ------------------------------------------------------------------------------
 
 
@@ -307,15 +253,6 @@ def refund_schedule(dispute: Dispute, now: datetime) -> list[ScheduleStep]:
             "done" if completed else ("current" if failed else "todo"),
         ),
     ]
-
-
-def money(value: Money | None) -> str:
-    """An amount for the reader's locale: '1 234,50 ₽', '¥1,234.50', '$12.50'."""
-    if value is None:
-        return ""
-    from fairdeal.domain.money import minor_units
-
-    return i18n.format_money(value.minor, value.currency, minor_units(value.currency))
 
 
 def kind_options() -> list[tuple[str, str]]:
@@ -396,7 +333,10 @@ _DISPUTE_ID = re.compile(r"\s*\((?:dsp_\w+)\)|\s+dsp_\w+")
 def refusal(text: str, order: Order | None = None) -> Markup:
     """A rule's refusal for people: as a sentence, its UTC timestamps as <time> elements
     (shown in local time), item ids as the items' titles, dispute ids left out (the page
-    links the dispute instead)."""
+    links the dispute instead). Not in English: the engine's sentence translated where the
+    pages know it (``refusals.engine_sentence``)."""
+    if i18n.current().language != i18n.DEFAULT:
+        text = engine_sentence(text) or text
     text = sentence(text)
     if order is not None:
         for item in order.items:
@@ -439,330 +379,6 @@ def warning_text_for(code: str) -> str:
         ),
     }
     return texts.get(code) or warning_text(code)
-
-
-@dataclass(frozen=True, slots=True)
-class DeadlineWords:
-    """A deadline said to one reader: whether it is their move, what to do (or that there is
-    nothing to do), and exactly what the clock does to them when it runs out."""
-
-    mine: bool
-    move: str
-    silence: str
-
-
-def _other(role: str) -> str:
-    return "seller" if role == "buyer" else "buyer"
-
-
-def deadline_words(
-    deadline: Deadline, dispute: Dispute, role: Role, allowed: set[Action] | None = None
-) -> DeadlineWords:
-    """What silence does to *this* reader, from the deadline's kind and ``on_expiry`` (the
-    same table the clock runs, domain/dispute/deadlines.py), never from its English text."""
-    at = when_text(deadline.due_at)
-    allowed = allowed or set()
-    kind = deadline.kind
-    if role in (Role.MEDIATOR, Role.ADMIN):
-        return _staff_words(deadline, at)
-    me = role.value
-    if kind == "seller_response":
-        if me == "seller":
-            return DeadlineWords(
-                True,
-                _("It is your move: answer the buyer — accept, or make a counter-offer."),
-                _(
-                    "If you do not answer by %(when)s, the dispute closes in the buyer's favour"
-                    " on the buyer's solution."
-                )
-                % {"when": at},
-            )
-        return DeadlineWords(
-            False,
-            _("Nothing to do now: the seller has to answer."),
-            _(
-                "If the seller does not answer by %(when)s, the dispute closes in your favour"
-                " on your solution."
-            )
-            % {"when": at},
-        )
-    if kind == "negotiation":
-        # The reader's move when the other side's newest pending offer is newer than the
-        # reader's own newest one: after a counter-offer the ball is with the other side.
-        theirs = [
-            s.updated_at
-            for s in dispute.solutions
-            if s.status is SolutionStatus.PENDING and s.proposed_by.value == _other(me)
-        ]
-        mine = [s.updated_at for s in dispute.solutions if s.proposed_by.value == me]
-        waiting_on_me = (
-            Action.ACCEPT_SOLUTION in allowed
-            and bool(theirs)
-            and (not mine or max(theirs) > max(mine))
-        )
-        silence = _("Nothing is lost if you do not agree: a mediator takes over on %(when)s.") % {
-            "when": at
-        }
-        if waiting_on_me:
-            move = (
-                _(
-                    "It is your move: accept the seller's offer, make your own, or wait for the mediator."
-                )
-                if me == "buyer"
-                else _(
-                    "It is your move: accept the buyer's solution, make a counter-offer, or wait for the mediator."
-                )
-            )
-            return DeadlineWords(True, move, silence)
-        return DeadlineWords(
-            False,
-            _("Nothing to do now: the seller has your offer.")
-            if me == "buyer"
-            else _("Nothing to do now: the buyer has your offer."),
-            silence,
-        )
-    if kind == "buyer_answer":
-        if me == "buyer":
-            return DeadlineWords(
-                True,
-                _("It is your move: accept or reject the seller's offer."),
-                _("If you do not answer by %(when)s, the dispute closes on the seller's offer.")
-                % {"when": at},
-            )
-        return DeadlineWords(
-            False,
-            _("Nothing to do now: the buyer has your offer."),
-            _("If the buyer does not answer by %(when)s, the dispute closes on your offer.")
-            % {"when": at},
-        )
-    if kind == "evidence_request":
-        if deadline.party == me:
-            return DeadlineWords(
-                True,
-                _("It is your move: send the evidence the mediator asked for."),
-                (
-                    _(
-                        "If it does not arrive by %(when)s, the dispute closes in the seller's favour."
-                    )
-                    if me == "buyer"
-                    else _(
-                        "If it does not arrive by %(when)s, the dispute closes in the buyer's"
-                        " favour."
-                    )
-                )
-                % {"when": at},
-            )
-        return DeadlineWords(
-            False,
-            _("Nothing to do now: the mediator asked the seller for evidence.")
-            if deadline.party == "seller"
-            else _("Nothing to do now: the mediator asked the buyer for evidence."),
-            _("If it does not arrive by %(when)s, the dispute closes in your favour.")
-            % {"when": at},
-        )
-    if kind == "decision_response":
-        return _decision_words(dispute, me, at)
-    if kind == "mediator_review":
-        return DeadlineWords(
-            False,
-            _("Nothing to do now: a mediator is reviewing the case."),
-            _("The mediator aims to decide by %(when)s. You can still add evidence and messages.")
-            % {"when": at},
-        )
-    if kind == "return_shipment":
-        if me == "buyer":
-            return DeadlineWords(
-                True,
-                _("It is your move: ship the item back and enter the tracking number."),
-                _(
-                    "If no tracking number is entered by %(when)s, the dispute closes in the"
-                    " seller's favour with no refund."
-                )
-                % {"when": at},
-            )
-        return DeadlineWords(
-            False,
-            _("Nothing to do now: the buyer ships the item back."),
-            _(
-                "If no tracking number is entered by %(when)s, the dispute closes in your"
-                " favour with no refund."
-            )
-            % {"when": at},
-        )
-    if kind == "return_confirmation":
-        if me == "seller":
-            return DeadlineWords(
-                True,
-                _("It is your move: confirm what arrived in the returned parcel."),
-                _("If you do not confirm by %(when)s, the refund is paid to the buyer.")
-                % {"when": at},
-            )
-        return DeadlineWords(
-            False,
-            _("Nothing to do now: the seller confirms the returned parcel."),
-            _("If the seller does not confirm by %(when)s, your refund is paid then.")
-            % {"when": at},
-        )
-    return DeadlineWords(False, "", "")
-
-
-def _decision_words(dispute: Dispute, me: str, at: str) -> DeadlineWords:
-    decision = dispute.mediation.decision if dispute.mediation else None
-    responses = decision.responses if decision else {}
-    mine = responses.get(me)
-    theirs = responses.get(_other(me))
-    if mine is not None and mine.response == "accepted":
-        if theirs is not None and theirs.response == "accepted":
-            return DeadlineWords(
-                False,
-                _("Both parties accepted the decision."),
-                _("The dispute closes on the accepted terms on %(when)s.") % {"when": at},
-            )
-        return DeadlineWords(
-            False,
-            _("You accepted the decision. Nothing to do now."),
-            (
-                _(
-                    "The seller may still challenge it with new evidence until %(when)s. If the"
-                    " seller does not, the dispute closes then on the accepted terms."
-                )
-                if me == "buyer"
-                else _(
-                    "The buyer may still challenge it with new evidence until %(when)s. If the"
-                    " buyer does not, the dispute closes then on the accepted terms."
-                )
-            )
-            % {"when": at},
-        )
-    if mine is not None:
-        return DeadlineWords(
-            False,
-            _("Your answer is recorded. Nothing to do now."),
-            _("Unless the mediator changes it, the decision becomes final on %(when)s.")
-            % {"when": at},
-        )
-    return DeadlineWords(
-        True,
-        _("It is your move: accept the decision, or challenge it with new evidence."),
-        _("If you do nothing, the decision becomes final on %(when)s.") % {"when": at},
-    )
-
-
-def _staff_words(deadline: Deadline, at: str) -> DeadlineWords:
-    party = {
-        "buyer": _("the buyer"),
-        "seller": _("the seller"),
-        "both": _("both parties"),
-        "mediator": _("the mediator"),
-    }.get(deadline.party, deadline.party)
-    happens = {
-        "close_for_buyer": _("the dispute closes in the buyer's favour"),
-        "close_for_seller": _("the dispute closes in the seller's favour"),
-        "close_on_seller_solution": _("the dispute closes on the seller's offer"),
-        "escalate": _("a mediator takes over"),
-        "decision_final": _("the decision becomes final"),
-        "flag_overdue": _("the case is flagged overdue"),
-        "execute_refund": _("the refund is paid to the buyer"),
-    }.get(deadline.on_expiry, deadline.on_expiry)
-    return DeadlineWords(
-        deadline.party == "mediator",
-        _("Waiting for %(party)s.") % {"party": party},
-        _("On %(when)s %(what)s.") % {"when": at, "what": happens},
-    )
-
-
-def outcome_text(dispute: Dispute) -> str:
-    """The outcome's explanation in the reader's language, from its codes (the API keeps the
-    engine's English ``explanation`` and ``rule``)."""
-    o = dispute.outcome
-    if o is None:
-        return ""
-    amount = money(o.refund)
-    kind = kind_label(o.solution_kind.value).lower() if o.solution_kind else ""
-    by = o.decided_by.value
-    if by == "agreement":
-        return _("The parties agreed: %(kind)s, %(amount)s.") % {"kind": kind, "amount": amount}
-    if by == "seller_timeout":
-        return _(
-            "The seller did not answer in time, so the dispute closed on the buyer's solution:"
-            " %(amount)s."
-        ) % {"amount": amount}
-    if by == "buyer_timeout":
-        return _(
-            "The buyer did not answer the seller's offer in time, so the offer took effect:"
-            " %(amount)s."
-        ) % {"amount": amount}
-    if by == "return_timeout":
-        return _("The return was not shipped with a tracking number in time, so no refund is due.")
-    if by == "buyer":
-        return _("The buyer cancelled the dispute.")
-    if "evidence_request" in o.rule:
-        if o.result.value == "buyer_favour":
-            return _(
-                "The seller did not provide the evidence the mediator asked for, so the"
-                " dispute closed in the buyer's favour: %(amount)s."
-            ) % {"amount": amount}
-        return _(
-            "The buyer did not provide the evidence the mediator asked for, so the dispute"
-            " closed in the seller's favour with no refund."
-        )
-    if "return_confirm" in o.rule:
-        return _(
-            "The buyer shipped the return and the seller did not confirm it in time, so the"
-            " refund was paid: %(amount)s."
-        ) % {"amount": amount}
-    if o.refund.minor == 0:
-        return _("The mediator decided: no refund.")
-    return _("The mediator decided: %(kind)s, %(amount)s.") % {"kind": kind, "amount": amount}
-
-
-def timeline_text(entry: TimelineEntry) -> str:
-    """A timeline entry in the reader's language, by its type; the English summary (which
-    the API shows) where a type carries words typed by a person or the policy."""
-    if i18n.current().language == i18n.DEFAULT:
-        return entry.summary
-    who = role_label(entry.actor_role.value)
-    texts = {
-        "dispute.opened": _("The buyer opened the dispute."),
-        "dispute.edited": _("The buyer changed the dispute."),
-        "dispute.escalated": _("The dispute went to a mediator."),
-        "dispute.cancelled": _("The buyer cancelled the dispute."),
-        "dispute.reopened": _("The buyer reopened the dispute."),
-        "dispute.closed": _("The dispute closed."),
-        "solution.proposed": _("%(who)s made an offer.") % {"who": who},
-        "solution.edited": _("%(who)s changed an offer.") % {"who": who},
-        "solution.accepted": _("%(who)s accepted an offer.") % {"who": who},
-        "solution.rejected": _("%(who)s rejected an offer.") % {"who": who},
-        "evidence.added": _("%(who)s added evidence.") % {"who": who},
-        "evidence.removed": _("%(who)s removed evidence.") % {"who": who},
-        "message.posted": _("%(who)s sent a message.") % {"who": who},
-        "mediation.assigned": _("A mediator took the case."),
-        "mediation.overdue": _("The mediator's review target passed."),
-        "evidence.requested": _("The mediator asked for evidence."),
-        "evidence_request.fulfilled": _("The requested evidence was provided."),
-        "decision.proposed": _("The mediator proposed a decision."),
-        "decision.accepted": _("%(who)s accepted the mediator's decision.") % {"who": who},
-        "decision.rejected": _("%(who)s rejected the mediator's decision.") % {"who": who},
-        "decision.challenged": _("%(who)s challenged the mediator's decision with new evidence.")
-        % {"who": who},
-        "decision.final": _("The mediator's decision became final."),
-        "deadline.expired": _("A deadline passed."),
-        "return.required": _("The item is to be shipped back to the seller."),
-        "return.shipped": _("The buyer shipped the return."),
-        "return.received": _("The seller received the return."),
-        "refund.scheduled": _("The refund was scheduled."),
-        "refund.completed": _("The refund was completed."),
-        "policy.warning": _("The rules warned the buyer about the chosen reason."),
-    }
-    return texts.get(entry.type, entry.summary)
-
-
-# The policy's reason texts are translated by the reason's code and field (msgctxt
-# "reason:<code>:<field>", extracted from the TOML files by fairdeal.i18n_extract).
-def reason_text(code: str, field: str, english: str | None) -> str:
-    if not english:
-        return english or ""
-    return pgettext(f"reason:{code}:{field}", english)
 
 
 # --- the rule book, for people ----------------------------------------------------------------
@@ -925,12 +541,7 @@ def policy_rules(policy: Policy) -> list[Rule]:
 
 def reason_title(dispute: Dispute) -> str:
     """The dispute's reason as its title in the reader's language (never the code)."""
-    reason = dispute.policy.catalogue(dispute.category).get(dispute.reason)
-    if reason is None:
-        reason = dispute.policy.reasons.get(dispute.reason)
-    if reason is None:
-        return dispute.reason.replace("_", " ")
-    return reason_text(reason.code, "title", reason.title)
+    return reason_title_of(dispute, dispute.reason)
 
 
 def deadline_kind_label(kind: str) -> str:

@@ -9,7 +9,6 @@ from fastapi.responses import HTMLResponse, Response
 
 from fairdeal.domain.errors import NotFound
 from fairdeal.domain.roles import Role
-from fairdeal.entrypoints.web.i18n import _
 from fairdeal.entrypoints.web.routes.common import (
     FormError,
     ctx_of,
@@ -22,6 +21,7 @@ from fairdeal.entrypoints.web.routes.common import (
     web_of,
 )
 from fairdeal.entrypoints.web.routes.pipeline import web_router
+from fairdeal.i18n import _
 from fairdeal.services import payments, reports
 from fairdeal.services.deadlines import advance_clock, run_until_idle
 

@@ -10,7 +10,6 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from fairdeal.domain.roles import Role
-from fairdeal.entrypoints.web.i18n import _
 from fairdeal.entrypoints.web.routes.common import (
     HOME,
     FormError,
@@ -26,6 +25,7 @@ from fairdeal.entrypoints.web.routes.common import (
 )
 from fairdeal.entrypoints.web.routes.pipeline import web_router
 from fairdeal.entrypoints.web.sessions import COOKIE
+from fairdeal.i18n import _
 from fairdeal.services import access, users
 from fairdeal.services.ports import User
 from fairdeal.services.security import check_password

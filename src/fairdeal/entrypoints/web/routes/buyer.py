@@ -10,12 +10,13 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
+from fairdeal import i18n
 from fairdeal.domain.commands import OpenDispute
 from fairdeal.domain.errors import DomainError, NotFound
 from fairdeal.domain.money import Amount, minimum_claim
 from fairdeal.domain.roles import Role
+from fairdeal.entrypoints.refusals import said_to_people
 from fairdeal.entrypoints.web import views
-from fairdeal.entrypoints.web.i18n import _
 from fairdeal.entrypoints.web.routes.common import (
     PARTIES,
     FormError,
@@ -32,6 +33,7 @@ from fairdeal.entrypoints.web.routes.common import (
 )
 from fairdeal.entrypoints.web.routes.evidence import upload
 from fairdeal.entrypoints.web.routes.pipeline import web_router
+from fairdeal.i18n import _
 from fairdeal.services import disputes, files, handlers, reports
 from fairdeal.services.ports import FileRecord
 
@@ -93,12 +95,22 @@ def open_dispute(request: Request, order_id: str) -> Response:
         missing = _missing(form)
         others = {k: v for k, v in missing.items() if k != field}
         # An empty field is named in the reader's language rather than the engine's words.
-        detail = missing.get(field or "", error.detail)
+        detail = missing.get(field or "", _refused_words(error, text(form, "reason")))
         refused = FormError("open", field, detail, values(form), others)
         return _dispute_form(
             request, viewer, order_id, error=refused, uploaded=uploaded, status=422
         )
     return done(f"/disputes/{dispute.id}", "opened")
+
+
+def _refused_words(error: DomainError, reason: str) -> str:
+    """The refusal in the reader's language: a reason the policy refuses in the policy's own
+    words, translated by the reason (they say what to choose instead), else by its code."""
+    if error.code == "reason_not_allowed":
+        words = views.reason_text(reason, "refused", error.detail)
+        if words != error.detail or i18n.current().language == i18n.DEFAULT:
+            return words
+    return said_to_people(error.code, error.detail)
 
 
 def _missing(form: FormData) -> dict[str, str]:

@@ -12,12 +12,13 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.datastructures import FormData, UploadFile
 
+from fairdeal import i18n
 from fairdeal.domain.errors import Forbidden
 from fairdeal.domain.roles import Actor, Role
 from fairdeal.entrypoints.api.ratelimit import client_ip
-from fairdeal.entrypoints.web import csrf, i18n
-from fairdeal.entrypoints.web.i18n import _
+from fairdeal.entrypoints.web import csrf
 from fairdeal.entrypoints.web.site import Web
+from fairdeal.i18n import _
 from fairdeal.services.context import Context
 from fairdeal.services.ports import User
 

@@ -14,11 +14,17 @@ from starlette.datastructures import FormData
 
 from fairdeal.domain import commands as cmd
 from fairdeal.domain.dispute import Action, Dispute
-from fairdeal.domain.errors import DomainError, Forbidden, NotFound, VersionConflict
+from fairdeal.domain.errors import (
+    DomainError,
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    VersionConflict,
+)
 from fairdeal.domain.money import Amount
 from fairdeal.domain.roles import Role
+from fairdeal.entrypoints.refusals import said_to_people
 from fairdeal.entrypoints.web import views
-from fairdeal.entrypoints.web.i18n import _
 from fairdeal.entrypoints.web.routes.common import (
     HOME,
     PARTIES,
@@ -39,6 +45,7 @@ from fairdeal.entrypoints.web.routes.common import (
 )
 from fairdeal.entrypoints.web.routes.evidence import upload
 from fairdeal.entrypoints.web.routes.pipeline import web_router
+from fairdeal.i18n import _
 from fairdeal.services import disputes, files, handlers, metrics, reports
 from fairdeal.services.disputes import DisputeView
 
@@ -184,6 +191,10 @@ def _endpoint(action: FormAction) -> Callable[[Request, str], Response]:
     return endpoint
 
 
+# The refusals said at the top of the dispute page rather than next to a form.
+PAGE_FORM = "page"
+
+
 def act(request: Request, dispute_id: str, action: FormAction) -> Response:
     """Run a form's command. Refused: the page again, with the rule's words next to the
     field. Done: back to the page (or, for htmx, the changed part only, from the view the
@@ -205,7 +216,11 @@ def act(request: Request, dispute_id: str, action: FormAction) -> Response:
     except DomainError as error:
         if isinstance(error, NotFound | Forbidden) and error.field is None:
             raise  # the pipeline's error page
-        refused = FormError(form_name, error.field, error.detail, values(form))
+        detail = said_to_people(error.code, error.detail)
+        # Refused for the dispute's stage: the action's form is usually gone from the page
+        # by now (someone acted meanwhile), so the words go to the top of the page instead.
+        where = PAGE_FORM if isinstance(error, InvalidTransition) else form_name
+        refused = FormError(where, error.field, detail, values(form))
         if htmx_part is None:
             return dispute_page(request, dispute_id, error=refused, status=422)
         view = disputes.get_dispute(ctx_of(request), viewer.actor, dispute_id)
@@ -255,6 +270,28 @@ def _reject_decision(p: Posted) -> cmd.RejectDecision:
 
 def solution_index(p: Posted) -> int | None:
     return optional_int(p.text("solution_index"), invalid=-1)  # -1: the domain refuses it
+
+
+def decision_choice(
+    name: str,
+    verb: str,
+    form: str,
+    ok: str,
+    command: Callable[[str, int | None], cmd.DisputeCommand],
+    *,
+    roles: tuple[Role, ...],
+) -> FormAction:
+    """A form that settles a decision on one of its solutions (a party accepts it, the mediator
+    makes it final): ``command(decision_id, the chosen solution's index)``, posted to
+    ``/decision/{decision_id}/<verb>``."""
+    return FormAction(
+        name,
+        f"/decision/{{decision_id}}/{verb}",
+        form,
+        ok,
+        lambda p: command(p.param("decision_id"), solution_index(p)),
+        roles=roles,
+    )
 
 
 PARTY_ACTIONS = (
@@ -352,12 +389,12 @@ PARTY_ACTIONS = (
         roles=(Role.SELLER,),
         anchor="return",
     ),
-    FormAction(
+    decision_choice(
         "accept_decision",
-        "/decision/{decision_id}/accept",
+        "accept",
         "decision-answer",
         "decision_accepted",
-        lambda p: cmd.AcceptDecision(p.param("decision_id"), solution_index(p)),
+        cmd.AcceptDecision,
         roles=PARTIES,
     ),
     FormAction(

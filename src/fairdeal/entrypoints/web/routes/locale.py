@@ -6,7 +6,8 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import Response
 
-from fairdeal.entrypoints.web import i18n, views
+from fairdeal import i18n
+from fairdeal.entrypoints.web import views
 from fairdeal.entrypoints.web.routes.common import (
     HOME,
     ctx_of,

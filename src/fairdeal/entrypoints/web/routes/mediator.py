@@ -8,7 +8,12 @@ from fastapi.responses import Response
 
 from fairdeal.domain import commands as cmd
 from fairdeal.entrypoints.web.routes.common import STAFF, ctx_of, need, optional_int, render
-from fairdeal.entrypoints.web.routes.disputes import FormAction, Posted, add_actions, solution_index
+from fairdeal.entrypoints.web.routes.disputes import (
+    FormAction,
+    Posted,
+    add_actions,
+    decision_choice,
+)
 from fairdeal.entrypoints.web.routes.pipeline import web_router
 from fairdeal.services import metrics, reports
 
@@ -71,13 +76,8 @@ MEDIATOR_ACTIONS = (
         roles=STAFF,
         anchor="mediation",
     ),
-    FormAction(
-        "finalize_decision",
-        "/decision/{decision_id}/finalize",
-        "finalize",
-        "finalized",
-        lambda p: cmd.FinalizeDecision(p.param("decision_id"), solution_index(p)),
-        roles=STAFF,
+    decision_choice(
+        "finalize_decision", "finalize", "finalize", "finalized", cmd.FinalizeDecision, roles=STAFF
     ),
     FormAction(
         "add_note",

@@ -9,9 +9,9 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from fairdeal.domain.roles import Role
-from fairdeal.entrypoints.web.i18n import _
 from fairdeal.entrypoints.web.routes.common import ctx_of, need, render
 from fairdeal.entrypoints.web.routes.pipeline import web_router
+from fairdeal.i18n import _
 from fairdeal.policies import PRESETS, load_preset
 from fairdeal.services import metrics, reports, whatif
 

@@ -16,13 +16,13 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
+from fairdeal import i18n
 from fairdeal.domain.errors import DomainError
 from fairdeal.domain.roles import Actor, Role
 from fairdeal.entrypoints.api.ratelimit import RateLimited
 from fairdeal.entrypoints.api.schemas import nul_path
-from fairdeal.entrypoints.refusals import Refusal, log_request_refusal
-from fairdeal.entrypoints.web import csrf, i18n
-from fairdeal.entrypoints.web.i18n import _
+from fairdeal.entrypoints.refusals import Refusal, log_request_refusal, said_to_people
+from fairdeal.entrypoints.web import csrf
 from fairdeal.entrypoints.web.routes.common import (
     LoginRequired,
     Viewer,
@@ -31,6 +31,7 @@ from fairdeal.entrypoints.web.routes.common import (
     web_of,
 )
 from fairdeal.entrypoints.web.sessions import COOKIE, Session
+from fairdeal.i18n import _
 from fairdeal.services import access
 from fairdeal.services.ports import User
 
@@ -190,7 +191,7 @@ def _answer(request: Request, refused: Exception) -> Response:
 
 def _refusal(refused: Exception) -> Refusal:
     if isinstance(refused, DomainError):
-        return Refusal.of(refused)
+        return Refusal(refused.code, said_to_people(refused.code, refused.detail), refused.field)
     if isinstance(refused, csrf.CsrfRefused):
         return Refusal(
             "forbidden",

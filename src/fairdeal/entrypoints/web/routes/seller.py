@@ -9,7 +9,7 @@ from starlette.datastructures import FormData
 
 from fairdeal.domain.errors import DomainError, NotFound
 from fairdeal.domain.roles import Role
-from fairdeal.entrypoints.web.i18n import _
+from fairdeal.entrypoints.refusals import said_to_people
 from fairdeal.entrypoints.web.routes.common import (
     FormError,
     Viewer,
@@ -24,6 +24,7 @@ from fairdeal.entrypoints.web.routes.common import (
 )
 from fairdeal.entrypoints.web.routes.disputes import dispute_page
 from fairdeal.entrypoints.web.routes.pipeline import web_router
+from fairdeal.i18n import _
 from fairdeal.services import orders, reports
 
 router = web_router()
@@ -44,7 +45,8 @@ def extend(request: Request, order_id: str) -> Response:
     except DomainError as error:
         if isinstance(error, NotFound):
             raise
-        return _extend_refused(request, viewer, order_id, back, error.detail, form)
+        detail = said_to_people(error.code, error.detail)
+        return _extend_refused(request, viewer, order_id, back, detail, form)
     return done(back, "extended")
 
 
