@@ -20,11 +20,16 @@ help:
 # types: `make test`, `make check`), plus the `bench` group (Tryton and the queue libraries
 # the benchmarks compare against: `make bench`). `--inexact` keeps what a wider install
 # already put there, so `make demo` after `make test` does not uninstall the test tools.
+# The runtime and bench installs compile every module to bytecode once (`--compile-bytecode`,
+# and `compileall` for our own editable src/): where Python may not write .pyc files itself
+# (PYTHONDONTWRITEBYTECODE, a read-only install) every start compiled the whole stack from
+# source again -- most of `fairdeal demo`'s 8-20 s to its first page (docs/performance.md).
 $(UV):
 	python3 -m pip install --user --quiet uv || python3 -m pip install --quiet uv
 
 .venv/.synced-runtime: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --locked --no-dev --inexact
+	$(UV) sync --locked --no-dev --inexact --compile-bytecode
+	.venv/bin/python -m compileall -q src
 	@touch $@
 
 .venv/.synced-dev: pyproject.toml uv.lock | $(UV)
@@ -32,7 +37,8 @@ $(UV):
 	@touch $@
 
 .venv/.synced-bench: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --locked --no-default-groups --group dev --group bench --inexact
+	$(UV) sync --locked --no-default-groups --group dev --group bench --inexact --compile-bytecode
+	.venv/bin/python -m compileall -q src
 	@touch $@
 
 install: .venv/.synced-runtime

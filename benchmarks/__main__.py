@@ -123,17 +123,40 @@ def startup(runs: int = typer.Option(5, help="starts of each command")) -> None:
     bench.main(runs=runs)
 
 
+@bench_app.command("login")
+def login(
+    seconds: int = typer.Option(8, help="measured seconds of sign-ins"),
+    runs: int = typer.Option(40, help="password checks timed in this process"),
+) -> None:
+    """One password check's cost, and GET/POST /login at 4 clients."""
+    from benchmarks import login as bench
+
+    bench.main(seconds=seconds, runs=runs)
+
+
+@bench_app.command("pages")
+def pages(seconds: int = typer.Option(8, help="measured seconds per page")) -> None:
+    """Dispute page, seller inbox, mediator queue at 8 signed-in users vs the JSON read."""
+    from benchmarks import pages as bench
+
+    bench.main(seconds=seconds)
+
+
 @bench_app.command("all")
 def run_all(
     firing_count: int = typer.Option(40_000, help="due deadlines for the firing benchmark"),
     baseline_checkout: Path | None = BASELINE_CHECKOUT,
 ) -> None:
-    """All five, one after another (about 12 minutes on 2 cores; the issue's 200,000
-    deadlines are `python -m benchmarks firing --count 200000`, about 4 minutes more)."""
+    """All of them but the soak, the audit and the notifications, one after another (about
+    14 minutes on 2 cores; the issue's 200,000 deadlines are `python -m benchmarks firing
+    --count 200000`, about 4 minutes more)."""
     from benchmarks import embedded as embedded_bench
     from benchmarks import firing as firing_bench
+    from benchmarks import login as login_bench
+    from benchmarks import pages as pages_bench
     from benchmarks import reads as reads_bench
     from benchmarks import scale as scale_bench
+    from benchmarks import startup as startup_bench
     from benchmarks import transitions as transitions_bench
     from benchmarks.common import say
 
@@ -147,6 +170,9 @@ def run_all(
         ("firing", lambda: firing_bench.main(count=firing_count)),
         ("scale", lambda: scale_bench.main(seconds=6)),
         ("embedded", lambda: embedded_bench.main(seconds=6)),
+        ("pages", lambda: pages_bench.main(seconds=6)),
+        ("login", lambda: login_bench.main(seconds=6)),
+        ("startup", lambda: startup_bench.main(runs=5)),
     ]
     summary = []
     for name, step in steps:

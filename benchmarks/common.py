@@ -361,7 +361,9 @@ def write_result(name: str, data: dict[str, Any]) -> Path:
     path = folder / f"{name}.json"
     data = {"benchmark": name, "machine": machine(), **data}
     path.write_text(json.dumps(data, indent=2, default=str) + "\n")
-    say(f"wrote {path}")
+    load = ", ".join(f"{v:.1f}" for v in data["machine"]["load_average"])
+    # Figures taken at a load average of 2 or more do not count toward a target (issue 16).
+    say(f"wrote {path} (load average {load})")
     return path
 
 

@@ -8,13 +8,19 @@ front of several API processes would spread them. Nothing is recorded during the
 Spec ``{"mode": "lifecycle", ...}``: each client takes the next job (an order of its own) and
 drives it through open -> seller's solution -> buyer accepts (the refund); every answered
 request is one transition. Spec ``{"mode": "requests", ...}``: each client sends requests
-picked at random from ``requests`` ([kind, path, token])."""
+picked at random from ``requests`` ([kind, path, token]). Spec ``{"mode": "signed_in", ...}``:
+the same, but client ``c`` sends only the requests of ``users[c % len(users)]`` ([kind, path,
+headers] each: a web page with that user's session cookie, or the API with their token), as
+one person signed in. Spec ``{"mode": "sign_in", ...}``: each client fetches the login page
+and signs in with ``credentials[c % len(credentials)]`` ([email, password]), again and
+again, as a fresh browser each time."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import random
+import re
 import sys
 import time
 from collections import defaultdict
@@ -99,12 +105,40 @@ async def lifecycle_client(
 async def request_client(
     client: httpx.AsyncClient, requests: list[list[str]], rec: Recorder, seed: int
 ) -> None:
+    with_tokens = [
+        [kind, path, {"Authorization": f"Bearer {token}"}] for kind, path, token in requests
+    ]
+    await signed_in_client(client, with_tokens, rec, seed)
+
+
+async def signed_in_client(
+    client: httpx.AsyncClient, requests: list[list[Any]], rec: Recorder, seed: int
+) -> None:
+    """GETs picked at random from ``requests`` ([kind, path, headers] each), one at a time."""
     rng = random.Random(seed)
     while time.perf_counter() < rec.stop_at:
-        kind, path, token = rng.choice(requests)
+        kind, path, headers = rng.choice(requests)
         started = time.perf_counter()
-        response = await client.get(path, headers={"Authorization": f"Bearer {token}"})
+        response = await client.get(path, headers=headers)
         rec.record(kind, started, response, 200)
+
+
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+async def sign_in_client(client: httpx.AsyncClient, credentials: list[str], rec: Recorder) -> None:
+    email, password = credentials
+    while time.perf_counter() < rec.stop_at:
+        client.cookies.clear()  # a new visitor: the login page issues an anonymous session
+        started = time.perf_counter()
+        page = await client.get("/login")
+        if not rec.record("login page", started, page, 200):
+            continue
+        token = CSRF_FIELD.search(page.text)
+        form = {"email": email, "password": password, "csrf_token": token.group(1) if token else ""}
+        started = time.perf_counter()
+        signed = await client.post("/login", data=form)
+        rec.record("sign in", started, signed, 303)
 
 
 async def main(spec: dict[str, Any]) -> dict[str, Any]:
@@ -123,6 +157,12 @@ async def main(spec: dict[str, Any]) -> dict[str, Any]:
     if spec["mode"] == "lifecycle":
         jobs = spec["jobs"]
         tasks = [lifecycle_client(https[c], jobs[c::clients], rec) for c in range(clients)]
+    elif spec["mode"] == "signed_in":
+        users = spec["users"]
+        tasks = [signed_in_client(https[c], users[c % len(users)], rec, c) for c in range(clients)]
+    elif spec["mode"] == "sign_in":
+        logins = spec["credentials"]
+        tasks = [sign_in_client(https[c], logins[c % len(logins)], rec) for c in range(clients)]
     else:
         tasks = [request_client(https[c], spec["requests"], rec, c) for c in range(clients)]
     await asyncio.gather(*tasks)

@@ -5,6 +5,7 @@ not typed."""
 from __future__ import annotations
 
 import json
+import statistics
 from typing import Any
 
 from benchmarks.common import results_dir
@@ -233,6 +234,62 @@ def soak(d: dict[str, Any]) -> list[str]:
     return out
 
 
+def pages(d: dict[str, Any]) -> list[str]:
+    out = [_when(d), ""]
+    from benchmarks.pages import COLUMNS
+
+    out += _head(*COLUMNS)
+    json_p95 = next(iter(d["pages"].values()))["p95_ms"]  # the JSON read is measured first
+    for kind, m in d["pages"].items():
+        share = m["p95_ms"] / json_p95 if json_p95 else float("nan")
+        cells = [kind, m["requests_per_s"], m["p50_ms"], m["p95_ms"], m["p99_ms"]]
+        cpu = m["cpu_ms_per_request"]
+        out.append(_row([*cells, f"{share:.1f}×", cpu["api"], cpu["postgres"]]))
+    out += [
+        "",
+        f"{d['clients']} signed-in users, {d['api_processes']} API processes,"
+        f" {d['under_review']} disputes in the mediator queue.",
+        f"Memory (RSS): {_mem(d['memory'])}",
+    ]
+    return out
+
+
+def login(d: dict[str, Any]) -> list[str]:
+    out = [_when(d), ""]
+    out += _head("password check", "runs", "median ms", "p95 ms")
+    for name, v in d["verify"].items():
+        out.append(_row([name, v["runs"], v["median_ms"], v["p95_ms"]]))
+    out += ["", *_head("request", "req/s", "p50 ms", "p95 ms", "p99 ms")]
+    for kind, m in d["pages"].items():
+        out.append(_row([kind, m["requests_per_s"], m["p50_ms"], m["p95_ms"], m["p99_ms"]]))
+    out += ["", f"{d['clients']} clients, {d['api_processes']} API processes."]
+    return out
+
+
+def startup(d: dict[str, Any]) -> list[str]:
+    out = [_when(d), ""]
+    out += _head("what", "min s", "median s", "max s", "CPU s (median)")
+    for name, key in (
+        ("fairdeal demo → first page", "demo"),
+        ("fairdeal serve → first page", "serve"),
+        ("baseline: python + imports", "baseline"),
+    ):
+        wall = d[f"{key}_s"]
+        cells = (min(wall), statistics.median(wall), max(wall))
+        cpu = d.get(f"{key}_cpu_s")  # results written before the CPU was recorded lack it
+        out.append(
+            _row(
+                [
+                    name,
+                    *(f"{v:.2f}" for v in cells),
+                    f"{statistics.median(cpu):.2f}" if cpu else "-",
+                ]
+            )
+        )
+    out += ["", f"{d['runs']} runs of each."]
+    return out
+
+
 def main() -> None:
     for name, render in (
         ("transitions", transitions),
@@ -241,6 +298,9 @@ def main() -> None:
         ("scale", scale),
         ("embedded", embedded),
         ("soak", soak),
+        ("pages", pages),
+        ("login", login),
+        ("startup", startup),
     ):
         data = _load(name)
         if data is None:

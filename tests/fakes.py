@@ -15,7 +15,7 @@ import itertools
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -178,6 +178,14 @@ class FakeUserRepository:
             self.uow.changed_users.append(
                 dataclasses.replace(user, language=language, time_zone=time_zone)
             )
+
+    def set_password_hash(self, user_id: str, password_hash: str) -> None:
+        user = self.get(user_id)
+        if user is not None:
+            self.uow.changed_users.append(dataclasses.replace(user, password_hash=password_hash))
+
+    def get_many(self, user_ids: Collection[str]) -> list[User]:
+        return [u for u in map(self.get, sorted(user_ids)) if u is not None]
 
     def _one(self, wanted: Any) -> User | None:
         changed = {u.id: u for u in self.uow.changed_users}
@@ -626,12 +634,12 @@ class FakeSecurityStore:
     ) -> None:
         self.sessions[id_hash] = (user_id, expires_at)
 
-    def session_user(self, id_hash: str, now: datetime) -> str | None:
+    def session_holder(self, id_hash: str, now: datetime) -> User | None:
         found = self.sessions.get(id_hash)
         if found is None or found[1] <= now:
             return None
         user = self.db.users.get(found[0])
-        return None if user is None or user.disabled else found[0]
+        return dataclasses.replace(user) if user is not None else None
 
     def end_session(self, id_hash: str) -> None:
         self.sessions.pop(id_hash, None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,6 +18,7 @@ from fairdeal.domain.commands import (
     AcceptSolution,
     AssignMediator,
     Cancel,
+    DisputeCommand,
     Escalate,
     OpenDispute,
     PostMessage,
@@ -29,7 +30,9 @@ from fairdeal.domain.order import Payment
 from fairdeal.domain.roles import Actor, Role
 from fairdeal.services import deadlines, disputes, files, handlers, orders, users
 from fairdeal.services.context import Context
+from fairdeal.services.disputes import DisputeView
 from fairdeal.services.ports import FileRecord
+from fairdeal.services.security import hash_password
 
 # Stores a photo of a damaged item for a demo buyer and answers its file id.
 PhotoUploader = Callable[[Actor, str], str]
@@ -62,24 +65,58 @@ def seed(
 ) -> DemoAccounts:
     """Create the demo world through the services, moving the context's (sandbox or test)
     clock where a status needs time to have passed. Without ``upload_photo`` the evidence is a
-    file record with no stored bytes (enough for the engine; the pages show a placeholder)."""
+    file record with no stored bytes (enough for the engine; the pages show a placeholder).
+
+    The steps run in this order on purpose: the dispute that reaches mediation moves the clock
+    past its negotiation window, so it comes first and the disputes opened after it keep their
+    deadlines ahead."""
+    world = DemoWorld(ctx, create_people(ctx, password_hash), upload_photo)
+    dispute_under_review(world)
+    world.shipped_order("alice", "sam", "Headphones", "59.00")  # an order with no dispute yet
+    disputes_in_negotiation(world)
+    disputes_settled(world)
+    return world.accounts
+
+
+def create_people(
+    ctx: Context,
+    password_hash: str | None,
+    people: Sequence[tuple[str, str, str, str]] = DEMO_PEOPLE,
+) -> DemoAccounts:
+    """Every account of ``people`` ((handle, role, name, email) each), with its API token
+    (and its web password's hash)."""
     accounts = DemoAccounts()
-    for handle, role, name, email in DEMO_PEOPLE:
+    for handle, role, name, email in people:
         created = users.create_user(
             ctx, role=role, name=name, email=email, country="DE", password_hash=password_hash
         )
         accounts.tokens[handle] = created.api_token
         accounts.actors[handle] = Actor(created.user.id, Role(role))
-    a = accounts.actors
-    platform, alice, sam, maya = a["platform"], a["alice"], a["sam"], a["maya"]
+    return accounts
 
-    photo_ids = iter(range(1000))
 
-    def photo(owner: Actor, title: str) -> str:
-        if upload_photo is not None:
-            return upload_photo(owner, title)
-        file_id = f"file_demo_{owner.user_id}_{next(photo_ids)}"
-        with ctx.uow() as uow:
+class DemoWorld:
+    """What the seeding steps share: the context, the accounts by handle, and how to make a
+    shipped order, a photo of the damage and a dispute over it."""
+
+    def __init__(
+        self, ctx: Context, accounts: DemoAccounts, upload_photo: PhotoUploader | None
+    ) -> None:
+        self.ctx, self.accounts, self.upload_photo = ctx, accounts, upload_photo
+
+    def actor(self, handle: str) -> Actor:
+        return self.accounts.actors[handle]
+
+    def act(self, handle: str, dispute_id: str, command: DisputeCommand) -> DisputeView:
+        return handlers.handle(self.ctx, self.actor(handle), dispute_id, command)
+
+    def photo(self, owner: Actor, title: str) -> str:
+        if self.upload_photo is not None:
+            return self.upload_photo(owner, title)
+        file_id = self.ctx.ids.new(
+            "fil"
+        )  # "file_demo_<user>_<n>" outgrew the 40-character id column
+        with self.ctx.uow() as uow:
             uow.files.add(
                 FileRecord(
                     file_id,
@@ -89,18 +126,18 @@ def seed(
                     0,
                     "",
                     f"demo/{file_id}",
-                    ctx.clock.now(),
+                    self.ctx.clock.now(),
                 )
             )
             uow.commit()
         return file_id
 
-    def shipped_order(buyer: Actor, seller: Actor, title: str, price: str) -> str:
+    def shipped_order(self, buyer: str, seller: str, title: str, price: str) -> str:
         order = orders.register_order(
-            ctx,
-            platform,
-            buyer_id=buyer.user_id,
-            seller_id=seller.user_id,
+            self.ctx,
+            self.actor("platform"),
+            buyer_id=self.actor(buyer).user_id,
+            seller_id=self.actor(seller).user_id,
             currency="EUR",
             items=[
                 orders.NewItem(
@@ -115,8 +152,8 @@ def seed(
             payment=Payment("card", f"pay_{title[:6]}", "DE"),
         )
         orders.ship_order(
-            ctx,
-            seller,
+            self.ctx,
+            self.actor(seller),
             order.id,
             carrier="DHL",
             tracking_number=f"JD{abs(hash(title)) % 10**10:010d}",
@@ -125,69 +162,78 @@ def seed(
         return order.id
 
     def dispute(
+        self,
         label: str,
-        buyer: Actor,
-        seller: Actor,
+        buyer: str,
+        seller: str,
         title: str,
         price: str,
         outcome: str = "refund_only",
     ) -> str:
-        order_id = shipped_order(buyer, seller, title, price)
+        """A shipped order and the buyer's dispute over its damaged item, kept under
+        ``label`` in the accounts' dispute_ids."""
+        order_id = self.shipped_order(buyer, seller, title, price)
         opened = handlers.open_dispute(
-            ctx,
-            buyer,
+            self.ctx,
+            self.actor(buyer),
             OpenDispute(
                 order_id=order_id,
                 reason="damaged",
                 desired_outcome=outcome,
                 amount=Amount.of(price),
                 description=f"The {title} arrived cracked.",
-                evidence_file_ids=(photo(buyer, title),),
+                evidence_file_ids=(self.photo(self.actor(buyer), title),),
             ),
         )
-        accounts.dispute_ids[label] = opened.id
+        self.accounts.dispute_ids[label] = opened.id
         return opened.id
 
-    # First the dispute that reaches mediation through the clock: open it, let the seller
-    # answer, then move past the negotiation window so the engine escalates it, as it would in
-    # production. The disputes opened after it are younger and keep their deadlines ahead.
-    review = dispute("under_review", a["bob"], sam, "Tablet", "199.00")
-    offered = handlers.handle(
-        ctx,
-        sam,
+    def primary_solution_id(self, handle: str, dispute_id: str) -> str:
+        view = disputes.get_dispute(self.ctx, self.actor(handle), dispute_id)
+        return view.dispute.primary_solution.id
+
+
+def dispute_under_review(world: DemoWorld) -> None:
+    """Reaches mediation through the clock: opened, the seller answers, the negotiation
+    window runs out and the engine escalates it, as it would in production; Maya takes it."""
+    review = world.dispute("under_review", "bob", "sam", "Tablet", "199.00")
+    offered = world.act(
+        "sam",
         review,
         ProposeSolution("refund_only", Amount.of("0.00"), "It was fine when it left."),
     )
-    escalate_for_review(ctx, a["bob"], review, offered.dispute.solutions[-1].id)
-    handlers.handle(ctx, maya, review, AssignMediator())
+    escalate_for_review(world.ctx, world.actor("bob"), review, offered.dispute.solutions[-1].id)
+    world.act("maya", review, AssignMediator())
 
-    shipped_order(alice, sam, "Headphones", "59.00")  # an order with no dispute yet
-    dispute("awaiting_seller_response", alice, sam, "Phone case", "12.00")
-    negotiating = dispute("negotiating", alice, sam, "Smart watch", "89.00")
-    offer = handlers.handle(
-        ctx,
-        sam,
+
+def disputes_in_negotiation(world: DemoWorld) -> None:
+    """One waiting for the seller's answer, and one where the buyer turned an offer down and
+    the seller tries to talk them out of the dispute (a scam warning's example)."""
+    world.dispute("awaiting_seller_response", "alice", "sam", "Phone case", "12.00")
+    negotiating = world.dispute("negotiating", "alice", "sam", "Smart watch", "89.00")
+    offer = world.act(
+        "sam",
         negotiating,
         ProposeSolution("refund_only", Amount.of("20.00"), "Half the screen works; 20 EUR back?"),
     )
-    handlers.handle(ctx, alice, negotiating, RejectSolution(offer.dispute.solutions[-1].id))
-    handlers.handle(
-        ctx,
-        sam,
+    world.act("alice", negotiating, RejectSolution(offer.dispute.solutions[-1].id))
+    world.act(
+        "sam",
         negotiating,
         PostMessage("Close the dispute and I will send you a new one for free, I promise."),
     )
-    returning = dispute(
-        "awaiting_return", alice, a["sue"], "Running shoes", "75.00", outcome="return_and_refund"
+
+
+def disputes_settled(world: DemoWorld) -> None:
+    """Agreed on a return, closed with a refund, and cancelled by the buyer."""
+    returning = world.dispute(
+        "awaiting_return", "alice", "sue", "Running shoes", "75.00", outcome="return_and_refund"
     )
-    primary = disputes.get_dispute(ctx, alice, returning).dispute.primary_solution
-    handlers.handle(ctx, a["sue"], returning, AcceptSolution(primary.id))
-    closed = dispute("closed", a["bob"], a["sue"], "Sandals", "30.00")
-    primary = disputes.get_dispute(ctx, a["bob"], closed).dispute.primary_solution
-    handlers.handle(ctx, a["sue"], closed, AcceptSolution(primary.id))
-    cancelled = dispute("cancelled", alice, sam, "Charger", "15.00")
-    handlers.handle(ctx, alice, cancelled, Cancel())
-    return accounts
+    world.act("sue", returning, AcceptSolution(world.primary_solution_id("alice", returning)))
+    closed = world.dispute("closed", "bob", "sue", "Sandals", "30.00")
+    world.act("sue", closed, AcceptSolution(world.primary_solution_id("bob", closed)))
+    cancelled = world.dispute("cancelled", "alice", "sam", "Charger", "15.00")
+    world.act("alice", cancelled, Cancel())
 
 
 def escalate_for_review(ctx: Context, buyer: Actor, dispute_id: str, seller_offer: str) -> None:
@@ -257,8 +303,6 @@ DEMO_PASSWORD = "fairdeal-demo"
 
 def seed_sandbox(app: App) -> DemoAccounts:
     """Seed a sandbox server's database; every demo account logs in with DEMO_PASSWORD."""
-    from argon2 import PasswordHasher
-
     assert app.sandbox_clock is not None, "the demo runs in sandbox mode"
 
     # Through the context's file storage, the one the served app reads evidence from, so the
@@ -274,7 +318,7 @@ def seed_sandbox(app: App) -> DemoAccounts:
 
     return seed(
         app.ctx,
-        password_hash=PasswordHasher().hash(DEMO_PASSWORD),
+        password_hash=hash_password(DEMO_PASSWORD),
         upload_photo=upload_photo,
     )
 

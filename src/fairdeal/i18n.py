@@ -199,15 +199,27 @@ def zone_label(name: str | None = None) -> str:
     zone = zone_of(zone_name)
     if zone_name == "UTC" or zone is None:
         return "UTC"
-    try:
-        city = get_timezone_location(zone, locale=prefs.locale, return_city=True)
-    except (LookupError, ValueError):
+    city = _city(zone_name, prefs.language)
+    if city is None:
         return zone_name
     delta = datetime.now(UTC).astimezone(zone).utcoffset() or timedelta(0)
     minutes = int(delta.total_seconds()) // 60
     sign = "+" if minutes >= 0 else "-"
     hours, rest = divmod(abs(minutes), 60)
     return f"{city}, UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+
+
+@cache
+def _city(zone_name: str, language: str) -> str | None:
+    """The zone's city in ``language`` (None when Babel has no name for it). Looked up once:
+    Babel walks its locale data on every call, and a queue page names the zone on every row
+    (docs/performance.md, "Web pages")."""
+    zone = zone_of(zone_name)
+    try:
+        city: str = get_timezone_location(zone, locale=_babel_locale(language), return_city=True)
+    except (LookupError, ValueError):
+        return None
+    return city
 
 
 def relative(span: timedelta) -> str:

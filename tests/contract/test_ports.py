@@ -76,6 +76,25 @@ def test_users_are_found_by_id_token_hash_and_email(ctx: Context) -> None:
         assert uow.users.get("usr_nobody") is None
 
 
+def test_users_are_found_many_at_once_and_their_password_hash_replaced(ctx: Context) -> None:
+    first, second, third = _user(), _user(), _user()
+    with ctx.uow() as uow:
+        for user in (first, second, third):
+            uow.users.add(user)
+        uow.commit()
+    with ctx.uow(write=False) as uow:
+        found = uow.users.get_many({first.id, third.id, "usr_nobody"})
+        assert sorted(found, key=lambda u: u.id) == [first, third]
+        assert uow.users.get_many(set()) == []
+    with ctx.uow() as uow:
+        uow.users.set_password_hash(second.id, "$argon2id$new")
+        uow.commit()
+    with ctx.uow(write=False) as uow:
+        changed = uow.users.get(second.id)
+        assert changed is not None and changed.password_hash == "$argon2id$new"
+        assert uow.users.get(first.id) == first
+
+
 def test_a_second_user_with_the_same_token_is_refused(ctx: Context) -> None:
     first = _user()
     with ctx.uow() as uow:
@@ -305,12 +324,13 @@ def test_sessions_live_until_ended_or_expired(ctx: Context) -> None:
         uow.commit()
     store.add_session(session_id_hash("n1"), user.id, T0, T0 + timedelta(hours=1))
     store.add_session(session_id_hash("n2"), user.id, T0, T0 + timedelta(hours=1))
-    assert store.session_user(session_id_hash("n1"), T0) == user.id
-    assert store.session_user(session_id_hash("n1"), T0 + timedelta(hours=2)) is None
+    holder = store.session_holder(session_id_hash("n1"), T0)
+    assert holder is not None and (holder.id, holder.email) == (user.id, user.email)
+    assert store.session_holder(session_id_hash("n1"), T0 + timedelta(hours=2)) is None
     store.end_session(session_id_hash("n1"))
-    assert store.session_user(session_id_hash("n1"), T0) is None
+    assert store.session_holder(session_id_hash("n1"), T0) is None
     assert store.disable_user(user.id) is True
-    assert store.session_user(session_id_hash("n2"), T0) is None
+    assert store.session_holder(session_id_hash("n2"), T0) is None
     with ctx.uow(write=False) as uow:
         disabled = uow.users.get(user.id)
         assert disabled is not None and disabled.disabled

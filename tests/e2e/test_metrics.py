@@ -4,10 +4,11 @@ who may read what, the CSV export, and the policy's flags."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import statistics
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -236,3 +237,20 @@ def test_the_policy_flags_serial_disputers_and_sellers_far_above_the_norm(
     queue = ok(world.mediator.get("/mediation/queue"))["data"]
     row = next(r for r in queue if r["id"] == opened["id"])
     assert set(row["flags"]) == {"serial_disputer", "seller_above_norm"}
+
+
+def test_counts_without_the_breakdown_are_the_same_counts(world: World) -> None:
+    """The flags (the mediator queue, on every view) ask for counts without the per-reason
+    numbers and the resolution times: the counts themselves do not change."""
+    seed(world)
+    store = world.app.ctx.metrics
+    assert store is not None
+    since = datetime(2000, 1, 1, tzinfo=UTC)
+    for side in ("seller", "buyer"):
+        full = store.counts(side, None, since)
+        slim = store.counts(side, None, since, breakdown=False)
+        assert set(slim) == set(full) and full
+        for user_id, counts in full.items():
+            assert dataclasses.replace(counts, by_reason={}, resolution_hours=[]) == slim[user_id]
+        assert any(c.by_reason for c in full.values())
+        assert any(c.resolution_hours for c in full.values())

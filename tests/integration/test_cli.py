@@ -12,12 +12,14 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import alembic.command
 import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
 from builders import T0
 from fairdeal.adapters.clock import SandboxClock
+from fairdeal.adapters.db import migrate
 from fairdeal.adapters.db.engine import make_engine
 from fairdeal.bootstrap import App
 from fairdeal.cli import app as cli
@@ -74,6 +76,37 @@ def test_db_check_fails_on_an_unmigrated_database_and_passes_after_upgrade(
     assert "schema is current and matches the models" in output
     # Upgrading a current database is a no-op.
     assert fairdeal(empty_db_url, "db", "upgrade")[0] == 0
+
+
+def test_upgrading_a_database_at_the_head_does_not_start_alembic(
+    empty_db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every `fairdeal serve` upgrades first: at the head that is one look at the version
+    table, not Alembic's environment and every migration script (issue 16, start-up)."""
+    engine = make_engine(empty_db_url)
+    try:
+        migrate.upgrade(engine)
+        assert migrate.is_current(engine)
+
+        def refuse(*args: object, **kwargs: object) -> None:
+            raise AssertionError("alembic ran on a database already at the head")
+
+        monkeypatch.setattr(alembic.command, "upgrade", refuse)
+        migrate.upgrade(engine)
+        assert migrate.pending(engine) == (migrate.head_revision(),) * 2
+    finally:
+        engine.dispose()
+
+
+def test_the_head_revision_is_alembics() -> None:
+    """``migrate.head_revision`` reads the scripts' revision lines without Alembic (start-up
+    speed): it must name the head Alembic itself finds."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(migrate.MIGRATIONS))
+    assert migrate.head_revision() == ScriptDirectory.from_config(config).get_current_head()
 
 
 def test_users_create_prints_a_token_that_authenticates(app: App, db_url: str) -> None:

@@ -8,14 +8,23 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from argon2 import PasswordHasher
+from argon2.exceptions import VerifyMismatchError
 from sqlalchemy import select, update
 
 from e2e.support import World, assert_problem, ok
 from fairdeal.adapters.db import tables
 from fairdeal.adapters.db.security import SqlSecurityStore
+from fairdeal.demo import DEMO_PASSWORD
 from fairdeal.entrypoints.web.sessions import COOKIE
-from fairdeal.services import access
-from fairdeal.services.security import login_key_hash
+from fairdeal.services import access, users
+from fairdeal.services.security import (
+    PASSWORD_HASHER,
+    PasswordCheck,
+    check_password,
+    login_key_hash,
+)
 from security.support import Site
 from webpages import csrf_token, submit_login
 
@@ -231,3 +240,44 @@ def test_a_limit_of_zero_turns_it_off(site: Site) -> None:
     ) as http:
         assert {submit_login(http, "maya", "wrong").status_code for _ in range(12)} == {422}
     _clear_failures(site, "maya@demo.test")
+
+
+# --- password hashes (issue 16) -------------------------------------------------------------
+
+
+def test_passwords_are_hashed_with_owasps_argon2id_parameters(site: Site) -> None:
+    with site.app.ctx.uow(write=False) as uow:
+        alice = uow.users.by_email("alice@demo.test")
+    assert alice is not None and alice.password_hash is not None
+    assert alice.password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert check_password(alice.password_hash, DEMO_PASSWORD) == PasswordCheck(True)
+    assert check_password(alice.password_hash, "not it") == PasswordCheck(False)
+
+
+def test_an_unknown_email_costs_a_real_verify() -> None:
+    """The hash an unknown email is checked against is a well-formed hash with the current
+    parameters: a malformed one would be refused without the work, and the answer's timing
+    would tell which accounts exist."""
+    from fairdeal.services import security
+
+    assert not PASSWORD_HASHER.check_needs_rehash(security._NOBODY)
+    with pytest.raises(VerifyMismatchError):  # a mismatch, not InvalidHashError
+        PASSWORD_HASHER.verify(security._NOBODY, DEMO_PASSWORD)
+    assert check_password(None, DEMO_PASSWORD) == PasswordCheck(False)
+
+
+def test_a_hash_with_older_parameters_is_replaced_at_the_next_sign_in(site: Site) -> None:
+    old = PasswordHasher().hash(DEMO_PASSWORD)  # argon2-cffi's defaults: 64 MiB, t=3, p=4
+    bob = site.actor("bob").user_id
+    users.set_password_hash(site.app.ctx, bob, old)
+    with site.client() as http:
+        assert submit_login(http, "bob", "wrong password").status_code == 422
+        assert users.get_user(site.app.ctx, bob).password_hash == old  # type: ignore[union-attr]
+        assert submit_login(http, "bob").status_code == 303
+    renewed = users.get_user(site.app.ctx, bob)
+    assert renewed is not None and renewed.password_hash is not None
+    assert renewed.password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert check_password(renewed.password_hash, DEMO_PASSWORD) == PasswordCheck(True)
+    with site.client() as http:  # and it still signs in, now without a rehash
+        assert submit_login(http, "bob").status_code == 303
+    assert users.get_user(site.app.ctx, bob).password_hash == renewed.password_hash  # type: ignore[union-attr]

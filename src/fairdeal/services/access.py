@@ -13,6 +13,7 @@ from fairdeal.services.security import login_key_hash, session_id_hash
 
 if TYPE_CHECKING:  # the context carries this module's LockoutPolicy
     from fairdeal.services.context import Context
+    from fairdeal.services.ports import User
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +71,13 @@ def start_session(
     ctx.security_store.add_session(session_id_hash(nonce), user_id, now, now + lifetime)
 
 
-def session_is_live(ctx: Context, user_id: str, nonce: str, now: datetime) -> bool:
-    """True when this signed cookie's session was started and has not ended (logout,
-    expiry, the user disabled)."""
-    return ctx.security_store.session_user(session_id_hash(nonce), now) == user_id
+def signed_in_user(ctx: Context, user_id: str, nonce: str, now: datetime) -> User | None:
+    """The user of a signed cookie's session, if that session was started and has not ended
+    (logout, expiry) and its user is not disabled; else None. One look-up: every page asks."""
+    user = ctx.security_store.session_holder(session_id_hash(nonce), now)
+    if user is None or user.id != user_id or user.disabled:
+        return None
+    return user
 
 
 def end_session(ctx: Context, nonce: str) -> None:

@@ -23,6 +23,9 @@ class DisputeView:
     allowed_actions: list[Action]
     window_ends_at: datetime | None
     now: datetime
+    # The dispute's order, read with it: the dispute page shows its items without a second
+    # look-up.
+    order: Order
     created: object = None
 
 
@@ -43,6 +46,7 @@ def view_of(
         dispute.allowed_actions(actor, window_open=order.window_open(now)),
         order.dispute_window_ends_at,
         now,
+        order,
         created,
     )
 

@@ -53,9 +53,18 @@ class Counts:
 
 
 class MetricsStore(Protocol):
-    def counts(self, side: Side, user_ids: list[str] | None, since: datetime) -> dict[str, Counts]:
+    def counts(
+        self,
+        side: Side,
+        user_ids: list[str] | None,
+        since: datetime,
+        *,
+        breakdown: bool = True,
+    ) -> dict[str, Counts]:
         """Counts per user on ``side`` (``user_ids`` None: every user with an order or a
-        dispute on that side); ``recent_disputes`` are those opened at or after ``since``."""
+        dispute on that side); ``recent_disputes`` are those opened at or after ``since``.
+        Without ``breakdown``, ``by_reason`` and ``resolution_hours`` are left empty: the
+        flags and the sellers' norm need neither, and the mediator queue asks on every view."""
         ...
 
     def users_of_role(self, role: str) -> list[str]: ...
@@ -139,17 +148,21 @@ def flags(side: Side, c: Counts, limits: MetricsThresholds, norm: Decimal) -> tu
     return tuple(found)
 
 
-def _compute(ctx: Context, side: Side, user_ids: list[str] | None) -> dict[str, UserMetrics]:
+def _compute(
+    ctx: Context, side: Side, user_ids: list[str] | None, *, breakdown: bool = True
+) -> dict[str, UserMetrics]:
+    """Each user's metrics and flags; ``breakdown=False`` leaves out the per-reason counts
+    and the resolution times (``dispute_flags`` needs only the flags)."""
     store = _store(ctx)
     limits = ctx.policy.metrics
     since = ctx.clock.now() - timedelta(days=limits.serial_disputer_window_days)
     if side == "seller":
         # A seller's flag compares them with the norm of every seller: every seller's counts
         # are read for it, and the requested sellers' are among them (one query, not two).
-        found = store.counts(side, None, since)
+        found = store.counts(side, None, since, breakdown=breakdown)
         norm = median_seller_rate(found.values(), limits)
     else:
-        found, norm = store.counts(side, user_ids, since), Decimal(0)
+        found, norm = store.counts(side, user_ids, since, breakdown=breakdown), Decimal(0)
     result = {}
     for user_id in user_ids if user_ids is not None else sorted(found):
         c = found.get(user_id, Counts())
@@ -181,8 +194,8 @@ def dispute_flags(ctx: Context, disputes: Iterable[Dispute]) -> Mapping[str, tup
     rows = list(disputes)
     if not rows or ctx.metrics is None:
         return {}
-    buyers = _compute(ctx, "buyer", sorted({d.buyer_id for d in rows}))
-    sellers = _compute(ctx, "seller", sorted({d.seller_id for d in rows}))
+    buyers = _compute(ctx, "buyer", sorted({d.buyer_id for d in rows}), breakdown=False)
+    sellers = _compute(ctx, "seller", sorted({d.seller_id for d in rows}), breakdown=False)
     both = {d.id: buyers[d.buyer_id].flags + sellers[d.seller_id].flags for d in rows}
     return {dispute_id: raised for dispute_id, raised in both.items() if raised}
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -91,6 +91,10 @@ class UserRepository(Protocol):
     def by_token_hash(self, token_hash: str) -> User | None: ...
     def by_email(self, email: str) -> User | None: ...
     def set_locale(self, user_id: str, language: str | None, time_zone: str | None) -> None: ...
+    def set_password_hash(self, user_id: str, password_hash: str) -> None: ...
+    def get_many(self, user_ids: Collection[str]) -> list[User]:
+        """The users with these ids that exist, in one statement (in no particular order)."""
+        ...
 
 
 class FileRepository(Protocol):
@@ -263,8 +267,9 @@ class SecurityStore(Protocol):
     def add_session(
         self, id_hash: str, user_id: str, created_at: datetime, expires_at: datetime
     ) -> None: ...
-    def session_user(self, id_hash: str, now: datetime) -> str | None:
-        """The user of a live (recorded, unexpired) session, else None."""
+    def session_holder(self, id_hash: str, now: datetime) -> User | None:
+        """The user of a live (recorded, unexpired) session, read with the session in one
+        statement (every page asks), else None."""
         ...
 
     def end_session(self, id_hash: str) -> None: ...

@@ -108,6 +108,14 @@ def ensure_platform_user(ctx: Context, token: str) -> User:
         return existing
 
 
+def set_password_hash(ctx: Context, user_id: str, password_hash: str) -> None:
+    """Store a password's new hash (made by ``security.check_password`` at sign-in, when the
+    old one was made with other parameters)."""
+    with ctx.uow() as uow:
+        uow.users.set_password_hash(user_id, password_hash)
+        uow.commit()
+
+
 def set_locale(ctx: Context, user_id: str, *, language: str | None, time_zone: str | None) -> None:
     """The language and time zone a person reads the pages in (None: from the browser)."""
     if language is not None and len(language) > 16:

@@ -19,7 +19,14 @@ class SqlMetricsStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def counts(self, side: Side, user_ids: list[str] | None, since: datetime) -> dict[str, Counts]:
+    def counts(
+        self,
+        side: Side,
+        user_ids: list[str] | None,
+        since: datetime,
+        *,
+        breakdown: bool = True,
+    ) -> dict[str, Counts]:
         o, d = tables.orders, tables.disputes
         order_user = o.c.seller_id if side == "seller" else o.c.buyer_id
         user = d.c.seller_id if side == "seller" else d.c.buyer_id
@@ -58,6 +65,8 @@ class SqlMetricsStore:
                 c.disputes, c.escalated, c.closed = n, escalated, closed
                 c.ruled_against, c.refunded = int(ruled), int(refunded)
                 c.warnings, c.recent_disputes = int(warned), int(recent)
+            if not breakdown:
+                return found
             reasons = scoped(
                 select(user, d.c.reason, func.count(), func.coalesce(func.sum(lost), 0)).group_by(
                     user, d.c.reason

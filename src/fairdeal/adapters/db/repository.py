@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 import functools
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -102,9 +102,25 @@ class SqlUserRepository:
             .values(language=language, time_zone=time_zone)
         )
 
+    def set_password_hash(self, user_id: str, password_hash: str) -> None:
+        self.conn.execute(
+            update(tables.users)
+            .where(tables.users.c.id == user_id)
+            .values(password_hash=password_hash)
+        )
+
+    def get_many(self, user_ids: Collection[str]) -> list[User]:
+        if not user_ids:
+            return []
+        rows = self.conn.execute(_USERS_BY_ID, {"ids": sorted(user_ids)}).mappings()
+        return [User(**row) for row in rows]
+
     def _one(self, condition: Any) -> User | None:
         row = self.conn.execute(select(tables.users).where(condition).limit(1)).mappings().first()
         return User(**row) if row else None
+
+
+_USERS_BY_ID = select(tables.users).where(tables.users.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def _user_row(user: User) -> dict[str, Any]:

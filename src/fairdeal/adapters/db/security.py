@@ -8,16 +8,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, delete, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from fairdeal.adapters.db import tables
 from fairdeal.adapters.db.engine import begin
+from fairdeal.services.ports import User
 
 S = tables.web_sessions
 F = tables.login_failures
 U = tables.users
+_SESSION_HOLDER = (
+    select(U)
+    .select_from(S.join(U, U.c.id == S.c.user_id))
+    .where(S.c.id_hash == bindparam("id_hash"), S.c.expires_at > bindparam("now"))
+)
 # Failure counts are forgotten this long after the last failure (and lockouts with them).
 FORGET_FAILURES_AFTER = timedelta(days=1)
 
@@ -48,12 +54,16 @@ class SqlSecurityStore:
                 )
             )
 
-    def session_user(self, id_hash: str, now: datetime) -> str | None:
-        with self._tx(write=False) as conn:
-            found = conn.execute(
-                select(S.c.user_id).where(S.c.id_hash == id_hash, S.c.expires_at > now)
-            ).scalar_one_or_none()
-        return None if found is None else str(found)
+    def session_holder(self, id_hash: str, now: datetime) -> User | None:
+        # Outside a transaction on PostgreSQL (``autocommit_read``): one statement, one round
+        # trip, instead of BEGIN, the session, COMMIT and then the user on their own.
+        conn = begin(self.engine, write=False, autocommit_read=True)
+        try:
+            row = conn.execute(_SESSION_HOLDER, {"id_hash": id_hash, "now": now}).mappings().first()
+            conn.commit()
+        finally:
+            conn.close()
+        return User(**row) if row else None
 
     def end_session(self, id_hash: str) -> None:
         with self._tx() as conn:

@@ -10,12 +10,14 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-
-import httpx
 
 from fairdeal.domain.errors import ValidationError
 from fairdeal.services.notifications import DeliveryError
+
+if TYPE_CHECKING:  # imported where a batch is sent: not on every process's start-up
+    import httpx
 
 Resolver = Callable[[str, int], list[str]]
 
@@ -99,6 +101,8 @@ class HttpWebhookSender:
     @contextmanager
     def session(self) -> Iterator[_WebhookSession]:
         """One HTTP client (its connections kept alive) for a batch of deliveries."""
+        import httpx
+
         with httpx.Client(
             timeout=self.timeout,
             follow_redirects=False,
@@ -113,6 +117,8 @@ class _WebhookSession:
         self.sender, self.client = sender, client
 
     def deliver(self, url: str, secret: str, message_id: str, body: bytes) -> int:
+        import httpx
+
         try:
             self.sender.check_url(url)
         except ValidationError as refused:

@@ -3,6 +3,7 @@ on the API's FastAPI app by ``install`` so that ``fairdeal serve`` serves both."
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -59,9 +60,40 @@ def secret_key(app: App) -> bytes:
     return key.encode()
 
 
+class _BestEffortBytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Jinja's per-user cache of compiled templates, but a page never fails because the
+    cache cannot be read or written (a temp dir cleaned or full): it is compiled instead."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except OSError:
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """The templates' compiled code, kept in a folder of this user's under the temp dir
+    (Jinja's default: created 0700, refused if another user owns it), checked against each
+    template's source when loaded. Compiling the login page's templates took ~45 ms of every
+    start (docs/performance.md, "Start-up"). None where there is no safe folder."""
+    try:
+        return _BestEffortBytecodeCache()
+    except (RuntimeError, OSError):
+        return None
+
+
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
+        # Templates are part of the installed package: compiled once per process, never
+        # checked for changes (auto_reload stats every template a page includes, per page).
+        auto_reload=False,
+        # ... and compiled once per machine, not once per start (see _bytecode_cache).
+        bytecode_cache=_bytecode_cache(),
         autoescape=True,
         extensions=["jinja2.ext.i18n"],
         undefined=jinja2.StrictUndefined,

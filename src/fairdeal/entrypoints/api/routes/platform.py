@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from argon2 import PasswordHasher
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
@@ -27,9 +26,9 @@ from fairdeal.entrypoints.api.schemas import (
 )
 from fairdeal.services import access, orders, users
 from fairdeal.services.ports import StoredEvent
+from fairdeal.services.security import hash_password
 
 router = APIRouter(prefix="/api/v1")
-_hasher = PasswordHasher()
 
 
 @router.post(
@@ -49,7 +48,7 @@ def create_user(body: UserCreate, actor: PlatformActor, ctx: Ctx) -> dict[str, o
         external_id=body.external_id,
         country=body.country.upper() if body.country else None,
         language=body.language,
-        password_hash=_hasher.hash(body.password) if body.password else None,
+        password_hash=hash_password(body.password) if body.password else None,
         allowed_roles={"buyer", "seller", "mediator"},
     )
     return serializers.user(created.user, created.api_token)

@@ -15,7 +15,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Request
 from starlette.concurrency import run_in_threadpool
 
-from fairdeal.adapters.payments.stripe_webhooks import StripeWebhookError, outcomes
 from fairdeal.config import Settings
 from fairdeal.entrypoints.api.deps import Ctx, api_of
 from fairdeal.entrypoints.api.errors import ApiError
@@ -63,6 +62,10 @@ async def stripe_webhook(
             "not_found", "Stripe webhooks are not configured (FAIRDEAL_STRIPE_WEBHOOK_SECRET)"
         )
     payload = await request.body()
+    # Here, not at import: the Stripe SDK costs every start-up ~0.1 s, and only a server in
+    # Stripe mode ever gets this request (docs/performance.md, "Start-up").
+    from fairdeal.adapters.payments.stripe_webhooks import StripeWebhookError, outcomes
+
     try:
         found = outcomes(payload, stripe_signature, secret)
     except StripeWebhookError as error:

@@ -3,12 +3,9 @@ password check with its lockout, and the server-side session record."""
 
 from __future__ import annotations
 
-import functools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
@@ -29,19 +26,11 @@ from fairdeal.entrypoints.web.routes.common import (
 from fairdeal.entrypoints.web.routes.pipeline import web_router
 from fairdeal.entrypoints.web.sessions import COOKIE
 from fairdeal.i18n import _
-from fairdeal.services import access
+from fairdeal.services import access, users
 from fairdeal.services.ports import User
+from fairdeal.services.security import check_password
 
 router = web_router()
-_HASHER = PasswordHasher()
-
-
-@functools.cache
-def _dummy_hash() -> str:
-    """Verified against when the email is unknown, so that a wrong email costs as long as a
-    wrong password and the response time does not tell which accounts exist. Made on first
-    use, not at import: hashing takes a good part of a second on a busy machine."""
-    return _HASHER.hash("fairdeal: no such user")
 
 
 def demo_accounts(request: Request) -> list[User]:
@@ -101,7 +90,10 @@ def login(request: Request) -> Response:
         return _locked_out(request, email, locked, now)
     with ctx.uow(write=False) as uow:
         user = uow.users.by_email(email) if email else None
-    if not _password_ok(user, text(form, "password")) or user is None:
+    # An unknown email is checked against a hash too (check_password): it costs what a wrong
+    # password costs, so the answer's timing does not tell which accounts exist.
+    checked = check_password(user.password_hash if user else None, text(form, "password"))
+    if not checked.ok or user is None:
         locked = access.sign_in_failed(ctx, email, now)
         if locked is not None:
             return _locked_out(request, email, locked, now)
@@ -111,6 +103,8 @@ def login(request: Request) -> Response:
         detail = _("This account cannot sign in to the web pages.")
         return login_page(request, 403, error=FormError("login", None, detail, {"email": email}))
     access.sign_in_succeeded(ctx, email)
+    if checked.rehashed is not None:  # made with older parameters: stored anew, once
+        users.set_password_hash(ctx, user.id, checked.rehashed)
     session = web.signer.new(user.id, now)
     access.start_session(ctx, user.id, session.nonce, now, timedelta(seconds=web.signer.max_age))
     request.state.new_session = session
@@ -128,15 +122,6 @@ def _locked_out(request: Request, email: str, locked: access.Locked, now: dateti
     response = login_page(request, 429, error=FormError("login", None, detail, {"email": email}))
     response.headers["Retry-After"] = str(wait)
     return response
-
-
-def _password_ok(user: User | None, password: str) -> bool:
-    known = user is not None and bool(user.password_hash)
-    stored = user.password_hash if user is not None and user.password_hash else _dummy_hash()
-    try:
-        return _HASHER.verify(stored, password) and known
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 @router.post("/logout")

@@ -46,7 +46,7 @@ from fairdeal.entrypoints.web.routes.common import (
 from fairdeal.entrypoints.web.routes.evidence import upload
 from fairdeal.entrypoints.web.routes.pipeline import web_router
 from fairdeal.i18n import _
-from fairdeal.services import disputes, files, handlers, metrics, orders, reports
+from fairdeal.services import disputes, files, handlers, metrics, reports
 from fairdeal.services.disputes import DisputeView
 
 router = web_router()
@@ -80,7 +80,7 @@ def dispute_context(
     """What the dispute page and its parts show, from the viewer's view of the dispute."""
     ctx = ctx_of(request)
     d = view.dispute
-    order = orders.get_order(ctx, viewer.actor, d.order_id)
+    order = view.order
     people = {d.buyer_id, d.seller_id, *(m.author_id for m in d.messages)}
     if d.mediation and d.mediation.mediator_id:
         people.add(d.mediation.mediator_id)

@@ -32,7 +32,7 @@ from fairdeal.entrypoints.web.routes.common import (
 )
 from fairdeal.entrypoints.web.sessions import COOKIE, Session
 from fairdeal.i18n import _
-from fairdeal.services import access, users
+from fairdeal.services import access
 from fairdeal.services.ports import User
 
 
@@ -143,12 +143,8 @@ def _field_with_nul(form: FormData) -> str | None:
 def _signed_in(request: Request, session: Session, now: datetime) -> User | None:
     """The user of a signed session cookie, if that session is still live: recorded at
     login, not ended by logout, not expired, and its user not disabled."""
-    web = web_of(request)
     assert session.user_id is not None
-    if not access.session_is_live(web.app.ctx, session.user_id, session.nonce, now):
-        return None
-    user = users.get_user(web.app.ctx, session.user_id)
-    return None if user is None or user.disabled else user
+    return access.signed_in_user(web_of(request).app.ctx, session.user_id, session.nonce, now)
 
 
 def _keep_session(request: Request, response: Response, fresh: bool) -> None:
