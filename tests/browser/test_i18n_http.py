@@ -232,7 +232,7 @@ def test_a_refusal_on_a_page_is_said_in_the_readers_language(
                     "kind": "return_and_refund",
                     "amount": "999.00",
                     "comment": "",
-                    "csrf_token": token(page),
+                    "csrf_token": csrf_token(page),
                 },
             )
             assert too_much.status_code == 422
@@ -241,7 +241,9 @@ def test_a_refusal_on_a_page_is_said_in_the_readers_language(
             assert "amount must be from" not in said
             assert ("89,00 €" if language == "ru" else "€89.00") in said
             page = http.get(f"/disputes/{cancelled}").text
-            late = http.post(f"/disputes/{cancelled}/escalate", data={"csrf_token": token(page)})
+            late = http.post(
+                f"/disputes/{cancelled}/escalate", data={"csrf_token": csrf_token(page)}
+            )
             assert late.status_code in (409, 422)
             assert stage_words in visible_text(late.text)
             assert untranslated(late.text, typed_words(app, accounts)) == []
