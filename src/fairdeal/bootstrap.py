@@ -87,6 +87,13 @@ class App:
         """Differences between the models and the migrated database (empty when in step)."""
         return migrate.drift(self.engine)
 
+    def dispose(self) -> None:
+        """Close every pooled connection, the replica's too: what a command or a test does when
+        it is done with the application (a connection left to the garbage collector warns)."""
+        self.engine.dispose()
+        if self.replica_engine is not None:
+            self.replica_engine.dispose()
+
     def ready(self) -> str | None:
         """None when the database answers and its schema is current, else what is wrong."""
         try:

@@ -45,13 +45,13 @@ def _app(settings: Settings | None = None) -> App:
 
 @contextmanager
 def _opened(settings: Settings | None = None) -> Iterator[App]:
-    """The application for one command, its engine disposed at the end: a pooled PostgreSQL
+    """The application for one command, its engines disposed at the end: a pooled PostgreSQL
     connection left to the garbage collector warns (and the CLI runs in-process in tests)."""
     application = _app(settings)
     try:
         yield application
     finally:
-        application.engine.dispose()
+        application.dispose()
 
 
 def _require_current_schema(application: App) -> None:

@@ -342,4 +342,4 @@ def running_app(
         with TestClient(create_app(app)) as http:
             yield app, http
     finally:
-        app.engine.dispose()
+        app.dispose()

@@ -50,13 +50,9 @@ def pair() -> Iterator[ReplicatedPair]:
 
 @contextmanager
 def replica_app(pair: ReplicatedPair, tmp_path: Path, **settings: Any) -> Iterator[Any]:
-    """``running_app`` on the private primary, the replica's engine disposed at the end."""
+    """``running_app`` on the private primary (which disposes the replica's engine too)."""
     with running_app(pair.primary.url(), tmp_path, **settings) as (app, http):
-        try:
-            yield app, http
-        finally:
-            if app.replica_engine is not None:
-                app.replica_engine.dispose()
+        yield app, http
 
 
 def _auth(token: str) -> dict[str, str]:

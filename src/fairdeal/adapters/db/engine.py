@@ -129,12 +129,19 @@ def begin(engine: Engine, *, write: bool, autocommit_read: bool = False) -> Conn
     if borrowed is not None:
         return borrowed
     connection = engine.connect()
-    connection.info["write"] = write
-    if autocommit_read and not write and engine.dialect.name == "postgresql":
-        # ``autocommit_read``: a read of a few plain statements (the unit of work's) runs
-        # without BEGIN/ROLLBACK -- under READ COMMITTED each statement has a snapshot of its
-        # own inside a transaction too, so it reads the same and saves two round trips of the
-        # four a GET of a dispute took (performance.md). Not for server-side cursors.
-        return connection.execution_options(isolation_level="AUTOCOMMIT")
-    connection.begin()
+    try:
+        connection.info["write"] = write
+        if autocommit_read and not write and engine.dialect.name == "postgresql":
+            # ``autocommit_read``: a read of a few plain statements (the unit of work's) runs
+            # without BEGIN/ROLLBACK -- under READ COMMITTED each statement has a snapshot of
+            # its own inside a transaction too, so it reads the same and saves two round trips
+            # of the four a GET of a dispute took (performance.md). Not for server-side cursors.
+            return connection.execution_options(isolation_level="AUTOCOMMIT")
+        connection.begin()
+    except BaseException:
+        # Nobody else holds this connection yet: closing it here gives it back to the pool
+        # instead of leaving it for the garbage collector (a psycopg ResourceWarning in
+        # whichever later test the collector happens to run in).
+        connection.close()
+        raise
     return connection
