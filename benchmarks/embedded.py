@@ -34,6 +34,9 @@ from fairdeal.services import handlers
 from fairdeal.services.ports import FileRecord
 from fairdeal.services.users import create_user
 
+# Fairdeal lifecycles per second over Tryton sale_complaint's, in the same run (issue 16).
+TARGET_RATIO = 60
+
 
 def prepare(url: str, orders: int) -> tuple[Any, Callable[[int], None], int]:
     """A migrated database with ``orders`` shipped orders (and a photo each) of one buyer and
@@ -202,9 +205,10 @@ def main(*, seconds: float = 8.0) -> dict[str, Any]:
         "ratio_file": r_file,
         "ratio_memory": r_memory,
         "table": rendered,
+        # Issue 16 raised the bar from 50x to 60x.
         "targets": {
-            "ratio>=50 (in-memory, like Tryton)": r_memory >= 50,
-            "ratio>=50 (file)": r_file >= 50,
+            f"ratio>={TARGET_RATIO} (in-memory, like Tryton)": r_memory >= TARGET_RATIO,
+            f"ratio>={TARGET_RATIO} (file)": r_file >= TARGET_RATIO,
         },
     }
     write_result("embedded", data)
