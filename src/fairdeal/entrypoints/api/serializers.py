@@ -7,6 +7,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fairdeal.domain.dispute import Dispute, Solution
+from fairdeal.domain.dispute.parts import (
+    Decision,
+    Evidence,
+    Mediation,
+    Message,
+    Outcome,
+    Refund,
+    ReturnShipment,
+)
 from fairdeal.domain.money import Money
 from fairdeal.domain.order import Order
 from fairdeal.domain.payments import MoneyMovement
@@ -115,7 +124,6 @@ def _solution(s: Solution) -> dict[str, Any]:
 
 def dispute(view: DisputeView, actor: Actor) -> dict[str, Any]:
     d = view.dispute
-    staff = actor.role in (Role.MEDIATOR, Role.ADMIN)
     # Scam warnings protect the buyer; the seller who wrote the message is not shown them.
     show_warnings = actor.role is not Role.SELLER
     body: dict[str, Any] = {
@@ -133,33 +141,13 @@ def dispute(view: DisputeView, actor: Actor) -> dict[str, Any]:
         "desired_outcome": d.desired_outcome.value,
         "amount_paid": money(d.amount_paid),
         "solutions": [_solution(s) for s in d.solutions],
-        "evidence": [
-            {
-                "id": e.id,
-                "file_id": e.file_id,
-                "added_by": e.added_by.value,
-                "content_type": e.content_type,
-                "description": e.description,
-                "added_at": ts(e.added_at),
-            }
-            for e in d.evidence
-        ],
-        "messages": [
-            {
-                "id": m.id,
-                "author_id": m.author_id,
-                "author_role": m.author_role.value,
-                "body": m.body,
-                "created_at": ts(m.created_at),
-                "warnings": list(m.warnings) if show_warnings else [],
-            }
-            for m in d.messages
-        ],
+        "evidence": [_evidence(e) for e in d.evidence],
+        "messages": [_message(m, show_warnings=show_warnings) for m in d.messages],
         "deadline": deadline_of(d),
-        "mediation": None,
-        "outcome": None,
-        "return": None,
-        "refund": None,
+        "mediation": None if d.mediation is None else _mediation(d.mediation),
+        "outcome": None if d.outcome is None else _outcome(d.outcome),
+        "return": None if d.return_ is None else _return(d.return_),
+        "refund": None if d.refund is None else _refund(d.refund),
         "timeline": [
             {"at": ts(t.at), "type": t.type, "actor_role": t.actor_role.value, "summary": t.summary}
             for t in d.timeline
@@ -170,86 +158,113 @@ def dispute(view: DisputeView, actor: Actor) -> dict[str, Any]:
         "updated_at": ts(d.updated_at),
         "closed_at": ts(d.closed_at),
     }
-    if d.mediation is not None:
-        m = d.mediation
-        decision = m.decision
-        body["mediation"] = {
-            "escalated_at": ts(m.escalated_at),
-            "mediator_id": m.mediator_id,
-            "review_due_at": ts(m.review_due_at),
-            "review_overdue": m.review_overdue,
-            "evidence_requests": [
-                {
-                    "id": r.id,
-                    "party": r.party.value,
-                    "request": r.request,
-                    "created_at": ts(r.created_at),
-                    "due_at": ts(r.due_at),
-                    "status": r.status,
-                }
-                for r in m.evidence_requests
-            ],
-            "decision": None
-            if decision is None
-            else {
-                "id": decision.id,
-                "solutions": [
-                    {"kind": s.kind.value, "amount": money(s.amount), "comment": s.comment}
-                    for s in decision.solutions
-                ],
-                "rationale": decision.rationale,
-                "status": decision.status,
-                "respond_by": ts(decision.respond_by),
-                "responses": {
-                    party: {
-                        "response": r.response,
-                        "solution_index": r.solution_index,
-                        "comment": r.comment,
-                        "at": ts(r.at),
-                    }
-                    for party, r in decision.responses.items()
-                },
-                "final_index": decision.final_index,
-            },
-        }
-    if d.outcome is not None:
-        o = d.outcome
-        body["outcome"] = {
-            "result": o.result.value,
-            "refund": money(o.refund),
-            "return_required": o.return_required,
-            "decided_by": o.decided_by.value,
-            "rule": o.rule,
-            "explanation": o.explanation,
-        }
-    if d.return_ is not None:
-        r = d.return_
-        body["return"] = {
-            "due_by": ts(r.due_by),
-            "carrier": r.carrier,
-            "tracking_number": r.tracking_number,
-            "shipped_at": ts(r.shipped_at),
-            "confirm_by": ts(r.confirm_by),
-            "received_at": ts(r.received_at),
-            "condition": r.condition.value if r.condition else None,
-        }
-    if d.refund is not None:
-        f = d.refund
-        # The status follows the refund's money movement (docs/payments.md): completed only
-        # when the payment provider confirmed it.
-        body["refund"] = {
-            "status": f.status,
-            "amount": money(f.amount),
-            "initiated_at": ts(f.initiated_at),
-            "expected_by": ts(f.expected_by),
-            "completed_at": ts(f.completed_at),
-        }
-    if staff:
+    if actor.role in (Role.MEDIATOR, Role.ADMIN):
         body["notes"] = [
             {"id": n.id, "author_id": n.author_id, "body": n.body, "created_at": ts(n.created_at)}
             for n in d.notes
         ]
     return body
+
+
+def _evidence(e: Evidence) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "file_id": e.file_id,
+        "added_by": e.added_by.value,
+        "content_type": e.content_type,
+        "description": e.description,
+        "added_at": ts(e.added_at),
+    }
+
+
+def _message(m: Message, *, show_warnings: bool) -> dict[str, Any]:
+    return {
+        "id": m.id,
+        "author_id": m.author_id,
+        "author_role": m.author_role.value,
+        "body": m.body,
+        "created_at": ts(m.created_at),
+        "warnings": list(m.warnings) if show_warnings else [],
+    }
+
+
+def _mediation(m: Mediation) -> dict[str, Any]:
+    return {
+        "escalated_at": ts(m.escalated_at),
+        "mediator_id": m.mediator_id,
+        "review_due_at": ts(m.review_due_at),
+        "review_overdue": m.review_overdue,
+        "evidence_requests": [
+            {
+                "id": r.id,
+                "party": r.party.value,
+                "request": r.request,
+                "created_at": ts(r.created_at),
+                "due_at": ts(r.due_at),
+                "status": r.status,
+            }
+            for r in m.evidence_requests
+        ],
+        "decision": None if m.decision is None else _decision(m.decision),
+    }
+
+
+def _decision(decision: Decision) -> dict[str, Any]:
+    return {
+        "id": decision.id,
+        "solutions": [
+            {"kind": s.kind.value, "amount": money(s.amount), "comment": s.comment}
+            for s in decision.solutions
+        ],
+        "rationale": decision.rationale,
+        "status": decision.status,
+        "respond_by": ts(decision.respond_by),
+        "responses": {
+            party: {
+                "response": r.response,
+                "solution_index": r.solution_index,
+                "comment": r.comment,
+                "at": ts(r.at),
+            }
+            for party, r in decision.responses.items()
+        },
+        "final_index": decision.final_index,
+    }
+
+
+def _outcome(o: Outcome) -> dict[str, Any]:
+    return {
+        "result": o.result.value,
+        "refund": money(o.refund),
+        "return_required": o.return_required,
+        "decided_by": o.decided_by.value,
+        "rule": o.rule,
+        "explanation": o.explanation,
+    }
+
+
+def _return(r: ReturnShipment) -> dict[str, Any]:
+    return {
+        "due_by": ts(r.due_by),
+        "carrier": r.carrier,
+        "tracking_number": r.tracking_number,
+        "shipped_at": ts(r.shipped_at),
+        "confirm_by": ts(r.confirm_by),
+        "received_at": ts(r.received_at),
+        "condition": r.condition.value if r.condition else None,
+    }
+
+
+def _refund(f: Refund) -> dict[str, Any]:
+    # The status follows the refund's money movement (docs/payments.md): completed only when
+    # the payment provider confirmed it.
+    return {
+        "status": f.status,
+        "amount": money(f.amount),
+        "initiated_at": ts(f.initiated_at),
+        "expected_by": ts(f.expected_by),
+        "completed_at": ts(f.completed_at),
+    }
 
 
 def deadline_of(d: Dispute) -> dict[str, Any] | None:
