@@ -116,148 +116,187 @@ def deadline_words(
     same table the clock runs, domain/dispute/deadlines.py), never from its English text."""
     at = when_text(deadline.due_at)
     allowed = allowed or set()
-    kind = deadline.kind
     if role in (Role.MEDIATOR, Role.ADMIN):
         return _staff_words(deadline, at)
-    me = role.value
-    if kind == "seller_response":
-        if me == "seller":
-            return DeadlineWords(
-                True,
-                _("It is your move: answer the buyer — accept, or make a counter-offer."),
-                _(
-                    "If you do not answer by %(when)s, the dispute closes in the buyer's favour"
-                    " on the buyer's solution."
-                )
-                % {"when": at},
-            )
+    if deadline.kind == "decision_response":
+        return _decision_words(dispute, role.value, at)
+    words = _WORDS_BY_KIND.get(deadline.kind)
+    if words is None:
+        return DeadlineWords(False, "", "")
+    return words(deadline, dispute, role.value, at, allowed)
+
+
+def _seller_response_words(
+    deadline: Deadline, dispute: Dispute, me: str, at: str, allowed: set[Action]
+) -> DeadlineWords:
+    """The seller's first answer to the opened dispute."""
+    if me == "seller":
         return DeadlineWords(
-            False,
-            _("Nothing to do now: the seller has to answer."),
+            True,
+            _("It is your move: answer the buyer — accept, or make a counter-offer."),
             _(
-                "If the seller does not answer by %(when)s, the dispute closes in your favour"
-                " on your solution."
+                "If you do not answer by %(when)s, the dispute closes in the buyer's favour"
+                " on the buyer's solution."
             )
             % {"when": at},
         )
-    if kind == "negotiation":
-        # The reader's move when the other side's newest pending offer is newer than the
-        # reader's own newest one: after a counter-offer the ball is with the other side.
-        theirs = [
-            s.updated_at
-            for s in dispute.solutions
-            if s.status is SolutionStatus.PENDING and s.proposed_by.value == _other(me)
-        ]
-        mine = [s.updated_at for s in dispute.solutions if s.proposed_by.value == me]
-        waiting_on_me = (
-            Action.ACCEPT_SOLUTION in allowed
-            and bool(theirs)
-            and (not mine or max(theirs) > max(mine))
+    return DeadlineWords(
+        False,
+        _("Nothing to do now: the seller has to answer."),
+        _(
+            "If the seller does not answer by %(when)s, the dispute closes in your favour"
+            " on your solution."
         )
-        silence = _("Nothing is lost if you do not agree: a mediator takes over on %(when)s.") % {
-            "when": at
-        }
-        if waiting_on_me:
-            move = (
-                _(
-                    "It is your move: accept the seller's offer, make your own, or wait for the mediator."
-                )
+        % {"when": at},
+    )
+
+
+def _negotiation_words(
+    deadline: Deadline, dispute: Dispute, me: str, at: str, allowed: set[Action]
+) -> DeadlineWords:
+    """Both sides offering: silence hands the case to a mediator."""
+    # The reader's move when the other side's newest pending offer is newer than the
+    # reader's own newest one: after a counter-offer the ball is with the other side.
+    theirs = [
+        s.updated_at
+        for s in dispute.solutions
+        if s.status is SolutionStatus.PENDING and s.proposed_by.value == _other(me)
+    ]
+    mine = [s.updated_at for s in dispute.solutions if s.proposed_by.value == me]
+    waiting_on_me = (
+        Action.ACCEPT_SOLUTION in allowed and bool(theirs) and (not mine or max(theirs) > max(mine))
+    )
+    silence = _("Nothing is lost if you do not agree: a mediator takes over on %(when)s.") % {
+        "when": at
+    }
+    if waiting_on_me:
+        move = (
+            _(
+                "It is your move: accept the seller's offer, make your own, or wait for the mediator."
+            )
+            if me == "buyer"
+            else _(
+                "It is your move: accept the buyer's solution, make a counter-offer, or wait for the mediator."
+            )
+        )
+        return DeadlineWords(True, move, silence)
+    return DeadlineWords(
+        False,
+        _("Nothing to do now: the seller has your offer.")
+        if me == "buyer"
+        else _("Nothing to do now: the buyer has your offer."),
+        silence,
+    )
+
+
+def _buyer_answer_words(
+    deadline: Deadline, dispute: Dispute, me: str, at: str, allowed: set[Action]
+) -> DeadlineWords:
+    """The buyer's answer to the seller's offer."""
+    if me == "buyer":
+        return DeadlineWords(
+            True,
+            _("It is your move: accept or reject the seller's offer."),
+            _("If you do not answer by %(when)s, the dispute closes on the seller's offer.")
+            % {"when": at},
+        )
+    return DeadlineWords(
+        False,
+        _("Nothing to do now: the buyer has your offer."),
+        _("If the buyer does not answer by %(when)s, the dispute closes on your offer.")
+        % {"when": at},
+    )
+
+
+def _evidence_request_words(
+    deadline: Deadline, dispute: Dispute, me: str, at: str, allowed: set[Action]
+) -> DeadlineWords:
+    """Evidence a mediator asked one party for."""
+    if deadline.party == me:
+        return DeadlineWords(
+            True,
+            _("It is your move: send the evidence the mediator asked for."),
+            (
+                _("If it does not arrive by %(when)s, the dispute closes in the seller's favour.")
                 if me == "buyer"
                 else _(
-                    "It is your move: accept the buyer's solution, make a counter-offer, or wait for the mediator."
+                    "If it does not arrive by %(when)s, the dispute closes in the buyer's favour."
                 )
             )
-            return DeadlineWords(True, move, silence)
-        return DeadlineWords(
-            False,
-            _("Nothing to do now: the seller has your offer.")
-            if me == "buyer"
-            else _("Nothing to do now: the buyer has your offer."),
-            silence,
-        )
-    if kind == "buyer_answer":
-        if me == "buyer":
-            return DeadlineWords(
-                True,
-                _("It is your move: accept or reject the seller's offer."),
-                _("If you do not answer by %(when)s, the dispute closes on the seller's offer.")
-                % {"when": at},
-            )
-        return DeadlineWords(
-            False,
-            _("Nothing to do now: the buyer has your offer."),
-            _("If the buyer does not answer by %(when)s, the dispute closes on your offer.")
             % {"when": at},
         )
-    if kind == "evidence_request":
-        if deadline.party == me:
-            return DeadlineWords(
-                True,
-                _("It is your move: send the evidence the mediator asked for."),
-                (
-                    _(
-                        "If it does not arrive by %(when)s, the dispute closes in the seller's favour."
-                    )
-                    if me == "buyer"
-                    else _(
-                        "If it does not arrive by %(when)s, the dispute closes in the buyer's"
-                        " favour."
-                    )
-                )
-                % {"when": at},
-            )
+    return DeadlineWords(
+        False,
+        _("Nothing to do now: the mediator asked the seller for evidence.")
+        if deadline.party == "seller"
+        else _("Nothing to do now: the mediator asked the buyer for evidence."),
+        _("If it does not arrive by %(when)s, the dispute closes in your favour.") % {"when": at},
+    )
+
+
+def _mediator_review_words(
+    deadline: Deadline, dispute: Dispute, me: str, at: str, allowed: set[Action]
+) -> DeadlineWords:
+    """A mediator reviewing the case: nothing for the parties to do."""
+    return DeadlineWords(
+        False,
+        _("Nothing to do now: a mediator is reviewing the case."),
+        _("The mediator aims to decide by %(when)s. You can still add evidence and messages.")
+        % {"when": at},
+    )
+
+
+def _return_shipment_words(
+    deadline: Deadline, dispute: Dispute, me: str, at: str, allowed: set[Action]
+) -> DeadlineWords:
+    """The buyer shipping the item back."""
+    if me == "buyer":
         return DeadlineWords(
-            False,
-            _("Nothing to do now: the mediator asked the seller for evidence.")
-            if deadline.party == "seller"
-            else _("Nothing to do now: the mediator asked the buyer for evidence."),
-            _("If it does not arrive by %(when)s, the dispute closes in your favour.")
-            % {"when": at},
-        )
-    if kind == "decision_response":
-        return _decision_words(dispute, me, at)
-    if kind == "mediator_review":
-        return DeadlineWords(
-            False,
-            _("Nothing to do now: a mediator is reviewing the case."),
-            _("The mediator aims to decide by %(when)s. You can still add evidence and messages.")
-            % {"when": at},
-        )
-    if kind == "return_shipment":
-        if me == "buyer":
-            return DeadlineWords(
-                True,
-                _("It is your move: ship the item back and enter the tracking number."),
-                _(
-                    "If no tracking number is entered by %(when)s, the dispute closes in the"
-                    " seller's favour with no refund."
-                )
-                % {"when": at},
-            )
-        return DeadlineWords(
-            False,
-            _("Nothing to do now: the buyer ships the item back."),
+            True,
+            _("It is your move: ship the item back and enter the tracking number."),
             _(
-                "If no tracking number is entered by %(when)s, the dispute closes in your"
-                " favour with no refund."
+                "If no tracking number is entered by %(when)s, the dispute closes in the"
+                " seller's favour with no refund."
             )
             % {"when": at},
         )
-    if kind == "return_confirmation":
-        if me == "seller":
-            return DeadlineWords(
-                True,
-                _("It is your move: confirm what arrived in the returned parcel."),
-                _("If you do not confirm by %(when)s, the refund is paid to the buyer.")
-                % {"when": at},
-            )
+    return DeadlineWords(
+        False,
+        _("Nothing to do now: the buyer ships the item back."),
+        _(
+            "If no tracking number is entered by %(when)s, the dispute closes in your"
+            " favour with no refund."
+        )
+        % {"when": at},
+    )
+
+
+def _return_confirmation_words(
+    deadline: Deadline, dispute: Dispute, me: str, at: str, allowed: set[Action]
+) -> DeadlineWords:
+    """The seller confirming the returned parcel."""
+    if me == "seller":
         return DeadlineWords(
-            False,
-            _("Nothing to do now: the seller confirms the returned parcel."),
-            _("If the seller does not confirm by %(when)s, your refund is paid then.")
-            % {"when": at},
+            True,
+            _("It is your move: confirm what arrived in the returned parcel."),
+            _("If you do not confirm by %(when)s, the refund is paid to the buyer.") % {"when": at},
         )
-    return DeadlineWords(False, "", "")
+    return DeadlineWords(
+        False,
+        _("Nothing to do now: the seller confirms the returned parcel."),
+        _("If the seller does not confirm by %(when)s, your refund is paid then.") % {"when": at},
+    )
+
+
+_WORDS_BY_KIND: dict[str, Callable[[Deadline, Dispute, str, str, set[Action]], DeadlineWords]] = {
+    "seller_response": _seller_response_words,
+    "negotiation": _negotiation_words,
+    "buyer_answer": _buyer_answer_words,
+    "evidence_request": _evidence_request_words,
+    "mediator_review": _mediator_review_words,
+    "return_shipment": _return_shipment_words,
+    "return_confirmation": _return_confirmation_words,
+}
 
 
 def _decision_words(dispute: Dispute, me: str, at: str) -> DeadlineWords:
