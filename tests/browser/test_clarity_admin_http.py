@@ -74,3 +74,6 @@ def test_a_sandbox_refund_says_its_money_is_simulated(
     log_in(client, "alice" if refunded[0].buyer_id == accounts.actors["alice"].user_id else "bob")
     page = client.get(f"/disputes/{refunded[0].id}").text
     assert "this money is simulated" in page
+    # The orders page repeats it beside the refund's state.
+    orders = client.get("/orders").text
+    assert re.search(r"refund [^<]*\((paid|on its way); simulated money\)", orders), orders
