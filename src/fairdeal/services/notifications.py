@@ -993,11 +993,9 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def create_endpoint(n: Notifier, actor: Actor, *, url: str, events: Sequence[str]) -> Endpoint:
-    """Register a webhook endpoint for the platform; its secret is returned here."""
-    _require_platform(actor)
-    url = url.strip()
-    n.webhooks.check_url(url)
+def subscribed_events(events: Sequence[str]) -> list[str]:
+    """The event types an endpoint asks for, each once, in the order given; refused when
+    empty or naming an unknown type (``*`` is every type)."""
     wanted = list(dict.fromkeys(str(e) for e in events))
     if not wanted:
         raise ValidationError("events must name at least one event type, or '*'", field="events")
@@ -1007,6 +1005,15 @@ def create_endpoint(n: Notifier, actor: Actor, *, url: str, events: Sequence[str
             f"unknown event type(s): {', '.join(unknown)}; see API.md for the types",
             field="events",
         )
+    return wanted
+
+
+def create_endpoint(n: Notifier, actor: Actor, *, url: str, events: Sequence[str]) -> Endpoint:
+    """Register a webhook endpoint for the platform; its secret is returned here."""
+    _require_platform(actor)
+    url = url.strip()
+    n.webhooks.check_url(url)
+    wanted = subscribed_events(events)
     endpoint = Endpoint(
         id=n.ids.new("whe"),
         owner_id=actor.user_id,

@@ -13,8 +13,7 @@ import dataclasses
 from collections.abc import Sequence
 from datetime import timedelta
 
-from fairdeal.domain.errors import InvalidTransition, NotFound, ValidationError
-from fairdeal.domain.events import EVENT_TYPES
+from fairdeal.domain.errors import InvalidTransition, NotFound
 from fairdeal.domain.roles import Actor
 from fairdeal.services.notifications import (
     Delivery,
@@ -22,22 +21,10 @@ from fairdeal.services.notifications import (
     Notifier,
     get_endpoint,
     new_secret,
+    subscribed_events,
 )
 
 ROTATION_GRACE = timedelta(hours=24)
-
-
-def _events(events: Sequence[str]) -> list[str]:
-    wanted = list(dict.fromkeys(str(e) for e in events))
-    if not wanted:
-        raise ValidationError("events must name at least one event type, or '*'", field="events")
-    unknown = [e for e in wanted if e != "*" and e not in EVENT_TYPES]
-    if unknown:
-        raise ValidationError(
-            f"unknown event type(s): {', '.join(unknown)}; see API.md for the types",
-            field="events",
-        )
-    return wanted
 
 
 def update_endpoint(
@@ -58,7 +45,7 @@ def update_endpoint(
         n.webhooks.check_url(url)
         changes["url"] = url
     if events is not None:
-        changes["events"] = _events(events)
+        changes["events"] = subscribed_events(events)
     if enabled is not None and enabled != (endpoint.status == "active"):
         changes["status"] = "active" if enabled else "disabled"
         changes["failing_since"] = None
