@@ -9,45 +9,18 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from chaos.harness import PG_BIN, free_port, postgres_unavailable, run_as_postgres
 
 
 def unavailable() -> str | None:
     """Why the pair cannot be made here, or None."""
-    for tool in ("initdb", "pg_ctl", "pg_basebackup"):
-        if not (PG_BIN / tool).exists():
-            return f"no {PG_BIN / tool}"
-    if os.geteuid() == 0:
-        if shutil.which("runuser") is None:
-            return "running as root without runuser"
-        try:
-            import pwd
-
-            pwd.getpwnam("postgres")
-        except KeyError:
-            return "no postgres OS user"
-    return None
-
-
-def _run(*argv: object, check: bool = True) -> subprocess.CompletedProcess[str]:
-    command = [str(a) for a in argv]
-    if os.geteuid() == 0:
-        command = ["runuser", "-u", "postgres", "--", *command]
-    return subprocess.run(command, capture_output=True, text=True, check=check, timeout=120)
+    return postgres_unavailable("initdb", "pg_ctl", "pg_basebackup")
 
 
 class Server:
@@ -65,14 +38,16 @@ class Server:
             " -c max_connections=100 -c fsync=off -c wal_level=replica -c max_wal_senders=5"
             " -c hot_standby=on"
         )
-        _run(
+        run_as_postgres(
             PG_BIN / "pg_ctl", "-D", self.data, "-o", options, "-l", self.root / "server.log",
             "-w", "-t", "60", "start",
         )  # fmt: skip
 
     def kill(self) -> None:
         """As a crash looks: no shutdown."""
-        _run(PG_BIN / "pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop", check=False)
+        run_as_postgres(
+            PG_BIN / "pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop", check=False
+        )
 
     def mkdir(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -95,7 +70,7 @@ class ReplicatedPair:
 
     def start(self) -> None:
         self.primary.mkdir()
-        _run(
+        run_as_postgres(
             PG_BIN / "initdb", "-D", self.primary.data, "-U", "postgres", "-A", "trust", "--no-sync"
         )
         self.primary.start()
@@ -104,7 +79,7 @@ class ReplicatedPair:
             conn.execute(text("CREATE DATABASE fairdeal"))
         admin.dispose()
         self.replica.mkdir()
-        _run(
+        run_as_postgres(
             PG_BIN / "pg_basebackup", "-h", "127.0.0.1", "-p", self.primary.port, "-U", "postgres",
             "-D", self.replica.data, "-R", "-X", "stream", "--no-sync", "-c", "fast",
         )  # fmt: skip

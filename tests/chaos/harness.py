@@ -73,6 +73,32 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def postgres_unavailable(*tools: str) -> str | None:
+    """Why a private PostgreSQL server cannot be made here (a missing server tool, or root
+    without a ``postgres`` OS user to run it as), or None. Shared with tests/replication.py."""
+    for tool in tools:
+        if not (PG_BIN / tool).exists():
+            return f"no {PG_BIN / tool}"
+    if os.geteuid() == 0:
+        if shutil.which("runuser") is None:
+            return "running as root without runuser"
+        try:
+            import pwd
+
+            pwd.getpwnam("postgres")
+        except KeyError:
+            return "no postgres OS user"
+    return None
+
+
+def run_as_postgres(*argv: object, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """A server tool, run as the ``postgres`` OS user when we are root (initdb refuses root)."""
+    command = [str(a) for a in argv]
+    if os.geteuid() == 0:
+        command = ["runuser", "-u", "postgres", "--", *command]
+    return subprocess.run(command, capture_output=True, text=True, check=check, timeout=120)
+
+
 def log(message: str) -> None:
     print(f"[chaos {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
@@ -93,30 +119,13 @@ class Cluster:
     @staticmethod
     def available() -> str | None:
         """Why a cluster cannot be made here, or None."""
-        if not (PG_BIN / "initdb").exists():
-            return f"no {PG_BIN / 'initdb'}"
-        if os.geteuid() == 0:
-            if shutil.which("runuser") is None:
-                return "running as root without runuser"
-            try:
-                import pwd
-
-                pwd.getpwnam("postgres")
-            except KeyError:
-                return "no postgres OS user"
-        return None
-
-    def _run(self, *argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        command = [str(a) for a in argv]
-        if os.geteuid() == 0:
-            command = ["runuser", "-u", "postgres", "--", *command]
-        return subprocess.run(command, capture_output=True, text=True, check=check, timeout=120)
+        return postgres_unavailable("initdb")
 
     def init(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             shutil.chown(self.root, "postgres", "postgres")
-        self._run(
+        run_as_postgres(
             PG_BIN / "initdb",
             "-D",
             self.data,
@@ -139,7 +148,7 @@ class Cluster:
             f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.root}"
             " -c max_connections=200"
         )
-        self._run(
+        run_as_postgres(
             PG_BIN / "pg_ctl",
             "-D",
             self.data,
@@ -156,10 +165,10 @@ class Cluster:
     def crash(self) -> None:
         """Kill the server as a power cut would look to it: no shutdown checkpoint; the next
         start replays the WAL."""
-        self._run(PG_BIN / "pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop")
+        run_as_postgres(PG_BIN / "pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop")
 
     def destroy(self) -> None:
-        self._run(PG_BIN / "pg_ctl", "-D", self.data, "-m", "immediate", "stop", check=False)
+        run_as_postgres(PG_BIN / "pg_ctl", "-D", self.data, "-m", "immediate", "stop", check=False)
         shutil.rmtree(self.root, ignore_errors=True)
 
 
