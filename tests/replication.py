@@ -11,8 +11,11 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, text
 
 from chaos.harness import PG_BIN, free_port, postgres_unavailable, run_as_postgres
@@ -125,3 +128,23 @@ class ReplicatedPair:
         for server in (self.replica, self.primary):
             server.kill()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextmanager
+def prepared_pair(prepare: Callable[[str], None]) -> Iterator[ReplicatedPair]:
+    """A started pair whose primary ``prepare`` got ready (given its URL) and whose replica has
+    replayed that, destroyed at the end. Skips without the PostgreSQL tests, fails where a pair
+    cannot be made."""
+    if not os.environ.get("FAIRDEAL_TEST_PG_URL"):
+        pytest.skip("FAIRDEAL_TEST_PG_URL is not set (the PostgreSQL tests are off)")
+    why = unavailable()
+    if why:
+        pytest.fail(f"cannot start a primary and a replica here: {why}")
+    made = ReplicatedPair()
+    try:
+        made.start()
+        prepare(made.primary.url())
+        made.wait_replayed()
+        yield made
+    finally:
+        made.destroy()

@@ -23,7 +23,7 @@ from sqlalchemy import create_engine
 from e2e.support import PLATFORM_TOKEN, running_app
 from fairdeal.adapters.db.migrate import upgrade
 from fairdeal.adapters.db.replica import RoutingUnitOfWorkFactory
-from replication import ReplicatedPair, unavailable
+from replication import ReplicatedPair, prepared_pair
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 REDIS_URL = os.environ.get("FAIRDEAL_TEST_REDIS_URL")
@@ -31,21 +31,13 @@ REDIS_URL = os.environ.get("FAIRDEAL_TEST_REDIS_URL")
 
 @pytest.fixture(scope="module")
 def pair() -> Iterator[ReplicatedPair]:
-    if not os.environ.get("FAIRDEAL_TEST_PG_URL"):
-        pytest.skip("FAIRDEAL_TEST_PG_URL is not set (the PostgreSQL tests are off)")
-    why = unavailable()
-    if why:
-        pytest.fail(f"cannot start a primary and a replica here: {why}")
-    made = ReplicatedPair()
-    try:
-        made.start()
-        engine = create_engine(made.primary.url())
+    def migrate(url: str) -> None:
+        engine = create_engine(url)
         upgrade(engine)
         engine.dispose()
-        made.wait_replayed()
+
+    with prepared_pair(migrate) as made:
         yield made
-    finally:
-        made.destroy()
 
 
 @contextmanager

@@ -36,7 +36,7 @@ from ops.support import (
     upload,
 )
 from ops.support import wait_for as _wait_for
-from replication import ReplicatedPair, unavailable
+from replication import ReplicatedPair, prepared_pair
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -53,25 +53,18 @@ def wait_for(what: str, probe: Any) -> Any:
 
 @pytest.fixture
 def pair() -> Iterator[ReplicatedPair]:
-    if not os.environ.get("FAIRDEAL_TEST_PG_URL"):
-        pytest.skip("FAIRDEAL_TEST_PG_URL is not set (the PostgreSQL tests are off)")
     if not REDIS_URL:
         pytest.skip("FAIRDEAL_TEST_REDIS_URL is not set")
-    why = unavailable()
-    if why:
-        pytest.fail(f"cannot start a primary and a replica here: {why}")
-    made = ReplicatedPair()
-    try:
-        made.start()
+
+    def release(url: str) -> None:
         # The release step: migrate, create the platform user, before the processes start.
-        app = bootstrap(Settings(database_url=made.primary.url(), sandbox=True))
+        app = bootstrap(Settings(database_url=url, sandbox=True))
         upgrade(app.engine)
         ensure_platform_user(app.ctx, PLATFORM)
-        app.engine.dispose()
-        made.wait_replayed()
+        app.dispose()
+
+    with prepared_pair(release) as made:
         yield made
-    finally:
-        made.destroy()
 
 
 def _replica_reads(pair: ReplicatedPair) -> int:
