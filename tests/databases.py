@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,27 @@ from fairdeal.adapters.db.engine import make_engine
 from fairdeal.adapters.db.migrate import alembic_config, upgrade
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@contextmanager
+def pg_schema(prefix: str) -> Iterator[str]:
+    """The URL of a new, empty schema of its own in the test PostgreSQL database (its
+    connections' ``search_path``), dropped at the end. Skips when PostgreSQL is off."""
+    base = os.environ.get("FAIRDEAL_TEST_PG_URL")
+    if not base:
+        pytest.skip("FAIRDEAL_TEST_PG_URL is not set")
+    schema = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(base)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+        try:
+            yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+        finally:
+            with admin.begin() as conn:
+                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    finally:
+        admin.dispose()
 
 
 def empty_database(request: pytest.FixtureRequest, folder: Path) -> str:
@@ -42,28 +63,16 @@ def engine_at_revision(backend: str, folder: Path, revision: str) -> Iterator[En
     """An engine on a fresh database migrated only up to ``revision``, as a deployment made
     before the next migrations existed (for tests of those migrations' backfills); PostgreSQL
     in a schema of its own, dropped afterwards."""
-    admin: Engine | None = None
-    if backend == "sqlite":
-        engine = make_engine(f"sqlite:///{folder / 'legacy.db'}")
-        schema = None
-    else:
-        base = os.environ.get("FAIRDEAL_TEST_PG_URL")
-        if not base:
-            pytest.skip("FAIRDEAL_TEST_PG_URL is not set")
-        schema = f"fd_legacy_{uuid.uuid4().hex[:8]}"
-        admin = make_engine(base)
-        with admin.begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        engine = make_engine(f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}")
-    config = alembic_config(engine)
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, revision)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        if admin is not None:
-            with admin.begin() as conn:
-                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-            admin.dispose()
+    with ExitStack() as stack:
+        if backend == "sqlite":
+            engine = make_engine(f"sqlite:///{folder / 'legacy.db'}")
+        else:
+            engine = make_engine(stack.enter_context(pg_schema("fd_legacy")))
+        config = alembic_config(engine)
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, revision)
+        try:
+            yield engine
+        finally:
+            engine.dispose()

@@ -8,9 +8,7 @@ up after PATIENCE seconds, and the whole test takes well under a minute."""
 
 from __future__ import annotations
 
-import os
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -18,8 +16,8 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
 
+from databases import pg_schema
 from fairdeal.adapters.clock import SandboxClock
 from fairdeal.adapters.db.engine import make_engine
 from fairdeal.adapters.db.migrate import upgrade
@@ -30,7 +28,6 @@ from ops.support import clean_env, free_port, processes
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
-PG_URL = os.environ.get("FAIRDEAL_TEST_PG_URL")
 PLATFORM_TOKEN = "fd_scale_out_platform_token_0123456789abcdef"
 PATIENCE = 40.0  # seconds any one wait may take (a busy CI machine), far more than needed
 LIFECYCLE_LIMIT = 60.0  # the whole lifecycle, once the processes answer
@@ -41,22 +38,12 @@ API = "/api/v1"
 def schema_url() -> Iterator[str]:
     """A schema of its own, migrated, with the platform user: what `fairdeal db upgrade` and
     the first start-up do once, before the processes of a deployment start together."""
-    if not PG_URL:
-        pytest.skip("FAIRDEAL_TEST_PG_URL is not set")
-    schema = f"fd_scale_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    separator = "&" if "?" in PG_URL else "?"
-    url = f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
-    app = bootstrap(Settings(database_url=url, sandbox=True))
-    upgrade(app.engine)
-    ensure_platform_user(app.ctx, PLATFORM_TOKEN)
-    app.engine.dispose()
-    yield url
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+    with pg_schema("fd_scale") as url:
+        app = bootstrap(Settings(database_url=url, sandbox=True))
+        upgrade(app.engine)
+        ensure_platform_user(app.ctx, PLATFORM_TOKEN)
+        app.dispose()
+        yield url
 
 
 @pytest.fixture
