@@ -9,29 +9,27 @@ up after PATIENCE seconds, and the whole test takes well under a minute."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from databases import pg_schema
+from e2e.support import png_bytes
 from fairdeal.adapters.clock import SandboxClock
 from fairdeal.adapters.db.engine import make_engine
 from fairdeal.adapters.db.migrate import upgrade
 from fairdeal.bootstrap import bootstrap
 from fairdeal.config import Settings
 from fairdeal.services.users import ensure_platform_user
-from ops.support import clean_env, free_port, processes
+from ops.support import Api, clean_env, free_port, processes, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 PLATFORM_TOKEN = "fd_scale_out_platform_token_0123456789abcdef"
-PATIENCE = 40.0  # seconds any one wait may take (a busy CI machine), far more than needed
 LIFECYCLE_LIMIT = 60.0  # the whole lifecycle, once the processes answer
-API = "/api/v1"
 
 
 @pytest.fixture
@@ -73,46 +71,15 @@ def deployment(schema_url: str, tmp_path: Path) -> Iterator[list[str]]:
             assert proc.popen.poll() is None, f"{proc.name} died:\n{proc.output()[-3000:]}"
 
 
-class Spread:
-    """Sends each request to the next API process in turn (a round-robin load balancer) and
-    counts what each one answered."""
-
-    def __init__(self, bases: list[str]) -> None:
-        self.clients = [httpx.Client(base_url=base + API, timeout=30) for base in bases]
-        self.served = [0] * len(bases)
-        self.turn = 0
-
-    def __call__(self, method: str, path: str, token: str, status: int = 200, **kwargs: Any) -> Any:
-        i = self.turn % len(self.clients)
-        self.turn += 1
-        response = self.clients[i].request(
-            method, path, headers={"Authorization": f"Bearer {token}"}, **kwargs
-        )
-        assert response.status_code == status, (method, path, response.text)
-        self.served[i] += 1
-        return response.json()
-
-    def close(self) -> None:
-        for client in self.clients:
-            client.close()
-
-
-def _wait_for(what: str, probe: Callable[[], Any]) -> Any:
-    deadline = time.monotonic() + PATIENCE
-    while True:
-        found = probe()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up waiting for {what}")
-        time.sleep(0.2)
-
-
 def test_two_apis_and_two_workers_share_one_database_through_a_whole_lifecycle(
     deployment: list[str], schema_url: str
 ) -> None:
     started = time.monotonic()
-    call = Spread(deployment)
+    api = Api(deployment)
+
+    def call(method: str, path: str, token: str, status: int = 200, **kwargs: Any) -> Any:
+        return api(method, path, token, status, **kwargs).json()
+
     p = PLATFORM_TOKEN
     try:
         users = {
@@ -150,7 +117,7 @@ def test_two_apis_and_two_workers_share_one_database_through_a_whole_lifecycle(
             json={"carrier": "DHL", "tracking_number": "JD0001", "protection_days": 60},
         )
         photo = call(
-            "POST", "/files", buyer, 201, files={"file": ("photo.png", _png(), "image/png")}
+            "POST", "/files", buyer, 201, files={"file": ("photo.png", png_bytes(), "image/png")}
         )
         opened = call(
             "POST",
@@ -186,7 +153,7 @@ def test_two_apis_and_two_workers_share_one_database_through_a_whole_lifecycle(
         engine = make_engine(schema_url)
         clock = SandboxClock(engine)
         clock.advance_to(clock.now() + timedelta(days=7, minutes=1))
-        escalated = _wait_for(
+        escalated = wait_for(
             "a worker to escalate the dispute",
             lambda: (
                 (d := call("GET", f"/disputes/{dispute}", mediator))["status"] == "under_review"
@@ -222,7 +189,7 @@ def test_two_apis_and_two_workers_share_one_database_through_a_whole_lifecycle(
 
         # The refund completes on its schedule: the clock again, a worker again.
         clock.advance_to(clock.now() + timedelta(days=20))
-        done = _wait_for(
+        done = wait_for(
             "a worker to complete the refund",
             lambda: (
                 (d := call("GET", f"/disputes/{dispute}", buyer))["refund"]["status"] == "completed"
@@ -241,17 +208,7 @@ def test_two_apis_and_two_workers_share_one_database_through_a_whole_lifecycle(
         mine = [e["type"] for e in events if dispute in str(e)]
         assert mine.count("dispute.escalated") == 1, mine
         assert mine.count("refund.completed") == 1, mine
-        assert all(n > 3 for n in call.served), call.served
+        assert all(n > 3 for n in api.served), api.served
     finally:
-        call.close()
+        api.close()
     assert time.monotonic() - started < LIFECYCLE_LIMIT
-
-
-def _png() -> bytes:
-    import io
-
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.new("RGB", (4, 4), (200, 40, 40)).save(buffer, format="PNG")
-    return buffer.getvalue()

@@ -139,20 +139,23 @@ def wait_for(what: str, probe: Callable[[], Any], patience: float = PATIENCE) ->
 
 
 class Api:
-    """Requests to one or more API processes in turn (a round-robin balancer)."""
+    """Requests to one or more API processes in turn (a round-robin balancer), counting how
+    many each one answered."""
 
     def __init__(self, bases: list[str]) -> None:
         self.clients = [httpx.Client(base_url=base + API, timeout=30) for base in bases]
+        self.served = [0] * len(bases)
         self.turn = 0
 
     def __call__(
         self, method: str, path: str, token: str, status: int = 200, **kwargs: Any
     ) -> httpx.Response:
-        client = self.clients[self.turn % len(self.clients)]
+        i = self.turn % len(self.clients)
         self.turn += 1
         headers = {"Authorization": f"Bearer {token}", **kwargs.pop("headers", {})}
-        response = client.request(method, path, headers=headers, **kwargs)
+        response = self.clients[i].request(method, path, headers=headers, **kwargs)
         assert response.status_code == status, (method, path, response.text)
+        self.served[i] += 1
         return response
 
     def close(self) -> None:
