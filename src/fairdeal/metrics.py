@@ -28,18 +28,12 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Engine
 
 from fairdeal.adapters.db.gauges import Snapshot, has_payments_table, read_snapshot
+from fairdeal.domain.dispute.states import Status
 
 log = logging.getLogger("fairdeal.metrics")
 
-DISPUTE_STATUSES = (
-    "awaiting_seller_response",
-    "negotiating",
-    "under_review",
-    "awaiting_return",
-    "return_in_transit",
-    "closed",
-    "cancelled",
-)
+# Every status is reported, at 0 when no dispute has it, so a dashboard's series never vanish.
+DISPUTE_STATUSES = tuple(status.value for status in Status)
 
 
 class DatabaseGauges(Collector):
