@@ -28,7 +28,7 @@ from fairdeal import i18n
 from fairdeal.domain.dispute import Action, Dispute, Result, Role, Status
 from fairdeal.domain.money import Money
 from fairdeal.entrypoints.web import views
-from fairdeal.entrypoints.web.views import deadline_words
+from fairdeal.entrypoints.web.views import deadline_words, sentence
 
 
 def words(dispute: Dispute, role: Role, allowed: set[Action] | None = None) -> views.DeadlineWords:
@@ -233,3 +233,11 @@ def test_money_follows_the_locale() -> None:
         assert views.money(Money(123456, "EUR")) == "1 234,56 €"
     with i18n.use("zh_Hans"):
         assert views.money(Money(123456, "EUR")) == "€1,234.56"
+
+
+def test_a_refusal_sentence_gets_one_full_stop_in_any_script() -> None:
+    assert sentence("a closed dispute cannot be opened again") == (
+        "A closed dispute cannot be opened again."
+    )
+    assert sentence("已关闭的纠纷不能再次发起。") == "已关闭的纠纷不能再次发起。"
+    assert sentence("Спор закрыт.") == "Спор закрыт."

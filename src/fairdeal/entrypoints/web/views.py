@@ -323,7 +323,8 @@ def sentence(text: str) -> str:
     if not text:
         return text
     text = text[0].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else text + "."
+    # A Chinese sentence ends in its own full stop (。): no "." after it.
+    return text if text.endswith((".", "!", "?", "。", "！", "？")) else text + "."
 
 
 _ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:\+00:00|Z)")
