@@ -8,6 +8,7 @@ running a refund-shaped transaction at the same client counts."""
 from __future__ import annotations
 
 import json
+import resource
 import subprocess
 import sys
 import tempfile
@@ -38,13 +39,20 @@ API_PROCESSES = 2
 
 
 def run_loadgen(spec: dict[str, Any]) -> dict[str, Any]:
+    """Run the load generator in a process of its own; its result gains ``loadgen_cpu_s``, the
+    CPU seconds the load generator itself used (on the same cores as the server)."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(spec, handle)
         spec_path = handle.name
     out_path = spec_path.replace(".json", ".out.json")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run([sys.executable, "-m", "benchmarks.loadgen", spec_path, out_path], check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     with open(out_path) as handle:
         result: dict[str, Any] = json.load(handle)
+    result["loadgen_cpu_s"] = round(
+        (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime), 3
+    )
     return result
 
 
@@ -88,7 +96,7 @@ def merged(earlier: dict[str, Any] | None, later: dict[str, Any]) -> dict[str, A
     if earlier is None:
         return later
     out = dict(later)
-    for key in ("seconds", "lifecycles", "answered_in_all"):
+    for key in ("seconds", "lifecycles", "answered_in_all", "loadgen_cpu_s"):
         out[key] = earlier[key] + later[key]
     out["latencies_ms"] = {
         kind: earlier["latencies_ms"].get(kind, []) + later["latencies_ms"].get(kind, [])
@@ -112,12 +120,16 @@ def cpu_per_lifecycle(result: dict[str, Any], cpu: dict[str, float]) -> dict[str
     the CPU was measured over the whole run)."""
     lifecycles = result["answered_in_all"] / 3
     if not lifecycles:
-        return {"api_ms": float("nan"), "postgres_ms": float("nan"), "total_ms": float("nan")}
+        nan = float("nan")
+        return {"api_ms": nan, "postgres_ms": nan, "total_ms": nan, "loadgen_ms": nan}
     api, postgres = 1000 * cpu["api"] / lifecycles, 1000 * cpu["postgres"] / lifecycles
     return {
         "api_ms": round(api, 2),
         "postgres_ms": round(postgres, 2),
         "total_ms": round(api + postgres, 2),
+        # Not in the total (not Fairdeal's cost), but on the same two cores: what bounds the
+        # rate this machine can reach is all three together.
+        "loadgen_ms": round(1000 * result["loadgen_cpu_s"] / lifecycles, 2),
     }
 
 
@@ -203,7 +215,12 @@ def main(
                     f"  {side}, {n} clients: {done / result['seconds']:.0f} transitions/s,"
                     f" CPU per lifecycle {result['cpu_per_lifecycle']}"
                 )
+        floor = http_floor(apis[AFTER], clients=8, seconds=seconds)
+        say(f"  the HTTP floor, /healthz at 8 clients: {floor['requests_per_s']} req/s")
     runs = {side: [summarize(measured[side][n], baseline[n]) for n in clients] for side in sides}
+    floor["ratio_to_pgbench"] = (
+        ratio(floor["requests_per_s"], baseline[8]["tps"]) if 8 in baseline else None
+    )
     rows = [
         [
             r["clients"],
@@ -215,6 +232,7 @@ def main(
             r["pgbench"]["p99_ms"],
             f"{r['ratio_to_pgbench']:.0%}",
             r["cpu_per_lifecycle"]["total_ms"],
+            r["cpu_per_lifecycle"]["loadgen_ms"],
         ]
         for r in runs[AFTER]
     ]
@@ -230,9 +248,16 @@ def main(
             "pgb p99",
             "ratio",
             "CPU ms/lifecycle",
+            "loadgen CPU ms",
         ],
         rows,
     )
+    if floor["ratio_to_pgbench"] is not None:
+        rendered += (
+            f"\n\nThe HTTP floor: /healthz of the same API processes at 8 clients, "
+            f"{floor['requests_per_s']} req/s (p99 {floor['p99_ms']} ms) = "
+            f"{floor['ratio_to_pgbench']:.0%} of pgbench's {baseline[8]['tps']} tps"
+        )
     cpu_ratio = None
     if BEFORE in runs:
         before_after = cpu_table(runs)
@@ -247,6 +272,7 @@ def main(
         "baseline_checkout": str(baseline_checkout) if baseline_checkout else None,
         "runs": runs[AFTER],
         "baseline_runs": runs.get(BEFORE),
+        "http_floor_at_8": floor,
         "cpu_after_over_before_at_8": cpu_ratio,
         "memory": memory.summary(),
         "table": rendered,
@@ -260,6 +286,34 @@ def main(
     if not keep:
         drop_database()
     return data
+
+
+def http_floor(apis: Sequence[Proc], *, clients: int, seconds: int) -> dict[str, Any]:
+    """The same API processes answering ``/healthz`` (no database, no auth, nothing but the HTTP
+    path, the middlewares and the load generator) at ``clients`` clients: no transition, which
+    is one such request plus its work, can be answered faster than this on this machine, so
+    this says how much of pgbench's rate any transition could reach here."""
+    result = run_loadgen(
+        {
+            "mode": "requests",
+            "clients": clients,
+            "ports": [a.port for a in apis],
+            "warmup": 1,
+            "duration": seconds,
+            "requests": [["constant", "/healthz", "x"]],
+        }
+    )
+    values = result["latencies_ms"].get("constant", [])
+    answered = result["answered_in_all"]
+    return {
+        "clients": clients,
+        "loadgen_cpu_ms_per_request": round(1000 * result["loadgen_cpu_s"] / answered, 3)
+        if answered
+        else None,
+        "requests_per_s": round(len(values) / result["seconds"], 1),
+        "p50_ms": round(percentile(values, 50), 2),
+        "p99_ms": round(percentile(values, 99), 2),
+    }
 
 
 def summarize(result: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
