@@ -267,7 +267,7 @@ def main(
     data = {
         "load_seconds": load_times,
         "api_processes": API_PROCESSES,
-        "load_generator": "async httpx, one process, one keep-alive connection per client",
+        "load_generator": "async aiohttp, one process, one keep-alive connection per client",
         "seconds_per_run": seconds,
         "baseline_checkout": str(baseline_checkout) if baseline_checkout else None,
         "runs": runs[AFTER],
