@@ -20,7 +20,6 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal, Protocol
 
-from fairdeal.domain.dispute import Dispute
 from fairdeal.domain.errors import NotFound
 from fairdeal.domain.policy import MetricsThresholds
 from fairdeal.domain.roles import Actor, Role
@@ -243,7 +242,18 @@ def all_sellers(ctx: Context, actor: Actor) -> list[UserMetrics]:
     return list(_compute(ctx, "seller", sellers).values())
 
 
-def dispute_flags(ctx: Context, disputes: Iterable[Dispute]) -> Mapping[str, tuple[str, ...]]:
+class Parties(Protocol):
+    """A dispute as the flags need it: a ``Dispute``, or a list row's ``DisputeSummary``."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def buyer_id(self) -> str: ...
+    @property
+    def seller_id(self) -> str: ...
+
+
+def dispute_flags(ctx: Context, disputes: Iterable[Parties]) -> Mapping[str, tuple[str, ...]]:
     """For mediators: each dispute's flags (its buyer a serial disputer, its seller far above
     the norm), by dispute id. Empty where nothing is flagged. The sellers' norm is this
     process's from the last minute at most (``SellerNormCache``): the queue asks on every

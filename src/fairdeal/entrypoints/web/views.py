@@ -38,6 +38,7 @@ from fairdeal.wording import kind_label as kind_label
 from fairdeal.wording import money as money
 from fairdeal.wording import outcome_text as outcome_text
 from fairdeal.wording import reason_text as reason_text
+from fairdeal.wording import reason_title_in as reason_title_in
 from fairdeal.wording import reason_title_of
 from fairdeal.wording import result_label as result_label
 from fairdeal.wording import role_label as role_label
