@@ -251,3 +251,16 @@ def test_the_time_zone_options_are_every_zone_with_the_readers_selected() -> Non
     assert [zone for chosen, zone in zones if chosen] == ["Europe/Berlin"]
     assert views.zone_options("Europe/Berlin") is options
     assert "<option selected>UTC</option>" in views.zone_options("UTC")
+
+
+def test_the_metric_flags_are_badges_linking_to_the_numbers() -> None:
+    dispute, _order = open_dispute()
+    assert views.metric_flag_badges(dispute, {}) == ""
+    badges = views.metric_flag_badges(
+        dispute, {dispute.id: ("serial_disputer", "seller_above_norm")}
+    )
+    assert badges.startswith('<p class="meta metric-flags">') and badges.endswith("</p>")
+    assert re.findall(r'href="([^"]+)">([^<]+)</a>', badges) == [
+        (f"/admin/metrics#buyer-{dispute.buyer_id}", "Buyer: serial disputer"),
+        (f"/admin/metrics#seller-{dispute.seller_id}", "Seller: disputes far above the norm"),
+    ]
