@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 
-from fairdeal.domain.dispute import Deadline, Dispute, Status
+from fairdeal.domain.dispute import Dispute, Status
 from fairdeal.domain.dispute.parts import Result
 from fairdeal.domain.errors import DomainError
 from fairdeal.domain.money import Money
@@ -327,7 +327,7 @@ def dashboard(ctx: Context, actor: Actor, *, days: int = 14, top: int = 5) -> Da
 _FAR = datetime.max.replace(tzinfo=UTC)
 
 
-def _due_at(deadline: Deadline | DeadlineSummary | None) -> datetime:
+def _due_at(deadline: DeadlineSummary | None) -> datetime:
     return deadline.due_at if deadline is not None else _FAR
 
 
