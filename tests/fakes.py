@@ -43,6 +43,7 @@ from fairdeal.services.ports import (
     StoredEvent,
     User,
 )
+from fairdeal.services.reports import DisputeSummary, summary_of
 
 T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)  # a Monday, as in builders.py
 
@@ -324,6 +325,16 @@ class FakeDisputeRepository(_AggregateRepository):
     def stored_version(self, dispute_id: str) -> int | None:
         row = self.rows.get(dispute_id)
         return None if row is None else row.version
+
+    def summaries(
+        self, query: DisputeFilter
+    ) -> builtins.list[tuple[DisputeSummary, builtins.list[str]]]:
+        found = []
+        for dispute in self.list(query):
+            order = self.uow.orders.get(dispute.order_id)
+            titles = [item.title for item in order.items] if order else []
+            found.append((summary_of(dispute), titles))
+        return found
 
     def next_due(self, until: datetime) -> tuple[str, str, datetime] | None:
         due = [

@@ -16,6 +16,7 @@ from fairdeal.domain.dispute import Action, Dispute, Role, SolutionStatus
 from fairdeal.domain.dispute.deadlines import Deadline
 from fairdeal.domain.dispute.parts import TimelineEntry
 from fairdeal.domain.money import Money, minor_units
+from fairdeal.domain.policy import Policy
 from fairdeal.i18n import _, ngettext, pgettext
 
 
@@ -714,9 +715,13 @@ def _received_words(summary: str) -> str | None:
 
 def reason_title_of(dispute: Dispute, code: str) -> str:
     """A reason of the dispute's policy as its title in the reader's language (never the code)."""
-    reason = dispute.policy.catalogue(dispute.category).get(code) or dispute.policy.reasons.get(
-        code
-    )
+    return reason_title_in(dispute.policy, dispute.category, code)
+
+
+def reason_title_in(policy: Policy, category: str | None, code: str) -> str:
+    """A reason of ``policy`` (of the ``category``'s catalogue first) as its title in the
+    reader's language; the lists have the policy and category, not the dispute."""
+    reason = policy.catalogue(category).get(code) or policy.reasons.get(code)
     if reason is None:
         return code.replace("_", " ")
     return reason_text(reason.code, "title", reason.title)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from datetime import UTC, datetime
 from decimal import Decimal
 from importlib import resources
 from typing import Any
@@ -11,7 +12,14 @@ import pytest
 
 from fairdeal.domain.errors import PolicyError
 from fairdeal.domain.policy import MetricsThresholds, Policy
-from fairdeal.services.metrics import Counts, flags, median_seller_rate, rate
+from fairdeal.services.metrics import (
+    Counts,
+    SellerNormCache,
+    Side,
+    flags,
+    median_seller_rate,
+    rate,
+)
 
 
 def preset(**metrics: Any) -> dict[str, Any]:
@@ -75,3 +83,40 @@ def test_a_seller_is_flagged_far_above_the_median_and_the_floor() -> None:
     # With a median of zero, the floor decides.
     assert not flags("seller", Counts(orders=100, disputes=4), limits, Decimal(0))
     assert flags("seller", Counts(orders=100, disputes=5), limits, Decimal(0))
+
+
+class _CountingStore:
+    """Every seller's counts, and how many times they were asked for."""
+
+    def __init__(self, sellers: dict[str, Counts]) -> None:
+        self.sellers, self.asked = sellers, 0
+
+    def counts(
+        self, side: Side, user_ids: list[str] | None, since: datetime, *, breakdown: bool = True
+    ) -> dict[str, Counts]:
+        self.asked += 1
+        return dict(self.sellers)
+
+    def users_of_role(self, role: str) -> list[str]:
+        return sorted(self.sellers)
+
+    def role_of(self, user_id: str) -> str | None:
+        return "seller" if user_id in self.sellers else None
+
+
+def test_the_sellers_norm_is_read_once_per_max_age_and_per_thresholds() -> None:
+    since = datetime(2026, 1, 1, tzinfo=UTC)
+    limits = MetricsThresholds()
+    store = _CountingStore({f"s{n}": Counts(orders=10, disputes=n) for n in (0, 1, 1, 2)})
+    cache = SellerNormCache(max_age=60)
+    assert cache.norm(store, limits, since) == Decimal("0.1")
+    store.sellers["s9"] = Counts(orders=10, disputes=9)  # within the minute: not seen yet
+    assert cache.norm(store, limits, since) == Decimal("0.1")
+    assert store.asked == 1
+    # Other thresholds are another norm; an expired one is read again.
+    assert cache.norm(store, MetricsThresholds(min_orders=20), since) == Decimal(0)
+    assert store.asked == 2
+    expired = SellerNormCache(max_age=0)
+    expired.norm(store, limits, since)
+    expired.norm(store, limits, since)
+    assert store.asked == 4

@@ -241,3 +241,26 @@ def test_a_refusal_sentence_gets_one_full_stop_in_any_script() -> None:
     )
     assert sentence("已关闭的纠纷不能再次发起。") == "已关闭的纠纷不能再次发起。"
     assert sentence("Спор закрыт.") == "Спор закрыт."
+
+
+def test_the_time_zone_options_are_every_zone_with_the_readers_selected() -> None:
+    """The foot of every page: what the template's loop over the zones wrote, built once."""
+    options = views.zone_options("Europe/Berlin")
+    zones = re.findall(r"<option( selected)?>([^<]*)</option>", options)
+    assert [zone for _, zone in zones] == i18n.zone_names()
+    assert [zone for chosen, zone in zones if chosen] == ["Europe/Berlin"]
+    assert views.zone_options("Europe/Berlin") is options
+    assert "<option selected>UTC</option>" in views.zone_options("UTC")
+
+
+def test_the_metric_flags_are_badges_linking_to_the_numbers() -> None:
+    dispute, _order = open_dispute()
+    assert views.metric_flag_badges(dispute, {}) == ""
+    badges = views.metric_flag_badges(
+        dispute, {dispute.id: ("serial_disputer", "seller_above_norm")}
+    )
+    assert badges.startswith('<p class="meta metric-flags">') and badges.endswith("</p>")
+    assert re.findall(r'href="([^"]+)">([^<]+)</a>', badges) == [
+        (f"/admin/metrics#buyer-{dispute.buyer_id}", "Buyer: serial disputer"),
+        (f"/admin/metrics#seller-{dispute.seller_id}", "Seller: disputes far above the norm"),
+    ]

@@ -11,13 +11,15 @@ import csv
 import io
 import json
 import statistics
+import threading
+import time
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal, Protocol
 
-from fairdeal.domain.dispute import Dispute
 from fairdeal.domain.errors import NotFound
 from fairdeal.domain.policy import MetricsThresholds
 from fairdeal.domain.roles import Actor, Role
@@ -148,15 +150,67 @@ def flags(side: Side, c: Counts, limits: MetricsThresholds, norm: Decimal) -> tu
     return tuple(found)
 
 
+# How long a process reuses the sellers' norm for the flags on the mediator's lists (a flag
+# may lag by this much: docs/metrics.md). The norm reads every seller's orders and disputes;
+# computed on every view of the queue it was most of the queue's CPU, in PostgreSQL and here
+# (docs/performance.md, "Web pages"). Monotonic seconds: a moved test clock changes nothing.
+NORM_MAX_AGE_SECONDS = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class _KnownNorm:
+    limits: MetricsThresholds
+    norm: Decimal
+    expires: float
+
+
+class SellerNormCache:
+    """The sellers' norm per metrics store (one per application), each kept for
+    ``NORM_MAX_AGE_SECONDS``; a store that is gone takes its entry with it."""
+
+    def __init__(self, max_age: float = NORM_MAX_AGE_SECONDS) -> None:
+        self.max_age = max_age
+        self._known: weakref.WeakKeyDictionary[MetricsStore, _KnownNorm] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._lock = threading.Lock()  # the pages' thread pool shares it
+
+    def norm(self, store: MetricsStore, limits: MetricsThresholds, since: datetime) -> Decimal:
+        now = time.monotonic()
+        with self._lock:
+            known = self._known.get(store)
+        if known is not None and known.limits == limits and now < known.expires:
+            return known.norm
+        # Two threads may both compute it once it expired: the same answer, no harm.
+        every_seller = store.counts("seller", None, since, breakdown=False)
+        norm = median_seller_rate(every_seller.values(), limits)
+        with self._lock:
+            self._known[store] = _KnownNorm(limits, norm, now + self.max_age)
+        return norm
+
+
+seller_norms = SellerNormCache()
+
+
 def _compute(
-    ctx: Context, side: Side, user_ids: list[str] | None, *, breakdown: bool = True
+    ctx: Context,
+    side: Side,
+    user_ids: list[str] | None,
+    *,
+    breakdown: bool = True,
+    recent_norm: bool = False,
 ) -> dict[str, UserMetrics]:
     """Each user's metrics and flags; ``breakdown=False`` leaves out the per-reason counts
-    and the resolution times (``dispute_flags`` needs only the flags)."""
+    and the resolution times (``dispute_flags`` needs only the flags). ``recent_norm``: the
+    sellers' norm may be up to ``NORM_MAX_AGE_SECONDS`` old, and only the requested sellers'
+    counts are read."""
     store = _store(ctx)
     limits = ctx.policy.metrics
     since = ctx.clock.now() - timedelta(days=limits.serial_disputer_window_days)
-    if side == "seller":
+    if side == "seller" and recent_norm and user_ids is not None:
+        norm = seller_norms.norm(store, limits, since)
+        found = store.counts(side, user_ids, since, breakdown=breakdown)
+    elif side == "seller":
         # A seller's flag compares them with the norm of every seller: every seller's counts
         # are read for it, and the requested sellers' are among them (one query, not two).
         found = store.counts(side, None, since, breakdown=breakdown)
@@ -188,14 +242,29 @@ def all_sellers(ctx: Context, actor: Actor) -> list[UserMetrics]:
     return list(_compute(ctx, "seller", sellers).values())
 
 
-def dispute_flags(ctx: Context, disputes: Iterable[Dispute]) -> Mapping[str, tuple[str, ...]]:
+class Parties(Protocol):
+    """A dispute as the flags need it: a ``Dispute``, or a list row's ``DisputeSummary``."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def buyer_id(self) -> str: ...
+    @property
+    def seller_id(self) -> str: ...
+
+
+def dispute_flags(ctx: Context, disputes: Iterable[Parties]) -> Mapping[str, tuple[str, ...]]:
     """For mediators: each dispute's flags (its buyer a serial disputer, its seller far above
-    the norm), by dispute id. Empty where nothing is flagged."""
+    the norm), by dispute id. Empty where nothing is flagged. The sellers' norm is this
+    process's from the last minute at most (``SellerNormCache``): the queue asks on every
+    view."""
     rows = list(disputes)
     if not rows or ctx.metrics is None:
         return {}
     buyers = _compute(ctx, "buyer", sorted({d.buyer_id for d in rows}), breakdown=False)
-    sellers = _compute(ctx, "seller", sorted({d.seller_id for d in rows}), breakdown=False)
+    sellers = _compute(
+        ctx, "seller", sorted({d.seller_id for d in rows}), breakdown=False, recent_norm=True
+    )
     both = {d.id: buyers[d.buyer_id].flags + sellers[d.seller_id].flags for d in rows}
     return {dispute_id: raised for dispute_id, raised in both.items() if raised}
 

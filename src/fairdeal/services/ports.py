@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from fairdeal.domain.audit import Chain
 from fairdeal.domain.dispute import Dispute
@@ -18,6 +18,10 @@ from fairdeal.domain.ledger import LedgerTransaction
 from fairdeal.domain.order import Order
 from fairdeal.domain.payments import MoneyMovement
 from fairdeal.domain.roles import Role
+
+if TYPE_CHECKING:
+    # The read model of the web's lists; services.reports imports this module.
+    from fairdeal.services.reports import DisputeSummary
 
 
 @dataclass(slots=True)
@@ -125,6 +129,13 @@ class DisputeRepository(Protocol):
 
     def stored_version(self, dispute_id: str) -> int | None:
         """The version the database holds now (read afresh, not the one loaded)."""
+        ...
+
+    def summaries(
+        self, query: DisputeFilter
+    ) -> builtins.list[tuple[DisputeSummary, builtins.list[str]]]:
+        """What ``list`` finds, in its order, as list rows show it, each with its order's item
+        titles (empty when the order is not found): no document decoded."""
         ...
 
 

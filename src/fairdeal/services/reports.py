@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 
-from fairdeal.domain.dispute import Deadline, Dispute, Status
+from fairdeal.domain.dispute import Dispute, Status
+from fairdeal.domain.dispute.parts import Result
 from fairdeal.domain.errors import DomainError
+from fairdeal.domain.money import Money
 from fairdeal.domain.order import ItemDisputeState, Order
 from fairdeal.domain.policy import Policy, Reason
 from fairdeal.domain.roles import Actor, Role
@@ -42,11 +44,91 @@ class OrderRow:
 
 
 @dataclass(frozen=True, slots=True)
+class DeadlineSummary:
+    """The dispute's next deadline (``Dispute.deadline``) as a list row shows it."""
+
+    due_at: datetime
+    party: str
+    fires: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MediationSummary:
+    """The mediation of a dispute as the queue shows it."""
+
+    mediator_id: str | None
+    review_due_at: datetime
+    review_overdue: bool
+    decision_status: str | None
+    waiting_for_evidence: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DisputeSummary:
+    """What the inbox and the queue show of a dispute, kept beside its document on every save
+    (``summary_of``; the database stores it projected) so that a list reads it without
+    decoding whole documents into aggregates (docs/performance.md, "Web pages")."""
+
+    id: str
+    order_id: str
+    buyer_id: str
+    seller_id: str
+    status: Status
+    policy: str
+    category: str | None
+    reason: str
+    amount_paid: Money
+    # The outcome, once the dispute ended (closed or cancelled).
+    result: Result | None
+    refund: Money | None
+    deadline: DeadlineSummary | None
+    mediation: MediationSummary | None
+    scam_warnings: int
+
+
+def summary_of(dispute: Dispute) -> DisputeSummary:
+    """A dispute as its list rows show it."""
+    deadline, mediation, outcome = dispute.deadline, dispute.mediation, dispute.outcome
+    ended = outcome is not None and not dispute.is_open
+    return DisputeSummary(
+        id=dispute.id,
+        order_id=dispute.order_id,
+        buyer_id=dispute.buyer_id,
+        seller_id=dispute.seller_id,
+        status=dispute.status,
+        policy=dispute.policy.name,
+        category=dispute.category,
+        reason=dispute.reason,
+        amount_paid=dispute.amount_paid,
+        result=outcome.result if ended and outcome else None,
+        refund=outcome.refund if ended and outcome else None,
+        deadline=(
+            DeadlineSummary(deadline.due_at, deadline.party, deadline.fires) if deadline else None
+        ),
+        mediation=(
+            MediationSummary(
+                mediation.mediator_id,
+                mediation.review_due_at,
+                mediation.review_overdue,
+                mediation.decision.status if mediation.decision else None,
+                bool(mediation.open_requests()),
+            )
+            if mediation
+            else None
+        ),
+        scam_warnings=sum(len(m.warnings) for m in dispute.messages),
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class DisputeRow:
-    dispute: Dispute
-    order: Order | None
+    dispute: DisputeSummary
+    # The titles of the order's items (empty when the order is not found).
+    titles: list[str]
     buyer: str
     seller: str
+    # The policy the dispute names (its reasons' titles).
+    policy: Policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,8 +250,7 @@ def dispute_rows(ctx: Context, actor: Actor, *, limit: int = 200) -> list[Disput
         require_role(actor, Role.MEDIATOR, Role.ADMIN)
         query = DisputeFilter(limit=limit)
     with ctx.uow(write=False) as uow:
-        found = uow.disputes.list(query)
-        rows = _rows(uow, found)
+        rows = _rows(ctx, uow, uow.disputes.summaries(query))
     if actor.role is Role.SELLER:
         # The repository answers newest first; open disputes move ahead by nearest deadline.
         due = {r.dispute.id: r.dispute.deadline for r in rows}
@@ -183,10 +264,10 @@ def mediation_queue(ctx: Context, actor: Actor, *, limit: int = 200) -> list[Dis
     """Disputes under review, nearest review target first (overdue ones lead)."""
     require_role(actor, Role.MEDIATOR, Role.ADMIN)
     with ctx.uow(write=False) as uow:
-        found = uow.disputes.list(
+        listed = uow.disputes.summaries(
             DisputeFilter(status=Status.UNDER_REVIEW.value, mediator_queue=True, limit=limit)
         )
-        rows = _rows(uow, found)
+        rows = _rows(ctx, uow, listed)
     rows.sort(key=lambda r: r.dispute.mediation.review_due_at if r.dispute.mediation else _FAR)
     return rows
 
@@ -246,18 +327,23 @@ def dashboard(ctx: Context, actor: Actor, *, days: int = 14, top: int = 5) -> Da
 _FAR = datetime.max.replace(tzinfo=UTC)
 
 
-def _due_at(deadline: Deadline | None) -> datetime:
+def _due_at(deadline: DeadlineSummary | None) -> datetime:
     return deadline.due_at if deadline is not None else _FAR
 
 
-def _rows(uow: UnitOfWork, disputes: list[Dispute]) -> list[DisputeRow]:
-    orders = {o.id: o for o in uow.orders.get_many(sorted({d.order_id for d in disputes}))}
-    people = _names(uow, {d.buyer_id for d in disputes} | {d.seller_id for d in disputes})
+def _rows(
+    ctx: Context, uow: UnitOfWork, listed: list[tuple[DisputeSummary, list[str]]]
+) -> list[DisputeRow]:
+    people = _names(uow, {d.buyer_id for d, _ in listed} | {d.seller_id for d, _ in listed})
     return [
         DisputeRow(
-            d, orders.get(d.order_id), people.get(d.buyer_id, ""), people.get(d.seller_id, "")
+            d,
+            titles,
+            people.get(d.buyer_id, ""),
+            people.get(d.seller_id, ""),
+            ctx.policies.get(d.policy, ctx.policy),
         )
-        for d in disputes
+        for d, titles in listed
     ]
 
 

@@ -117,6 +117,9 @@ disputes = Table(
     Column("refund_minor", BigInteger),
     Column("buyer_warnings", Integer, nullable=False, server_default=text("0")),
     Column("seller_warnings", Integer, nullable=False, server_default=text("0")),
+    # What the inbox and the mediator queue show of the dispute (services.reports.summary_of,
+    # as adapters/db/projections.summary_document; migration 0011, docs/web.md).
+    Column("summary", Document),
     Index("ix_disputes_fire_at", "fire_at"),
     Index("ix_disputes_buyer_id_created", "buyer_id", "id"),
     Index("ix_disputes_seller_id_created", "seller_id", "id"),

@@ -6,8 +6,9 @@ templates (``v.kind_label`` ...)."""
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -30,6 +31,7 @@ from fairdeal.domain.policy import Policy
 from fairdeal.entrypoints.refusals import engine_sentence
 from fairdeal.i18n import _, ngettext
 from fairdeal.services.disputes import DisputeView
+from fairdeal.services.metrics import Parties
 from fairdeal.wording import DeadlineWords as DeadlineWords
 from fairdeal.wording import condition_label as condition_label
 from fairdeal.wording import deadline_words as deadline_words
@@ -38,6 +40,7 @@ from fairdeal.wording import kind_label as kind_label
 from fairdeal.wording import money as money
 from fairdeal.wording import outcome_text as outcome_text
 from fairdeal.wording import reason_text as reason_text
+from fairdeal.wording import reason_title_in as reason_title_in
 from fairdeal.wording import reason_title_of
 from fairdeal.wording import result_label as result_label
 from fairdeal.wording import role_label as role_label
@@ -148,6 +151,45 @@ def _keep_case(replacement: str) -> Callable[[re.Match[str]], str]:
     return replace
 
 
+@functools.lru_cache(maxsize=64)
+def zone_options(selected: str) -> Markup:
+    """The <option>s of the time-zone switch at the foot of every page, ``selected`` marked.
+    Built once per process and zone: the template's loop over ~520 zones (and the listing of
+    the installed zones, a walk of the tz database's folders) was a sixth of the inbox's CPU
+    (docs/performance.md, "Web pages")."""
+    return Markup("").join(
+        Markup(
+            "<option selected>{}</option>" if zone == selected else "<option>{}</option>"
+        ).format(zone)
+        for zone in _zone_names()
+    )
+
+
+@functools.cache
+def _zone_names() -> tuple[str, ...]:
+    return tuple(i18n.zone_names())
+
+
+def metric_flag_badges(dispute: Parties, metric_flags: Mapping[str, Sequence[str]]) -> Markup:
+    """The metrics' flags on a dispute for mediators (services/metrics.py, docs/metrics.md),
+    each a badge linking to its numbers; empty when nothing is flagged. Written here, not by a
+    template: the queue shows them on every row, and a macro with two translated badges per
+    row was a seventh of the queue's CPU (docs/performance.md, "Web pages")."""
+    badges = []
+    for flag in metric_flags.get(dispute.id, ()):
+        if flag == "serial_disputer":
+            href, text = f"/admin/metrics#buyer-{dispute.buyer_id}", _("Buyer: serial disputer")
+        elif flag == "seller_above_norm":
+            href = f"/admin/metrics#seller-{dispute.seller_id}"
+            text = _("Seller: disputes far above the norm")
+        else:
+            continue
+        badges.append(Markup('<a class="badge flag" href="{}">{}</a>').format(href, text))
+    if not badges:
+        return Markup("")
+    return Markup('<p class="meta metric-flags">{}</p>').format(Markup(" ").join(badges))
+
+
 def concerns(party: str, role: Role) -> bool:
     """Whether a deadline's party is the viewer (who has to act)."""
     return party == role.value or (party == "both" and role in (Role.BUYER, Role.SELLER))
@@ -167,6 +209,27 @@ def duration(span: timedelta) -> str:
     if not days and len(parts) < 2 and (minutes or not parts):
         parts.append(ngettext("%(n)d minute", "%(n)d minutes", minutes) % {"n": minutes})
     return " ".join(parts)
+
+
+def when_html(moment: datetime) -> Markup:
+    """A moment as the reader reads it, in a <time> with its machine-readable value (the
+    forms macro ``when``; the lists call it directly, a macro call per row being costly)."""
+    return Markup('<time datetime="{}">{}</time>').format(iso(moment), when_text(moment))
+
+
+def countdown_html(moment: datetime, now: datetime) -> Markup:
+    """How long until (or since) ``moment``, ticking in the browser (the forms macro
+    ``countdown``). Translated as the templates' gettext does: the message, then its
+    values escaped into it."""
+    if moment > now:
+        text = Markup(_("%(left)s left")) % {"left": duration(moment - now)}
+    elif now - moment > timedelta(minutes=1):
+        text = Markup(_("%(late)s late")) % {"late": duration(now - moment)}
+    else:
+        text = Markup(_("due now"))
+    return Markup(
+        '<span class="countdown" role="timer" data-countdown="{}" data-now="{}">{}</span>'
+    ).format(iso(moment), iso(now), text)
 
 
 def iso(moment: datetime | None) -> str:
