@@ -18,6 +18,7 @@ from typing import Any
 
 from benchmarks import pgbench, seed
 from benchmarks.common import (
+    BENCH_DB,
     CpuSampler,
     MemorySampler,
     Proc,
@@ -158,6 +159,9 @@ def main(
     template = seed.build_templates()
     dispute_doc = json.dumps(template.dispute["doc"])
     engine.dispose()
+    urls: dict[str, str] = {AFTER: url}
+    if baseline_checkout is not None:
+        urls[BEFORE] = baseline_database(baseline_checkout, shape)
 
     say("transitions: pgbench baseline (refund-shaped transaction)")
     pgbench.setup_refund_tables(url, disputes=100_000, accounts=200_000, doc=dispute_doc)
@@ -170,7 +174,7 @@ def main(
 
     apis = {
         side: [
-            start_api(url, free_port(), name=f"{side}{i}", checkout=checkout)
+            start_api(urls[side], free_port(), name=f"{side}{i}", checkout=checkout)
             for i in range(API_PROCESSES)
         ]
         for side, checkout in sides.items()
@@ -200,7 +204,7 @@ def main(
                         warmup=warmup,
                         duration=seconds / rounds,
                     )
-                    with CpuSampler(url, {side: apis[side]}) as cpu:
+                    with CpuSampler(urls[side], {side: apis[side]}) as cpu:
                         result = run_loadgen(spec)
                     next_order += per_run // rounds
                     result["cpu_seconds"] = cpu.result[side]
@@ -285,7 +289,29 @@ def main(
     write_result("transitions", data)
     if not keep:
         drop_database()
+    if BEFORE in urls:
+        drop_database(BASELINE_DB)
     return data
+
+
+BASELINE_DB = f"{BENCH_DB}_before"
+
+
+def baseline_database(checkout: Path, shape: seed.Shape) -> str:
+    """A database of the baseline side's own, migrated and loaded by the baseline checkout's
+    code: an older checkout refuses to serve a database migrated past its own head (this
+    one's migrations), so the two sides cannot share one. The same shape gives the same
+    orders, users and tokens, so the same jobs drive both."""
+    url = recreate_database(BASELINE_DB)
+    say(f"transitions: loading the baseline's database with {checkout}'s code")
+    load = (
+        "import sys; from benchmarks import seed; "
+        "e = seed.prepare(sys.argv[1]); "
+        "seed.load(e, seed.Shape(orders=int(sys.argv[2]), disputes=0), files=True); e.dispose()"
+    )
+    python = checkout / ".venv" / "bin" / "python"
+    subprocess.run([str(python), "-c", load, url, str(shape.orders)], cwd=checkout, check=True)
+    return url
 
 
 def http_floor(apis: Sequence[Proc], *, clients: int, seconds: int) -> dict[str, Any]:
