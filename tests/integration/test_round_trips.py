@@ -79,9 +79,53 @@ def test_a_refund_moves_the_ledger_head_in_the_orders_versioned_update(world: Wo
         handlers.handle(world.ctx, world.buyer, dispute.id, AcceptSolution(solution))
     order_updates = [s for s in sent if s.startswith("UPDATE orders")]
     assert len(order_updates) == 1, sent  # the version-checked write carries the new head
+    # The chain's length and head came with the order: its tail is not read.
+    assert not [s for s in sent if "ledger_entries" in s and s.startswith("SELECT")], sent
     assert_ledger_balanced(world.engine, order.id)
     # The chain still verifies, head included (ADR 0003).
     assert verify(SqlAuditChains(world.engine)).ok
+    assert _stored_chain_length(world, order.id) == _chain_length(world, order.id)
+
+
+def test_an_order_row_that_does_not_know_its_chain_length_reads_the_tail_and_learns_it(
+    world: World,
+) -> None:
+    """A row written before migration 0011 (or loaded by hand) has no ``ledger_seq``: the
+    append reads the chain's tail instead, links onto it, and stores the length."""
+    order = world.shipped_order()
+    dispute = world.open(order)
+    with world.engine.begin() as conn:
+        conn.execute(text("UPDATE orders SET ledger_seq = NULL WHERE id = :id"), {"id": order.id})
+    proposed = handlers.handle(
+        world.ctx,
+        world.seller,
+        dispute.id,
+        ProposeSolution("refund_only", Amount.of("40.00"), "Sorry."),
+    )
+    solution = proposed.dispute.solutions[-1].id
+    with statements(world) as sent:
+        handlers.handle(world.ctx, world.buyer, dispute.id, AcceptSolution(solution))
+    assert [s for s in sent if "ledger_entries" in s and s.startswith("SELECT")], sent
+    assert_ledger_balanced(world.engine, order.id)
+    assert verify(SqlAuditChains(world.engine)).ok
+    assert _stored_chain_length(world, order.id) == _chain_length(world, order.id) > 1
+
+
+def _stored_chain_length(world: World, order_id: str) -> int | None:
+    with world.engine.connect() as conn:
+        found = conn.execute(
+            text("SELECT ledger_seq FROM orders WHERE id = :id"), {"id": order_id}
+        ).scalar()
+    return None if found is None else int(found)
+
+
+def _chain_length(world: World, order_id: str) -> int:
+    with world.engine.connect() as conn:
+        return int(
+            conn.execute(
+                text("SELECT COUNT(*) FROM ledger_entries WHERE order_id = :id"), {"id": order_id}
+            ).scalar_one()
+        )
 
 
 def test_an_order_whose_ledger_did_not_grow_keeps_its_ledger_head(world: World) -> None:
