@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from fairdeal.adapters.db import tables
+from fairdeal.adapters.db import bulk, tables
 from fairdeal.adapters.db.codec import decode, encode
 from fairdeal.adapters.db.engine import ConnectionScope, begin
 from fairdeal.adapters.db.projections import dispute_metric_columns
@@ -460,7 +460,7 @@ class SqlEventLog:
         """Store events (unpublished: ``publish`` gives them feed positions); their new ids."""
         rows = [event_row(e) for e in events]
         if rows:
-            self.conn.execute(insert(tables.events), rows)
+            _insert(self.conn, tables.events, rows)
         return [row["id"] for row in rows]
 
     def publish(self) -> None:
@@ -543,7 +543,7 @@ class SqlUnitOfWork(ConnectionScope):
         events.sort(key=lambda e: e.at)
         self.events.append(events)
         if ledger_rows:
-            self.conn.execute(insert(tables.ledger_entries), ledger_rows)
+            _insert(self.conn, tables.ledger_entries, ledger_rows)
         self.conn.commit()
         # Versions move only once the transaction is in: a failed commit leaves the
         # aggregates as they were read, for the caller's retry or error report.
@@ -664,14 +664,24 @@ class SqlUnitOfWork(ConnectionScope):
                 )
                 saved.append((aggregate, version + 1))
         if inserts:
-            self.conn.execute(insert(table), inserts)
+            _insert(self.conn, table, inserts)
         if updates:
             # Rows are locked in id order, so that two writers of overlapping batches (two
             # workers whose disputes share an order) wait for each other instead of
             # deadlocking.
             updates.sort(key=lambda row: row["_id"])
-            result = self.conn.execute(_versioned_update(table), updates)
-            if result.rowcount != len(updates):
+            if len(updates) > 1 and self.conn.dialect.name == "postgresql":
+                bulk.lock_in_order(self.conn, table, [row["_id"] for row in updates])
+                matched = bulk.update_many(
+                    self.conn,
+                    table,
+                    updates,
+                    match=_VERSION_CHECK,
+                    keep_if_null=_MOVED_CHAIN if table is tables.orders else {},
+                )
+            else:
+                matched = self.conn.execute(_versioned_update(table), updates).rowcount
+            if matched != len(updates):
                 ids = ", ".join(row["_id"] for row in updates)
                 which = ids if len(updates) == 1 else f"one of {ids}"
                 raise VersionConflict(f"{which} was changed by someone else; try again")
@@ -714,6 +724,19 @@ def _versioned_update(table: Any) -> Any:
 
 _MOVED_HEAD = "_ledger_head"
 _MOVED_SEQ = "_ledger_seq"
+# The same update for many rows in one statement (bulk.update_many, PostgreSQL): the
+# parameters that name the row, and the chain columns a null leaves as they are.
+_VERSION_CHECK = {"_id": "id", "_version": "version"}
+_MOVED_CHAIN = {_MOVED_HEAD: "ledger_head", _MOVED_SEQ: "ledger_seq"}
+
+
+def _insert(conn: Connection, table: Any, rows: builtins.list[dict[str, Any]]) -> None:
+    """INSERT rows: on PostgreSQL several in one statement (bulk.insert_many), else
+    executemany."""
+    if len(rows) > 1 and conn.dialect.name == "postgresql":
+        bulk.insert_many(conn, table, rows)
+    else:
+        conn.execute(insert(table), rows)
 
 
 def _ledger_tails() -> Any:
