@@ -26,8 +26,8 @@ from integration.support import World, assert_ledger_balanced
 @contextmanager
 def statements(world: World) -> Iterator[list[str]]:
     """Every statement the application's engine sends while the block runs, but for BEGIN,
-    COMMIT and ROLLBACK (on SQLite the engine sends its BEGIN IMMEDIATE as a statement; on
-    PostgreSQL the driver sends them itself)."""
+    COMMIT and ROLLBACK (the drivers send those themselves; on SQLite the engine's BEGIN
+    IMMEDIATE goes straight to the driver too)."""
     sent: list[str] = []
 
     def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:

@@ -167,13 +167,12 @@ class SqlFileRepository:
 
     def get(self, file_id: str) -> FileRecord | None:
         if file_id not in self.known:
-            row = (
-                self.conn.execute(select(tables.files).where(tables.files.c.id == file_id))
-                .mappings()
-                .first()
-            )
+            row = self.conn.execute(_FILE_BY_ID, {"id": file_id}).mappings().first()
             self.known[file_id] = FileRecord(**row) if row else None
         return self.known[file_id]
+
+
+_FILE_BY_ID = select(tables.files).where(tables.files.c.id == bindparam("id"))
 
 
 class SqlOrderRepository:
@@ -368,8 +367,7 @@ class SqlMovementRepository:
     def get(self, movement_id: str) -> MoneyMovement | None:
         if movement_id in self.tracked.movements:
             return self.tracked.movements[movement_id][0]
-        t = tables.money_movements
-        found = self._load(select(t.c.doc, t.c.version).where(t.c.id == movement_id))
+        found = self._load(_MOVEMENT_BY_ID, {"id": movement_id})
         return found[0] if found else None
 
     def of_order(self, order_id: str) -> builtins.list[MoneyMovement]:
@@ -410,9 +408,11 @@ class SqlMovementRepository:
         )
         return self._load(stmt)
 
-    def _load(self, stmt: Any) -> builtins.list[MoneyMovement]:
+    def _load(
+        self, stmt: Any, params: Mapping[str, Any] | None = None
+    ) -> builtins.list[MoneyMovement]:
         found = []
-        for doc, version in self.conn.execute(stmt):
+        for doc, version in self.conn.execute(stmt, params):
             known = self.tracked.movements.get(doc["id"])
             if known is not None:
                 found.append(known[0])
@@ -422,6 +422,11 @@ class SqlMovementRepository:
             self.tracked.movements[movement.id] = (movement, doc)
             found.append(movement)
         return found
+
+
+_MOVEMENT_BY_ID = select(tables.money_movements.c.doc, tables.money_movements.c.version).where(
+    tables.money_movements.c.id == bindparam("id")
+)
 
 
 class SqlEventLog:
