@@ -88,7 +88,7 @@ def _decoder(tp: Any) -> Decoder:
     if tp is Policy:
         return _policy
     if isinstance(tp, type) and issubclass(tp, Enum):
-        return lambda data, policies: tp(data)
+        return _enum_decoder(tp)
     if origin in (list, tuple):
         item = _decoder(get_args(tp)[0])
         return lambda data, policies: [item(v, policies) for v in data]
@@ -100,6 +100,20 @@ def _decoder(tp: Any) -> Decoder:
     if tp in (str, int, bool) or tp is Any or tp is object:
         return lambda data, policies: data
     raise TypeError(f"cannot load {tp!r}")
+
+
+def _enum_decoder(tp: type[Enum]) -> Decoder:
+    """An enum member by its stored value: a dict look-up, where calling the enum class
+    (its metaclass's ``__call__``) was 8% of a firing worker's CPU by py-spy -- every
+    timeline entry, solution and status of a document has one. A value that is not a
+    member's goes through the class as before (its ``_missing_``, or the ValueError)."""
+    members = tp._value2member_map_
+
+    def load(data: Any, policies: Mapping[str, Policy]) -> Any:
+        member = members.get(data) if isinstance(data, str | int) else None
+        return member if member is not None else tp(data)
+
+    return load
 
 
 def _dataclass_encoder(kind: type) -> Callable[[Any], dict[str, Any]]:
