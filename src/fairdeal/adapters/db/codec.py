@@ -55,7 +55,7 @@ def _encoder(kind: type) -> Callable[[Any], Any]:
     if dataclasses.is_dataclass(kind):
         return _dataclass_encoder(kind)
     if issubclass(kind, list | tuple):
-        return lambda value: [encode(item) for item in value]
+        return lambda value: [item if type(item) in _PLAIN else encode(item) for item in value]
     if issubclass(kind, Mapping):
         return lambda value: {str(key): encode(item) for key, item in value.items()}
     if issubclass(kind, bool | int | str):  # a subclass of a plain type that is not an enum
