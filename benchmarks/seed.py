@@ -330,6 +330,9 @@ def load(engine: Engine, shape: Shape, *, files: bool = False) -> dict[str, floa
     if _chained():
         ledger_lateral, ledger_hashes, head_params = _ledger_chain(t)
         head_column, head_value = ", ledger_head", f", {ledger_hashes[-1]}"
+        if "ledger_seq" in tables.orders.c:  # the chain's length beside its head (0012)
+            head_column += ", ledger_seq"
+            head_value += f", {len(t.ledger)}"
         head_lateral = f", {ledger_lateral}"
         tl_lateral, tl_hashes, timeline_params, template_hashes = _timeline_chain(t)
         timeline_column, timeline_value = ", timeline_head", f", {tl_hashes[-1]}"

@@ -199,6 +199,52 @@ def test_repositories_return_the_same_object_for_the_same_row(app: App) -> None:
 # --- optimistic concurrency ------------------------------------------------------------------
 
 
+def _track_all(app: App, order_ids: list[str]) -> None:
+    """One unit of work that changes every one of these orders (a tracking event each)."""
+    with app.ctx.uow() as uow:
+        for order in uow.orders.get_many(order_ids):
+            order.record_tracking(
+                TrackingEvent(TrackingStatus.IN_TRANSIT, T0 - timedelta(days=3), "Kassel")
+            )
+        uow.commit()
+
+
+def test_many_rows_of_a_table_are_written_together_and_refused_together(
+    app: App, db_url: str
+) -> None:
+    """Several changed rows of one table are one statement on PostgreSQL (adapters/db/
+    bulk.py), executemany on SQLite: each row is still checked against the version read,
+    and one stale row refuses the whole unit of work, leaving every row as it was."""
+    ids = ["ord_bulk_a", "ord_bulk_b", "ord_bulk_c"]
+    store(app, *(shipped_order(order_id=i) for i in ids))
+    _track_all(app, ids)
+    for order_id in ids:
+        stored = row(app, tables.orders, order_id)
+        assert stored["version"] == 2
+        assert stored["doc"]["tracking"][-1]["location"] == "Kassel"
+    if db_url.startswith("sqlite"):
+        return  # one writer at a time: nobody can change a row under a write unit of work
+
+    with app.ctx.uow() as uow:
+        orders = uow.orders.get_many(ids)
+        for order in orders:
+            order.record_tracking(
+                TrackingEvent(TrackingStatus.IN_TRANSIT, T0 - timedelta(days=2), "Fulda")
+            )
+        with app.engine.begin() as conn:  # someone else changes the middle one meanwhile
+            conn.execute(
+                tables.orders.update()
+                .where(tables.orders.c.id == "ord_bulk_b")
+                .values(version=tables.orders.c.version + 1)
+            )
+        with pytest.raises(VersionConflict):
+            uow.commit()
+    versions = {order_id: row(app, tables.orders, order_id)["version"] for order_id in ids}
+    assert versions == {"ord_bulk_a": 2, "ord_bulk_b": 3, "ord_bulk_c": 2}
+    for order_id in ids:
+        assert row(app, tables.orders, order_id)["doc"]["tracking"][-1]["location"] == "Kassel"
+
+
 def _close_by_seller(dispute: Dispute, order: Order, now: datetime) -> None:
     """The change the late writer makes: the seller accepts the buyer's refund, which closes
     the dispute and moves money -- it touches the dispute, the order, events and the ledger."""

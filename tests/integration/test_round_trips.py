@@ -26,8 +26,8 @@ from integration.support import World, assert_ledger_balanced
 @contextmanager
 def statements(world: World) -> Iterator[list[str]]:
     """Every statement the application's engine sends while the block runs, but for BEGIN,
-    COMMIT and ROLLBACK (on SQLite the engine sends its BEGIN IMMEDIATE as a statement; on
-    PostgreSQL the driver sends them itself)."""
+    COMMIT and ROLLBACK (the drivers send those themselves; on SQLite the engine's BEGIN
+    IMMEDIATE goes straight to the driver too)."""
     sent: list[str] = []
 
     def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
@@ -65,9 +65,17 @@ def test_opening_a_dispute_reads_its_evidence_once_and_answers_without_reading_i
     assert [e.file_id for e in view.dispute.evidence] == [photo]
 
 
-def test_a_refund_moves_the_ledger_head_in_the_orders_versioned_update(world: World) -> None:
+def _refund_accepted(world: World, *, forget_chain_length: bool = False) -> tuple[str, list[str]]:
+    """A dispute opened and a full refund proposed, then accepted: the order's id and the
+    statements of the acceptance. ``forget_chain_length``: the order's row as one written
+    before migration 0012 (no ``ledger_seq``)."""
     order = world.shipped_order()
     dispute = world.open(order)
+    if forget_chain_length:
+        with world.engine.begin() as conn:
+            conn.execute(
+                text("UPDATE orders SET ledger_seq = NULL WHERE id = :id"), {"id": order.id}
+            )
     proposed = handlers.handle(
         world.ctx,
         world.seller,
@@ -77,11 +85,48 @@ def test_a_refund_moves_the_ledger_head_in_the_orders_versioned_update(world: Wo
     solution = proposed.dispute.solutions[-1].id
     with statements(world) as sent:
         handlers.handle(world.ctx, world.buyer, dispute.id, AcceptSolution(solution))
+    return order.id, sent
+
+
+def test_a_refund_moves_the_ledger_head_in_the_orders_versioned_update(world: World) -> None:
+    order_id, sent = _refund_accepted(world)
     order_updates = [s for s in sent if s.startswith("UPDATE orders")]
     assert len(order_updates) == 1, sent  # the version-checked write carries the new head
-    assert_ledger_balanced(world.engine, order.id)
+    # The chain's length and head came with the order: its tail is not read.
+    assert not [s for s in sent if "ledger_entries" in s and s.startswith("SELECT")], sent
+    assert_ledger_balanced(world.engine, order_id)
     # The chain still verifies, head included (ADR 0003).
     assert verify(SqlAuditChains(world.engine)).ok
+    assert _stored_chain_length(world, order_id) == _chain_length(world, order_id)
+
+
+def test_an_order_row_that_does_not_know_its_chain_length_reads_the_tail_and_learns_it(
+    world: World,
+) -> None:
+    """A row written before migration 0012 (or loaded by hand) has no ``ledger_seq``: the
+    append reads the chain's tail instead, links onto it, and stores the length."""
+    order_id, sent = _refund_accepted(world, forget_chain_length=True)
+    assert [s for s in sent if "ledger_entries" in s and s.startswith("SELECT")], sent
+    assert_ledger_balanced(world.engine, order_id)
+    assert verify(SqlAuditChains(world.engine)).ok
+    assert _stored_chain_length(world, order_id) == _chain_length(world, order_id) > 1
+
+
+def _stored_chain_length(world: World, order_id: str) -> int | None:
+    with world.engine.connect() as conn:
+        found = conn.execute(
+            text("SELECT ledger_seq FROM orders WHERE id = :id"), {"id": order_id}
+        ).scalar()
+    return None if found is None else int(found)
+
+
+def _chain_length(world: World, order_id: str) -> int:
+    with world.engine.connect() as conn:
+        return int(
+            conn.execute(
+                text("SELECT COUNT(*) FROM ledger_entries WHERE order_id = :id"), {"id": order_id}
+            ).scalar_one()
+        )
 
 
 def test_an_order_whose_ledger_did_not_grow_keeps_its_ledger_head(world: World) -> None:

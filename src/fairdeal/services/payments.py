@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from fairdeal.domain.errors import NotFound
+from fairdeal.domain.errors import NotFound, VersionConflict
 from fairdeal.domain.money import Money
 from fairdeal.domain.payments import MoneyMovement, MovementKind, MovementStatus
 from fairdeal.domain.roles import Actor, Role
@@ -119,13 +119,14 @@ class Outcome:
 
 def process_due(ctx: Context, *, now: datetime | None = None, limit: int = 20) -> list[Outcome]:
     """Claim due movements (one transaction, the attempt recorded), ask their provider
-    (outside any transaction), record each answer (one transaction each)."""
+    (outside any transaction), record the answers (one transaction for all of them)."""
     payments = ctx.payments
     if payments is None:
         return []
     moment = now or ctx.clock.now()
     claims = _claim(ctx, moment, limit, payments.lease)
-    return [_carry_out(ctx, payments, claim, moment) for claim in claims]
+    answers = [_ask(payments, claim) for claim in claims]
+    return _record_answers(ctx, payments, answers, moment)
 
 
 def _claim(ctx: Context, now: datetime, limit: int, lease: timedelta) -> list[_Claim]:
@@ -144,12 +145,20 @@ def _claim(ctx: Context, now: datetime, limit: int, lease: timedelta) -> list[_C
     return claims
 
 
-def _carry_out(ctx: Context, payments: Payments, claim: _Claim, now: datetime) -> Outcome:
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """What the provider said to one claimed movement: its record, or the error asking got."""
+
+    claim: _Claim
+    record: ProviderRecord | None
+    error: PaymentProviderError | None
+
+
+def _ask(payments: Payments, claim: _Claim) -> _Answer:
     movement = claim.movement
     gateway = payments.gateway_for(movement.kind)
     request = request_of(movement)
     record: ProviderRecord | None = None
-    error: PaymentProviderError | None = None
     try:
         if not claim.submission or movement.attempts > 1:
             # The provider may hold it already: a dead worker's submission, or an earlier
@@ -160,31 +169,63 @@ def _carry_out(ctx: Context, payments: Payments, claim: _Claim, now: datetime) -
         if record is None:
             record = gateway.submit(request)
     except PaymentProviderError as exc:
-        error = exc
+        return _Answer(claim, None, exc)
     except Exception as exc:  # a bug or an unexpected library error: retried, not lost
         error = PaymentProviderError(f"{type(exc).__name__}: {exc}", transient=True)
+        return _Answer(claim, None, error)
+    return _Answer(claim, record, None)
 
-    def record_answer() -> Outcome:
-        with ctx.uow() as uow:
-            fresh = uow.payments.get(movement.id)
-            if fresh is None or fresh.claimed_until != claim.lease_until:
-                # Our lease ran out and another worker took the movement over: its answer
-                # (after its own look-up) is the one that counts.
-                return Outcome(movement.id, "taken_over")
-            if error is not None:
-                if error.transient:
-                    fresh.transient_error(error.message, now)
-                else:
-                    fresh.fail(error.message, now)
-            else:
-                assert record is not None
-                _record(uow, fresh, record, now, payments, gateway)
-            _follow(uow, fresh, now)
-            uow.commit()
-        ctx.committed(uow)
-        return Outcome(fresh.id, fresh.status.value)
 
-    return retrying(record_answer)
+def _record_answers(
+    ctx: Context, payments: Payments, answers: list[_Answer], now: datetime
+) -> list[Outcome]:
+    """The answers of one claim, recorded in one transaction: a movement, its order and its
+    dispute each (a worker's claim is 20 movements; a transaction each cost 20 BEGIN/COMMIT
+    and the statements of 20 units of work, performance.md "3. Deadline firing"). When one
+    of them was changed by someone else in between (a marketplace callback, a party's
+    action on the dispute), the whole transaction is stale: then each answer is recorded
+    on its own, retried, so that one contended movement does not hold back the rest."""
+    if not answers:
+        return []
+    try:
+        return _record_together(ctx, payments, answers, now)
+    except VersionConflict:
+        pass
+
+    def alone(answer: _Answer) -> Outcome:
+        return retrying(lambda: _record_together(ctx, payments, [answer], now))[0]
+
+    return [alone(answer) for answer in answers]
+
+
+def _record_together(
+    ctx: Context, payments: Payments, answers: list[_Answer], now: datetime
+) -> list[Outcome]:
+    with ctx.uow() as uow:
+        outcomes = [_record_answer(uow, payments, answer, now) for answer in answers]
+        uow.commit()
+    ctx.committed(uow)
+    return outcomes
+
+
+def _record_answer(uow: UnitOfWork, payments: Payments, answer: _Answer, now: datetime) -> Outcome:
+    claim, error = answer.claim, answer.error
+    fresh = uow.payments.get(claim.movement.id)
+    if fresh is None or fresh.claimed_until != claim.lease_until:
+        # Our lease ran out and another worker took the movement over: its answer (after its
+        # own look-up) is the one that counts.
+        return Outcome(claim.movement.id, "taken_over")
+    if error is not None:
+        if error.transient:
+            fresh.transient_error(error.message, now)
+        else:
+            fresh.fail(error.message, now)
+    else:
+        assert answer.record is not None
+        gateway = payments.gateway_for(fresh.kind)
+        _record(uow, fresh, answer.record, now, payments, gateway)
+    _follow(uow, fresh, now)
+    return Outcome(fresh.id, fresh.status.value)
 
 
 def _record(

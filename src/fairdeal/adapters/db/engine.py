@@ -96,7 +96,12 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def on_begin(connection: Connection) -> None:
         write = connection.info.get("write", True)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        # Straight to the driver: through ``exec_driver_sql`` the BEGIN cost a statement's
+        # worth of SQLAlchemy execution machinery, on every unit of work (performance.md,
+        # "5. Embedded").
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        driver.execute("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 class ConnectionScope:

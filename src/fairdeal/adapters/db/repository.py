@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from fairdeal.adapters.db import tables
+from fairdeal.adapters.db import bulk, tables
 from fairdeal.adapters.db.codec import decode, encode
 from fairdeal.adapters.db.engine import ConnectionScope, begin
 from fairdeal.adapters.db.projections import (
@@ -63,6 +63,9 @@ class _Tracked:
         self.movements: dict[str, tuple[MoneyMovement, Any]] = {}
         # The stored due time of every row a claim returned, by (table, id): see _save.
         self.claimed_fire_at: dict[tuple[str, str], datetime | None] = {}
+        # Each order's ledger chain as its row was read: (length, head hash), where the row
+        # knew its length (``ledger_seq``): see SqlUnitOfWork._link_ledger.
+        self.ledger_chains: dict[str, tuple[int, str]] = {}
 
 
 Aggregate = TypeVar("Aggregate", Order, Dispute)
@@ -172,13 +175,12 @@ class SqlFileRepository:
 
     def get(self, file_id: str) -> FileRecord | None:
         if file_id not in self.known:
-            row = (
-                self.conn.execute(select(tables.files).where(tables.files.c.id == file_id))
-                .mappings()
-                .first()
-            )
+            row = self.conn.execute(_FILE_BY_ID, {"id": file_id}).mappings().first()
             self.known[file_id] = FileRecord(**row) if row else None
         return self.known[file_id]
+
+
+_FILE_BY_ID = select(tables.files).where(tables.files.c.id == bindparam("id"))
 
 
 class SqlOrderRepository:
@@ -198,8 +200,8 @@ class SqlOrderRepository:
         wanted = [i for i in order_ids if i not in self.tracked.orders]
         if wanted:
             rows = self.conn.execute(_ORDERS_BY_ID, {"ids": wanted})
-            for doc, version in rows:
-                self._track(doc, version)
+            for doc, version, ledger_seq, ledger_head in rows:
+                self._track(doc, version, ledger_seq, ledger_head)
         return [self.tracked.orders[i][0] for i in order_ids if i in self.tracked.orders]
 
     def list(self, query: OrderFilter) -> builtins.list[Order]:
@@ -216,8 +218,15 @@ class SqlOrderRepository:
     def claim_due(self, now: datetime, limit: int) -> builtins.list[Order]:
         return _claim(self.conn, tables.orders, now, limit, self._track, self.tracked)
 
-    def _track(self, doc: Any, version: int) -> Order:
-        return _track(Order, self.tracked.orders, doc, version, self.policies)
+    def _track(
+        self, doc: Any, version: int, ledger_seq: int | None = None, ledger_head: str | None = None
+    ) -> Order:
+        """``ledger_seq``, ``ledger_head``: the row's ledger chain, where the query read it."""
+        known = doc["id"] in self.tracked.orders
+        order = _track(Order, self.tracked.orders, doc, version, self.policies)
+        if not known and ledger_seq is not None:
+            self.tracked.ledger_chains[order.id] = (ledger_seq, ledger_head or "")
+        return order
 
 
 class SqlDisputeRepository:
@@ -239,7 +248,7 @@ class SqlDisputeRepository:
         if row is None:
             return None
         if row[2] is not None and self.orders is not None:
-            self.orders._track(row[2], row[3])
+            self.orders._track(row[2], row[3], row[4], row[5])
         return self._track(row[0], row[1])
 
     def list(self, query: DisputeFilter) -> builtins.list[Dispute]:
@@ -345,15 +354,22 @@ def _filtered(stmt: Any, query: DisputeFilter) -> Any:
     return stmt
 
 
-_ORDERS_BY_ID = select(tables.orders.c.doc, tables.orders.c.version).where(
-    tables.orders.c.id.in_(bindparam("ids", expanding=True))
-)
+# An order is read with its ledger chain's length and head: the commands that load an order
+# by id are the ones that may append to its ledger (a refund, a payout, a capture).
+_ORDERS_BY_ID = select(
+    tables.orders.c.doc,
+    tables.orders.c.version,
+    tables.orders.c.ledger_seq,
+    tables.orders.c.ledger_head,
+).where(tables.orders.c.id.in_(bindparam("ids", expanding=True)))
 _DISPUTE_WITH_ORDER = (
     select(
         tables.disputes.c.doc,
         tables.disputes.c.version,
         tables.orders.c.doc,
         tables.orders.c.version,
+        tables.orders.c.ledger_seq,
+        tables.orders.c.ledger_head,
     )
     .select_from(
         tables.disputes.outerjoin(tables.orders, tables.orders.c.id == tables.disputes.c.order_id)
@@ -408,8 +424,7 @@ class SqlMovementRepository:
     def get(self, movement_id: str) -> MoneyMovement | None:
         if movement_id in self.tracked.movements:
             return self.tracked.movements[movement_id][0]
-        t = tables.money_movements
-        found = self._load(select(t.c.doc, t.c.version).where(t.c.id == movement_id))
+        found = self._load(_MOVEMENT_BY_ID, {"id": movement_id})
         return found[0] if found else None
 
     def of_order(self, order_id: str) -> builtins.list[MoneyMovement]:
@@ -450,9 +465,11 @@ class SqlMovementRepository:
         )
         return self._load(stmt)
 
-    def _load(self, stmt: Any) -> builtins.list[MoneyMovement]:
+    def _load(
+        self, stmt: Any, params: Mapping[str, Any] | None = None
+    ) -> builtins.list[MoneyMovement]:
         found = []
-        for doc, version in self.conn.execute(stmt):
+        for doc, version in self.conn.execute(stmt, params):
             known = self.tracked.movements.get(doc["id"])
             if known is not None:
                 found.append(known[0])
@@ -462,6 +479,11 @@ class SqlMovementRepository:
             self.tracked.movements[movement.id] = (movement, doc)
             found.append(movement)
         return found
+
+
+_MOVEMENT_BY_ID = select(tables.money_movements.c.doc, tables.money_movements.c.version).where(
+    tables.money_movements.c.id == bindparam("id")
+)
 
 
 class SqlEventLog:
@@ -500,7 +522,7 @@ class SqlEventLog:
         """Store events (unpublished: ``publish`` gives them feed positions); their new ids."""
         rows = [event_row(e) for e in events]
         if rows:
-            self.conn.execute(insert(tables.events), rows)
+            _insert(self.conn, tables.events, rows)
         return [row["id"] for row in rows]
 
     def publish(self) -> None:
@@ -583,7 +605,7 @@ class SqlUnitOfWork(ConnectionScope):
         events.sort(key=lambda e: e.at)
         self.events.append(events)
         if ledger_rows:
-            self.conn.execute(insert(tables.ledger_entries), ledger_rows)
+            _insert(self.conn, tables.ledger_entries, ledger_rows)
         self.conn.commit()
         # Versions move only once the transaction is in: a failed commit leaves the
         # aggregates as they were read, for the caller's retry or error report.
@@ -604,30 +626,22 @@ class SqlUnitOfWork(ConnectionScope):
 
     def _link_ledger(
         self, ledger: builtins.list[LedgerTransaction]
-    ) -> tuple[builtins.list[dict[str, Any]], dict[str, str]]:
+    ) -> tuple[builtins.list[dict[str, Any]], dict[str, tuple[int, str]]]:
         """The ledger entries' rows as links of their order's hash chain (ADR 0003), and each
-        order's new chain head. The last link is read before the orders' rows are written:
-        every append also writes its order's row, version-checked, so an append that
-        committed in between makes this transaction's order update fail (a stale write,
-        retried) rather than fork the chain -- and the unique (order_id, chain_seq) would
-        refuse a fork anyway."""
+        order's new chain (length, head). The last link is what the order's row said when it
+        was read (``ledger_seq``, ``ledger_head``), or, for a row that does not know its
+        length, read from the chain's tail here. Either way it is as of before the orders'
+        rows are written: every append also writes its order's row, version-checked, so an
+        append that committed in between makes this transaction's order update fail (a stale
+        write, retried) rather than fork the chain -- and the unique (order_id, chain_seq)
+        would refuse a fork anyway."""
         rows = [row for txn in ledger for row in _ledger_rows(txn)]
         new_orders = {i for i, (_, loaded) in self.tracked.orders.items() if loaded is None}
-        existing = sorted({row["order_id"] for row in rows} - new_orders)
         heads = dict.fromkeys(new_orders, (0, ""))
-        if existing:
-            t = tables.ledger_entries
-            last = (
-                select(t.c.order_id, func.max(t.c.chain_seq).label("seq"))
-                .where(t.c.order_id.in_(existing))
-                .group_by(t.c.order_id)
-                .subquery()
-            )
-            found = self.conn.execute(
-                select(t.c.order_id, t.c.chain_seq, t.c.hash).join(
-                    last, (t.c.order_id == last.c.order_id) & (t.c.chain_seq == last.c.seq)
-                )
-            )
+        heads.update(self.tracked.ledger_chains)
+        unknown = sorted({row["order_id"] for row in rows} - heads.keys())
+        if unknown:
+            found = self.conn.execute(_LEDGER_TAILS, {"ids": unknown})
             heads.update({order_id: (seq, digest) for order_id, seq, digest in found})
         for row in rows:
             order_id = row["order_id"]
@@ -639,7 +653,7 @@ class SqlUnitOfWork(ConnectionScope):
             )
             heads[order_id] = (seq, row["hash"])
         moved = {row["order_id"] for row in rows}
-        return rows, {order_id: heads[order_id][1] for order_id in moved}
+        return rows, {order_id: heads[order_id] for order_id in moved}
 
     def ledger(self, order_id: str) -> builtins.list[LedgerTransaction]:
         t = tables.ledger_entries
@@ -678,15 +692,15 @@ class SqlUnitOfWork(ConnectionScope):
         self,
         table: Any,
         tracked: builtins.list[tuple[Any, Any, Any]],
-        ledger_heads: Mapping[str, str] | None = None,
+        ledger_heads: Mapping[str, tuple[int, str]] | None = None,
     ) -> builtins.list[tuple[Any, int]]:
         """Insert the new and update the changed aggregates of one table -- one statement each
         for the whole batch (executemany: psycopg pipelines it, so a worker's batch of
         hundreds costs about one round trip, not one per row). Every update is checked against
         the version read; returns (aggregate, new version) to apply after the commit.
-        ``ledger_heads`` (the orders' table only): the new ledger chain head of the orders
-        whose ledger grew, written by the same statement; such a row is written even if its
-        document did not change."""
+        ``ledger_heads`` (the orders' table only): the new ledger chain (length, head) of the
+        orders whose ledger grew, written by the same statement; such a row is written even
+        if its document did not change."""
         inserts: builtins.list[dict[str, Any]] = []
         updates: builtins.list[dict[str, Any]] = []
         saved: builtins.list[tuple[Any, int]] = []
@@ -698,27 +712,38 @@ class SqlUnitOfWork(ConnectionScope):
             columns = columns_of(aggregate, doc)
             if loaded is None:
                 if table is tables.orders:
-                    columns["ledger_head"] = head
+                    columns["ledger_seq"], columns["ledger_head"] = head or (0, None)
                 inserts.append({"id": aggregate.id, "version": 1, **columns})
                 saved.append((aggregate, 1))
             else:
                 version = aggregate.version
                 changed = {k: v for k, v in columns.items() if k not in _WRITTEN_ONCE}
                 if table is tables.orders:
-                    changed[_MOVED_HEAD] = head  # None: the head stays (_versioned_update)
+                    # None: the chain stays as it is (_versioned_update)
+                    changed[_MOVED_SEQ], changed[_MOVED_HEAD] = head or (None, None)
                 updates.append(
                     {"_id": aggregate.id, "_version": version, "version": version + 1, **changed}
                 )
                 saved.append((aggregate, version + 1))
         if inserts:
-            self.conn.execute(insert(table), inserts)
+            _insert(self.conn, table, inserts)
         if updates:
             # Rows are locked in id order, so that two writers of overlapping batches (two
             # workers whose disputes share an order) wait for each other instead of
             # deadlocking.
             updates.sort(key=lambda row: row["_id"])
-            result = self.conn.execute(_versioned_update(table), updates)
-            if result.rowcount != len(updates):
+            if len(updates) > 1 and self.conn.dialect.name == "postgresql":
+                bulk.lock_in_order(self.conn, table, [row["_id"] for row in updates])
+                matched = bulk.update_many(
+                    self.conn,
+                    table,
+                    updates,
+                    match=_VERSION_CHECK,
+                    keep_if_null=_MOVED_CHAIN if table is tables.orders else {},
+                )
+            else:
+                matched = self.conn.execute(_versioned_update(table), updates).rowcount
+            if matched != len(updates):
                 ids = ", ".join(row["_id"] for row in updates)
                 which = ids if len(updates) == 1 else f"one of {ids}"
                 raise VersionConflict(f"{which} was changed by someone else; try again")
@@ -748,14 +773,57 @@ def _versioned_update(table: Any) -> Any:
         table.c.id == bindparam("_id"), table.c.version == bindparam("_version")
     )
     if table is tables.orders:
-        moved = func.coalesce(
-            bindparam(_MOVED_HEAD, type_=table.c.ledger_head.type), table.c.ledger_head
+        stmt = stmt.values(
+            ledger_head=func.coalesce(
+                bindparam(_MOVED_HEAD, type_=table.c.ledger_head.type), table.c.ledger_head
+            ),
+            ledger_seq=func.coalesce(
+                bindparam(_MOVED_SEQ, type_=table.c.ledger_seq.type), table.c.ledger_seq
+            ),
         )
-        stmt = stmt.values(ledger_head=moved)
     return stmt
 
 
 _MOVED_HEAD = "_ledger_head"
+_MOVED_SEQ = "_ledger_seq"
+# The same update for many rows in one statement (bulk.update_many, PostgreSQL): the
+# parameters that name the row, and the chain columns a null leaves as they are.
+_VERSION_CHECK = {"_id": "id", "_version": "version"}
+_MOVED_CHAIN = {_MOVED_HEAD: "ledger_head", _MOVED_SEQ: "ledger_seq"}
+
+
+def _insert(conn: Connection, table: Any, rows: builtins.list[dict[str, Any]]) -> None:
+    """INSERT rows: on PostgreSQL several in one statement (bulk.insert_many), else
+    executemany."""
+    if len(rows) > 1 and conn.dialect.name == "postgresql":
+        bulk.insert_many(conn, table, rows)
+    else:
+        conn.execute(_insert_into(table), rows)
+
+
+@functools.cache
+def _insert_into(table: Any) -> Any:
+    """INSERT INTO the table, built once: a Core statement built per call costs its cache
+    key on every execution (six per embedded lifecycle, performance.md "5. Embedded")."""
+    return insert(table)
+
+
+def _ledger_tails() -> Any:
+    """The last entry (order, chain_seq, hash) of each of some orders' ledger chains: for
+    orders whose row does not know its chain's length."""
+    t = tables.ledger_entries
+    last = (
+        select(t.c.order_id, func.max(t.c.chain_seq).label("seq"))
+        .where(t.c.order_id.in_(bindparam("ids", expanding=True)))
+        .group_by(t.c.order_id)
+        .subquery()
+    )
+    return select(t.c.order_id, t.c.chain_seq, t.c.hash).join(
+        last, (t.c.order_id == last.c.order_id) & (t.c.chain_seq == last.c.seq)
+    )
+
+
+_LEDGER_TAILS = _ledger_tails()
 
 
 # Columns an aggregate's row gets when it is inserted and that never change afterwards.

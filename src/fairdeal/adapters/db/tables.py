@@ -89,6 +89,10 @@ orders = Table(
     # The hash of the last entry of this order's ledger chain (ADR 0003): a chain that ends
     # anywhere else lost its tail.
     Column("ledger_head", String(64)),
+    # How many entries that chain has (its last entry's chain_seq), read with the order so
+    # that an append needs no read of the chain's tail. NULL: not known (a row written by
+    # code older than migration 0012, or loaded by hand); the tail is read then.
+    Column("ledger_seq", Integer),
     Index("ix_orders_fire_at", "fire_at"),
 )
 
