@@ -61,6 +61,7 @@ def measure(
     seconds: int,
     clients: int = CLIENTS,
     url: str | None = None,
+    kinds: Sequence[str] = KINDS,
 ) -> dict[str, Any]:
     """Each kind of read on its own, at ``clients`` concurrent clients. Given the database's
     ``url``, also the CPU each kind cost per request (API processes and their PostgreSQL
@@ -76,7 +77,7 @@ def measure(
             "requests": read_requests(shape, ["dispute", "list"]),
         }
     )
-    for kind in KINDS:
+    for kind in kinds:
         spec = {
             "mode": "requests",
             "clients": clients,
@@ -232,17 +233,21 @@ def measure_both(
     url: str, shape: seed.Shape, apis: Sequence[Proc], checkout: Path, *, seconds: int
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The same reads served by another checkout's API processes (``--baseline-checkout``)
-    and by this checkout's, on the same database, taking turns: before, after, before, after.
-    The first round of each side warms its caches (and PostgreSQL's); the second is kept."""
+    and by this checkout's, on the same database, taking turns kind by kind: before, after,
+    before, after (the first round of each warms its caches and PostgreSQL's; the second is
+    kept), so that a change of the machine's load falls on both sides alike."""
     base = [
         start_api(url, free_port(), name=f"base{i}", checkout=checkout)
         for i in range(API_PROCESSES)
     ]
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
     with running(base):
         wait_ready(base)
-        for _round in range(2):
-            before = measure(shape, base, seconds=seconds, url=url)
-            after = measure(shape, apis, seconds=seconds, url=url)
+        for kind in KINDS:
+            for _round in range(2):
+                before.update(measure(shape, base, seconds=seconds, url=url, kinds=[kind]))
+                after.update(measure(shape, apis, seconds=seconds, url=url, kinds=[kind]))
     return before, after
 
 
