@@ -41,11 +41,12 @@ def transitions(seconds: int = SECONDS, baseline_checkout: Path | None = BASELIN
 def reads(
     seconds: int = typer.Option(8, help="measured seconds per kind of read"),
     granian: bool = typer.Option(False, help="also the same reads under granian (A/B)"),
+    baseline_checkout: Path | None = BASELINE_CHECKOUT,
 ) -> None:
     """GET dispute and GET disputes at 16 clients vs a constant route."""
     from benchmarks import reads as bench
 
-    bench.main(seconds=seconds, granian=granian)
+    bench.main(seconds=seconds, granian=granian, baseline_checkout=baseline_checkout)
 
 
 @bench_app.command("firing")

@@ -1,5 +1,6 @@
-"""Profile an API process under the transitions load (or the reads load) with py-spy:
-``python -m benchmarks.profile transitions|reads [SECONDS] [CLIENTS]`` writes a
+"""Profile an API process under the transitions load (or the reads load, or the constant route
+``/healthz`` alone: the HTTP path's own cost) with py-spy:
+``python -m benchmarks.profile transitions|reads|constant [SECONDS] [CLIENTS]`` writes a
 speedscope/flamegraph file and prints the top functions. Used to find what
 docs/performance.md lists as fixed; not part of ``bench all``."""
 
@@ -45,7 +46,8 @@ def main(which: str, seconds: int = 15, clients: int = 8) -> None:
         if which == "transitions":
             spec = {"mode": "lifecycle", "jobs": jobs_for(shape, 1, 15_000)}
         else:
-            spec = {"mode": "requests", "requests": read_requests(shape, ["dispute", "list"])}
+            kinds = ["constant"] if which == "constant" else ["dispute", "list"]
+            spec = {"mode": "requests", "requests": read_requests(shape, kinds)}
         spec.update({"clients": clients, "ports": [api.port], "warmup": 1, "duration": seconds + 2})
         pyspy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
         record = [

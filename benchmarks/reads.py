@@ -55,9 +55,17 @@ def read_requests(shape: seed.Shape, kinds: Sequence[str]) -> list[list[str]]:
 
 
 def measure(
-    shape: seed.Shape, apis: Sequence[Proc], *, seconds: int, clients: int = CLIENTS
+    shape: seed.Shape,
+    apis: Sequence[Proc],
+    *,
+    seconds: int,
+    clients: int = CLIENTS,
+    url: str | None = None,
+    kinds: Sequence[str] = KINDS,
 ) -> dict[str, Any]:
-    """Each kind of read on its own, at ``clients`` concurrent clients."""
+    """Each kind of read on its own, at ``clients`` concurrent clients. Given the database's
+    ``url``, also the CPU each kind cost per request (API processes and their PostgreSQL
+    backends, from /proc as in ``transitions``): the constant route's is the HTTP path's own."""
     out: dict[str, Any] = {}
     warm = run_loadgen(  # warm-up: pools, caches, the token cache
         {
@@ -69,17 +77,21 @@ def measure(
             "requests": read_requests(shape, ["dispute", "list"]),
         }
     )
-    for kind in KINDS:
-        result = run_loadgen(
-            {
-                "mode": "requests",
-                "clients": clients,
-                "ports": [a.port for a in apis],
-                "warmup": 1,
-                "duration": seconds,
-                "requests": read_requests(shape, [kind]),
-            }
-        )
+    for kind in kinds:
+        spec = {
+            "mode": "requests",
+            "clients": clients,
+            "ports": [a.port for a in apis],
+            "warmup": 1,
+            "duration": seconds,
+            "requests": read_requests(shape, [kind]),
+        }
+        cpu = None
+        if url is None:
+            result = run_loadgen(spec)
+        else:
+            with CpuSampler(url, {"api": apis}) as cpu:
+                result = run_loadgen(spec)
         values = result["latencies_ms"].get(kind, [])
         out[kind] = {
             "requests_per_s": round(len(values) / result["seconds"], 1),
@@ -88,6 +100,13 @@ def measure(
             "errors": result["errors"],
             "answered": result["answered_in_all"],
         }
+        if cpu is not None:
+            # Over every request answered while sampled (warm-up and tail included).
+            used, answered = cpu.result["api"], max(1, result["answered_in_all"])
+            out[kind]["cpu_ms_per_request"] = {
+                "api": round(1000 * used["api"] / answered, 3),
+                "postgres": round(1000 * used["postgres"] / answered, 3),
+            }
         say(f"  {kind}: {out[kind]}")
     out["warmup_answered"] = warm["answered_in_all"]
     return out
@@ -186,6 +205,11 @@ def server_ab(url: str, shape: seed.Shape, *, seconds: int) -> dict[str, Any]:
     return out
 
 
+def _cpu_cell(measured: dict[str, Any]) -> str:
+    cpu = measured.get("cpu_ms_per_request")
+    return "" if cpu is None else f"{cpu['api']}, {cpu['postgres']}"
+
+
 def report(label: str, measured: dict[str, Any]) -> list[list[Any]]:
     base = measured["constant"]
     rows = []
@@ -199,12 +223,41 @@ def report(label: str, measured: dict[str, Any]) -> list[list[Any]]:
                 m["p50_ms"],
                 m["p99_ms"],
                 f"{ratio(m['requests_per_s'], base['requests_per_s']):.0%}",
+                _cpu_cell(m),
             ]
         )
     return rows
 
 
-def main(*, seconds: int = 8, keep: bool = False, granian: bool = False) -> dict[str, Any]:
+def measure_both(
+    url: str, shape: seed.Shape, apis: Sequence[Proc], checkout: Path, *, seconds: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The same reads served by another checkout's API processes (``--baseline-checkout``)
+    and by this checkout's, on the same database, taking turns kind by kind: before, after,
+    before, after (the first round of each warms its caches and PostgreSQL's; the second is
+    kept), so that a change of the machine's load falls on both sides alike."""
+    base = [
+        start_api(url, free_port(), name=f"base{i}", checkout=checkout)
+        for i in range(API_PROCESSES)
+    ]
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    with running(base):
+        wait_ready(base)
+        for kind in KINDS:
+            for _round in range(2):
+                before.update(measure(shape, base, seconds=seconds, url=url, kinds=[kind]))
+                after.update(measure(shape, apis, seconds=seconds, url=url, kinds=[kind]))
+    return before, after
+
+
+def main(
+    *,
+    seconds: int = 8,
+    keep: bool = False,
+    granian: bool = False,
+    baseline_checkout: Path | None = None,
+) -> dict[str, Any]:
     shape = seed.Shape(orders=10_000, disputes=2_000)
     say(f"reads: loading {shape.orders} orders, {shape.disputes} disputes")
     url = recreate_database()
@@ -214,21 +267,32 @@ def main(*, seconds: int = 8, keep: bool = False, granian: bool = False) -> dict
     say("reads: the uvicorn --workers check")
     workers_check = uvicorn_workers_check()
     apis = [start_api(url, free_port(), name=f"api{i}") for i in range(API_PROCESSES)]
+    baseline = None
     with running(apis), MemorySampler(apis) as memory:
         wait_ready(apis)
-        measured = measure(shape, apis, seconds=seconds)
+        if baseline_checkout is None:
+            measured = measure(shape, apis, seconds=seconds, url=url)
+        else:
+            say(f"reads: taking turns with the same reads served from {baseline_checkout}")
+            baseline, measured = measure_both(url, shape, apis, baseline_checkout, seconds=seconds)
     rendered = table(
         f"Reads at {CLIENTS} clients ({API_PROCESSES} API processes)",
-        ["data", "request", "req/s", "p50 ms", "p99 ms", "vs constant"],
+        ["data", "request", "req/s", "p50 ms", "p99 ms", "vs constant", "CPU ms API, PG"],
         report(f"{shape.orders // 1000}k orders", measured),
     )
+    if baseline is not None:
+        rendered += "\n\n" + table(
+            f"Before ({baseline_checkout}) and after (this checkout), the same run",
+            ["side", "request", "req/s", "p50 ms", "p99 ms", "vs constant", "CPU ms API, PG"],
+            report("before", baseline) + report("after", measured),
+        )
     servers = None
     if granian:
         say("reads: uvicorn against granian, the same application")
         servers = server_ab(url, shape, seconds=seconds)
         rendered += "\n\n" + table(
             f"Servers at {CLIENTS} clients: the same application under uvicorn and granian",
-            ["server", "request", "req/s", "p50 ms", "p99 ms", "vs constant"],
+            ["server", "request", "req/s", "p50 ms", "p99 ms", "vs constant", ""],
             [row for name, m in servers.items() for row in report(name, m)],
         )
         rendered += "\n" + "; ".join(
@@ -244,6 +308,7 @@ def main(*, seconds: int = 8, keep: bool = False, granian: bool = False) -> dict
         "reads": measured,
         "uvicorn_workers_check": workers_check,
         "servers": servers,
+        "baseline_reads": baseline,
         "memory": memory.summary(),
         "table": rendered,
         "targets": {

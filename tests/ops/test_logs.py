@@ -12,7 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from fairdeal import logs
 from fairdeal.logs import RedactingJsonFormatter, redact
 from notifications.support import WebhookReceiver
 from ops.support import (
@@ -159,3 +162,48 @@ def test_a_traceback_is_redacted_too() -> None:
         record.exc_info = sys.exc_info()
     line = json.loads(RedactingJsonFormatter().format(record))
     assert "abcdef" not in json.dumps(line) and "https://h.example/p" in line["exc_info"]
+
+
+def _every_pattern(text: str) -> str:
+    """``redact`` without its shortcut: all four patterns over the text."""
+    for pattern in logs._PATTERNS:
+        text = pattern.sub(lambda m: m.group(1) + logs.REDACTED, text)
+    return text
+
+
+_PIECES = [
+    "GET /api/v1/disputes/dsp_1 200",
+    '"path": "/x"',
+    "https://hooks.example/p?sig=abc",
+    "Bearer ",
+    "BASIC abc",
+    "fd_0123456789abcdef",
+    "whsec_0123456789abcdef",
+    "PassWord=",
+    "passwd: ",
+    "SECRET=",
+    "token=",
+    "Api-Key: ",
+    "apikey=",
+    "authorization: x",
+    "ſecret=",  # the long s: the patterns' case folding reads it as "s"
+    "tokın=",
+    "paſſword=hunter22",
+    "authorızation: hunter22",
+    "K",
+    " ",
+    "=",
+    '"',
+    "hunter22",
+    "é",
+]
+
+
+@given(st.lists(st.sampled_from(_PIECES), max_size=8).map("".join))
+def test_the_shortcut_redacts_exactly_what_the_patterns_do(text: str) -> None:
+    assert redact(text) == _every_pattern(text)
+
+
+def test_an_ordinary_request_line_is_left_as_it_is() -> None:
+    line = '{"message": "GET /api/v1/disputes/dsp_1 200", "route": "/api/v1/disputes/{dispute_id}"}'
+    assert redact(line) == line == _every_pattern(line)

@@ -102,7 +102,7 @@ bearer_scheme = HTTPBearer(
 )
 
 
-async def plain_parameters(request: Request) -> None:
+def check_plain_parameters(request: Request) -> None:
     """Path and query parameters with U+0000 are refused (422): PostgreSQL cannot compare or
     store that character, and would answer a lookup of ``/disputes/a%00b`` with an error (500)
     where SQLite answers 404. Bodies are checked by ``schemas.Strict``."""
@@ -119,10 +119,14 @@ async def plain_parameters(request: Request) -> None:
 async def current_actor(
     request: Request,
     _documented: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
-    # Every authenticated operation checks its parameters first: one place for all of them.
-    _plain: Annotated[None, Depends(plain_parameters)],
+    # Not in the schema, but a header parameter makes FastAPI document the 422 every
+    # authenticated operation can answer (the NUL check below): the OpenAPI document keeps it.
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Actor:
+    # Every authenticated operation checks its parameters first: one place for all of them.
+    # Called here rather than as a dependency of its own: each dependency FastAPI resolves
+    # costs its bookkeeping on every request (performance.md).
+    check_plain_parameters(request)
     if not authorization or not authorization.lower().startswith("bearer "):
         raise ApiError(
             "unauthenticated",

@@ -54,16 +54,27 @@ OPERATION_IDS = {
 
 
 def install(api: FastAPI) -> None:
-    """Serve the completed document from ``/openapi.json`` (built once, then cached)."""
+    """Serve the completed document from ``/openapi.json`` (built once, then cached). Called
+    once every route is registered: the document lists the operations in that order (which
+    also decides the operation ids), whatever order ``app.match_first`` gives the matching."""
     plain = api.openapi
+    registered = list(api.router.routes)
     done = False
 
     def completed() -> dict[str, Any]:
         nonlocal done
-        document = plain()  # FastAPI's, cached on the app after the first call
-        if not done:
-            complete(document)
-            done = True
+        if done:
+            return plain()  # FastAPI's, cached on the app after the first call
+        matching = api.router.routes
+        # Built synchronously (on the event loop, when /openapi.json asks): no request is
+        # matched meanwhile, and either order finds the same route for every request.
+        api.router.routes = registered
+        try:
+            document = plain()
+        finally:
+            api.router.routes = matching
+        complete(document)
+        done = True
         return document
 
     api.openapi = completed  # type: ignore[method-assign]
