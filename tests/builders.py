@@ -23,6 +23,7 @@ from fairdeal.domain.money import Money
 from fairdeal.domain.order import LineItem, Order, Payment
 from fairdeal.domain.policy import Policy
 from fairdeal.policies import load_preset
+from fairdeal.services.ports import UnitOfWorkFactory
 
 T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)  # a Monday
 BUYER = Actor("usr_buyer", Role.BUYER)
@@ -127,6 +128,17 @@ def at(days: float = 0, hours: float = 0) -> datetime:
 
 def money(value: str, currency: str = "USD") -> Money:
     return Money.parse(value, currency)
+
+
+def store(uow: UnitOfWorkFactory, *aggregates: Order | Dispute) -> None:
+    """Add the aggregates in one unit of work (``app.ctx.uow``, a bare factory) and commit."""
+    with uow() as work:
+        for aggregate in aggregates:
+            if isinstance(aggregate, Order):
+                work.orders.add(aggregate)
+            else:
+                work.disputes.add(aggregate)
+        work.commit()
 
 
 def snapshot(*aggregates: object) -> list[object]:

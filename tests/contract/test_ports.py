@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from builders import T0, make_order, open_dispute, shipped_order
+from builders import T0, make_order, open_dispute, shipped_order, store
 from fairdeal.domain.dispute import Dispute, Status
 from fairdeal.domain.errors import VersionConflict
 from fairdeal.domain.order import Order
@@ -37,16 +37,6 @@ def _user(role: str = "buyer", **changes: object) -> User:
     return User(**fields)  # type: ignore[arg-type]
 
 
-def _save(ctx: Context, *aggregates: Order | Dispute) -> None:
-    with ctx.uow() as uow:
-        for aggregate in aggregates:
-            if isinstance(aggregate, Order):
-                uow.orders.add(aggregate)
-            else:
-                uow.disputes.add(aggregate)
-        uow.commit()
-
-
 def _stored_order(ctx: Context, order_id: str) -> Order:
     with ctx.uow(write=False) as uow:
         found = uow.orders.get(order_id)
@@ -57,7 +47,7 @@ def _stored_order(ctx: Context, order_id: str) -> Order:
 def _dispute_on_order(ctx: Context, n: int, **kwargs: object) -> Dispute:
     order = shipped_order(order_id=f"ord_{n:04d}")
     dispute, order = open_dispute(order, dispute_id=f"dsp_{n:04d}", **kwargs)  # type: ignore[arg-type]
-    _save(ctx, dispute, order)
+    store(ctx.uow, dispute, order)
     return dispute
 
 
@@ -127,7 +117,7 @@ def test_nothing_is_written_unless_committed(ctx: Context) -> None:
         # no commit: leaving the block rolls back
     with ctx.uow(write=False) as uow:
         assert uow.orders.get("ord_0001") is None
-    _save(ctx, make_order(order_id="ord_0001"))
+    store(ctx.uow, make_order(order_id="ord_0001"))
     with ctx.uow() as uow:
         order = uow.orders.get("ord_0001")
         assert order is not None
@@ -138,7 +128,7 @@ def test_nothing_is_written_unless_committed(ctx: Context) -> None:
 
 def test_a_commit_saves_new_and_changed_aggregates_with_their_versions(ctx: Context) -> None:
     order = make_order(order_id="ord_0001")
-    _save(ctx, order)
+    store(ctx.uow, order)
     assert order.version == 1
     stored = _stored_order(ctx, "ord_0001")
     assert stored == order and stored is not order
@@ -152,7 +142,7 @@ def test_a_commit_saves_new_and_changed_aggregates_with_their_versions(ctx: Cont
 
 
 def test_reading_without_changing_does_not_move_the_version(ctx: Context) -> None:
-    _save(ctx, make_order(order_id="ord_0001"))
+    store(ctx.uow, make_order(order_id="ord_0001"))
     with ctx.uow() as uow:
         uow.orders.get("ord_0001")
         uow.commit()
@@ -212,7 +202,7 @@ def test_a_commit_publishes_its_events_in_the_feed(ctx: Context) -> None:
 def test_the_ledger_is_written_with_its_order(ctx: Context) -> None:
     order = make_order(order_id="ord_0001")
     held = list(order.pending_ledger)
-    _save(ctx, order)
+    store(ctx.uow, order)
     with ctx.uow(write=False) as uow:
         assert uow.ledger("ord_0001") == held
         assert uow.ledger("ord_none") == []
@@ -224,7 +214,7 @@ def test_the_ledger_is_written_with_its_order(ctx: Context) -> None:
 def test_orders_list_newest_first_by_party_with_a_cursor(ctx: Context) -> None:
     orders = [make_order(order_id=f"ord_{n:04d}") for n in range(1, 6)]
     orders[2].buyer_id = "usr_other"
-    _save(ctx, *orders)
+    store(ctx.uow, *orders)
     with ctx.uow(write=False) as uow:
         assert [o.id for o in uow.orders.list(OrderFilter(limit=2))] == ["ord_0005", "ord_0004"]
         page = uow.orders.list(OrderFilter(after="ord_0004", limit=10))
@@ -293,7 +283,7 @@ def test_due_aggregates_are_claimed_earliest_first(ctx: Context) -> None:
 
 def test_due_orders_are_claimed(ctx: Context) -> None:
     order = shipped_order(order_id="ord_0001")
-    _save(ctx, order)
+    store(ctx.uow, order)
     assert order.fire_at is not None
     with ctx.uow() as uow:
         assert uow.orders.claim_due(order.fire_at - timedelta(seconds=1), 10) == []
@@ -306,7 +296,7 @@ def test_due_orders_are_claimed(ctx: Context) -> None:
 
 def test_every_stored_chain_verifies(ctx: Context) -> None:
     _dispute_on_order(ctx, 1)
-    _save(ctx, make_order(order_id="ord_0100"))
+    store(ctx.uow, make_order(order_id="ord_0100"))
     report = audit.verify(ctx.audit_chains)
     assert report.ok
     assert report.chains == 3  # one timeline, two ledgers
@@ -408,7 +398,7 @@ def _settled(ctx: Context, order_id: str = "ord_0001") -> Order:
         now=T0,
         refund_expected_by=T0 + timedelta(days=14),
     )
-    _save(ctx, order)
+    store(ctx.uow, order)
     return order
 
 

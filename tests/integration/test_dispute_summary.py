@@ -14,7 +14,7 @@ from alembic import command
 from sqlalchemy import Engine, null, select, update
 
 import integration.test_repository as repository_tests
-from builders import MEDIATOR, SELLER, T0, no_holiday, open_dispute, shipped_order
+from builders import MEDIATOR, SELLER, T0, no_holiday, open_dispute, shipped_order, store
 from databases import BACKENDS, engine_at_revision
 from fairdeal.adapters.db import tables
 from fairdeal.adapters.db.migrate import alembic_config
@@ -57,16 +57,6 @@ def _scene() -> list[Order | Dispute]:
     return [closed_order, closed, review_order, review, fresh_order, fresh]
 
 
-def _store(uow_factory: UnitOfWorkFactory, aggregates: list[Order | Dispute]) -> None:
-    with uow_factory() as uow:
-        for aggregate in aggregates:
-            if isinstance(aggregate, Order):
-                uow.orders.add(aggregate)
-            else:
-                uow.disputes.add(aggregate)
-        uow.commit()
-
-
 def _assert_summaries_match_the_aggregates(uow_factory: UnitOfWorkFactory) -> None:
     for query in QUERIES:
         with uow_factory(write=False) as uow:
@@ -82,7 +72,7 @@ def _assert_summaries_match_the_aggregates(uow_factory: UnitOfWorkFactory) -> No
 
 
 def test_the_summaries_are_what_the_aggregates_say(app: App) -> None:
-    _store(app.ctx.uow, _scene())
+    store(app.ctx.uow, *_scene())
     _assert_summaries_match_the_aggregates(app.ctx.uow)
     with app.ctx.uow(write=False) as uow:
         (review, _titles), *_ = uow.disputes.summaries(QUERIES[2])
@@ -94,7 +84,7 @@ def test_the_summaries_are_what_the_aggregates_say(app: App) -> None:
 
 
 def test_a_row_without_its_summary_is_decoded_instead(app: App) -> None:
-    _store(app.ctx.uow, _scene())
+    store(app.ctx.uow, *_scene())
     with app.engine.begin() as conn:
         conn.execute(update(tables.disputes).values(summary=null()))  # SQL NULL, not JSON null
     _assert_summaries_match_the_aggregates(app.ctx.uow)
@@ -109,7 +99,7 @@ def engine_at_head(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[E
 def test_migration_0011_backfills_the_summary_as_a_save_fills_it(engine_at_head: Engine) -> None:
     engine = engine_at_head
     uow_factory = SqlUnitOfWorkFactory(engine, all_policies(load_preset("standard")))
-    _store(uow_factory, _scene())
+    store(uow_factory, *_scene())
     d = tables.disputes
 
     def summaries() -> dict[str, object]:
@@ -130,7 +120,7 @@ def test_migration_0011_backfills_the_summary_as_a_save_fills_it(engine_at_head:
 
 
 def test_the_summary_follows_the_dispute_on_every_save(app: App) -> None:
-    _store(app.ctx.uow, _scene())
+    store(app.ctx.uow, *_scene())
     with app.ctx.uow() as uow:
         fresh = uow.disputes.get("dsp_fresh")
         assert fresh is not None

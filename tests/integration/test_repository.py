@@ -12,7 +12,17 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from builders import BUYER, CLASSIC, MEDIATOR, SELLER, T0, no_holiday, open_dispute, shipped_order
+from builders import (
+    BUYER,
+    CLASSIC,
+    MEDIATOR,
+    SELLER,
+    T0,
+    no_holiday,
+    open_dispute,
+    shipped_order,
+    store,
+)
 from fairdeal.adapters.db import repository, tables
 from fairdeal.bootstrap import App
 from fairdeal.domain.commands import Cancel, ProposeSolution, RequestEvidence
@@ -31,16 +41,6 @@ from fairdeal.services.context import sync_order
 from fairdeal.services.handlers import handle
 from fairdeal.services.ports import DisputeFilter, OrderFilter
 from integration.support import World, assert_ledger_balanced, count_rows, event_rows, ledger_rows
-
-
-def store(app: App, *aggregates: Order | Dispute) -> None:
-    with app.ctx.uow() as uow:
-        for aggregate in aggregates:
-            if isinstance(aggregate, Order):
-                uow.orders.add(aggregate)
-            else:
-                uow.disputes.add(aggregate)
-        uow.commit()
 
 
 def load(app: App, dispute_id: str) -> tuple[Dispute, Order]:
@@ -116,7 +116,7 @@ def a_full_dispute() -> tuple[Dispute, Order]:
 
 def test_every_field_of_a_dispute_and_its_order_survives_the_round_trip(app: App) -> None:
     dispute, order = a_full_dispute()
-    store(app, order, dispute)
+    store(app.ctx.uow, order, dispute)
     assert (dispute.version, order.version) == (1, 1)
 
     loaded, loaded_order = load(app, dispute.id)
@@ -165,7 +165,7 @@ def test_a_classic_dispute_keeps_its_policy_and_the_buyer_answer_clock(app: App)
         SELLER, kind="return_and_refund", amount=Money.parse("0", "USD"), now=T0
     )
     assert dispute.buyer_answer_due is not None
-    store(app, order, dispute)
+    store(app.ctx.uow, order, dispute)
     loaded, _ = load(app, dispute.id)
     assert loaded == dispute
     assert loaded.item_ids is None
@@ -175,7 +175,7 @@ def test_a_classic_dispute_keeps_its_policy_and_the_buyer_answer_clock(app: App)
 
 def test_an_unchanged_aggregate_is_not_written(app: App) -> None:
     dispute, order = open_dispute()
-    store(app, order, dispute)
+    store(app.ctx.uow, order, dispute)
     with app.ctx.uow() as uow:
         assert uow.disputes.get(dispute.id) is not None
         uow.commit()
@@ -186,7 +186,7 @@ def test_repositories_return_the_same_object_for_the_same_row(app: App) -> None:
     """One aggregate, one object per unit of work: a list or a claim must not replace the
     object an earlier read handed out (its changes would be silently dropped)."""
     dispute, order = open_dispute()
-    store(app, order, dispute)
+    store(app.ctx.uow, order, dispute)
     with app.ctx.uow(write=False) as uow:
         got = uow.disputes.get(dispute.id)
         assert uow.disputes.list(DisputeFilter(buyer_id=BUYER.user_id)) == [got]
@@ -216,7 +216,7 @@ def test_many_rows_of_a_table_are_written_together_and_refused_together(
     bulk.py), executemany on SQLite: each row is still checked against the version read,
     and one stale row refuses the whole unit of work, leaving every row as it was."""
     ids = ["ord_bulk_a", "ord_bulk_b", "ord_bulk_c"]
-    store(app, *(shipped_order(order_id=i) for i in ids))
+    store(app.ctx.uow, *(shipped_order(order_id=i) for i in ids))
     _track_all(app, ids)
     for order_id in ids:
         stored = row(app, tables.orders, order_id)
@@ -267,7 +267,7 @@ def test_a_stale_write_raises_version_conflict_and_writes_nothing(
     stale, so that its dispute UPDATE has already run when the order's fails -- raises
     VersionConflict, and none of its document, events or ledger rows is written."""
     dispute, order = open_dispute()
-    store(app, order, dispute)
+    store(app.ctx.uow, order, dispute)
     events_before = len(event_rows(app.engine))
     ledger_before = ledger_rows(app.engine)
     first = _first_writer_change(stale)
@@ -321,7 +321,7 @@ def test_writers_to_one_dispute_never_lose_an_update(app: App, db_url: str) -> N
     one's commit fails with VersionConflict (the service retries it); on SQLite the second
     waits for the first to commit and then reads its change. Either way no update is lost."""
     dispute, order = open_dispute()
-    store(app, order, dispute)
+    store(app.ctx.uow, order, dispute)
     first_loaded, second_loaded, first_committed = (threading.Event() for _ in range(3))
     outcome: dict[str, object] = {}
 
@@ -375,7 +375,7 @@ def test_writers_to_one_dispute_never_lose_an_update(app: App, db_url: str) -> N
 @pytest.mark.parametrize("how", ["no-commit", "exception", "rollback"])
 def test_leaving_without_commit_writes_nothing(app: App, how: str) -> None:
     dispute, order = open_dispute()
-    store(app, order, dispute)
+    store(app.ctx.uow, order, dispute)
     counts = (count_rows(app.engine, tables.events), count_rows(app.engine, tables.ledger_entries))
     new_dispute, new_order = open_dispute(shipped_order(order_id="ord_2"), dispute_id="dsp_2")
 
@@ -412,7 +412,7 @@ class _nothing:
 
 def test_events_and_ledger_rows_are_written_with_the_change(app: App) -> None:
     dispute, order = open_dispute()
-    store(app, order, dispute)
+    store(app.ctx.uow, order, dispute)
     opened = event_rows(app.engine, aggregate_id=dispute.id)
     assert [e["type"] for e in opened] == ["dispute.opened"]
     assert opened[0]["data"]["dispute_id"] == dispute.id
@@ -448,7 +448,7 @@ def test_a_failure_while_committing_writes_nothing(
     """The documents and events are written before the ledger rows; when the ledger insert
     fails the whole transaction goes, documents and events included."""
     dispute, order = open_dispute()
-    store(app, order, dispute)
+    store(app.ctx.uow, order, dispute)
     counts = (count_rows(app.engine, tables.events), count_rows(app.engine, tables.ledger_entries))
     real_rows = repository._ledger_rows
 
@@ -481,7 +481,7 @@ def test_ledger_rows_balance_per_transaction_and_per_completed_order(app: App) -
     )
     dispute.accept_solution(BUYER, offer.id, now=T0 + timedelta(2), is_holiday=no_holiday)
     sync_order(dispute, order, T0 + timedelta(2))
-    store(app, order, dispute)
+    store(app.ctx.uow, order, dispute)
 
     # The clock pays the rest out when protection ends (no clock completes the refund).
     fired = deadlines.run_until_idle(app.ctx, now=T0 + timedelta(days=40))
@@ -611,7 +611,7 @@ def test_a_stale_stored_due_time_is_corrected_and_does_not_block_the_queue(app: 
     due, due_order = open_dispute(
         shipped_order(order_id="ord_due"), dispute_id="dsp_due", now=T0 - timedelta(days=8)
     )
-    store(app, stale_order, stale, due_order, due)
+    store(app.ctx.uow, stale_order, stale, due_order, due)
     t = tables.disputes
     with app.engine.begin() as conn:
         conn.execute(t.update().where(t.c.id == stale.id).values(fire_at=T0 - timedelta(days=9)))
@@ -633,7 +633,7 @@ def test_claims_skip_rows_another_transaction_holds(app: App, db_url: str) -> No
     made = [
         open_dispute(shipped_order(order_id=f"ord_c{i}"), dispute_id=f"dsp_c{i}") for i in range(5)
     ]
-    store(app, *[o for _, o in made], *[d for d, _ in made])
+    store(app.ctx.uow, *[o for _, o in made], *[d for d, _ in made])
     now = T0 + timedelta(days=8)
     with app.ctx.uow() as first, app.ctx.uow() as second:
         a = {d.id for d in first.disputes.claim_due(now, 3)}
