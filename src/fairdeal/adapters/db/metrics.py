@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, case, func, select
+from sqlalchemy import Engine, case, func, literal, select, union_all
 
 from fairdeal.adapters.db import tables
 from fairdeal.adapters.db.engine import begin
@@ -82,6 +82,41 @@ class SqlMetricsStore:
             for user_id, opened, closed_at in conn.execute(durations):
                 of(user_id).resolution_hours.append((closed_at - opened).total_seconds() / 3600)
         return found
+
+    def flag_counts(
+        self, buyer_ids: list[str], seller_ids: list[str], since: datetime
+    ) -> tuple[dict[str, Counts], dict[str, Counts]]:
+        """One statement: the orders and the disputes of both sides, grouped by user, each
+        part tagged with its side (the mediator queue's flags, on every view)."""
+        o, d = tables.orders, tables.disputes
+        recent = func.coalesce(func.sum(case((d.c.created_at >= since, 1), else_=0)), 0)
+        parts = []
+        for side, ids in (("buyer", buyer_ids), ("seller", seller_ids)):
+            if not ids:
+                continue
+            order_user = o.c.seller_id if side == "seller" else o.c.buyer_id
+            user = d.c.seller_id if side == "seller" else d.c.buyer_id
+            parts.append(
+                select(literal(side), order_user, func.count(), literal(0), literal(0))
+                .where(order_user.in_(ids))
+                .group_by(order_user)
+            )
+            parts.append(
+                select(literal(side), user, literal(0), func.count(), recent)
+                .where(user.in_(ids))
+                .group_by(user)
+            )
+        found: dict[str, dict[str, Counts]] = {"buyer": {}, "seller": {}}
+        if parts:
+            with begin(self.engine, write=False) as conn:
+                for side, user_id, orders, disputes, recent_disputes in conn.execute(
+                    union_all(*parts)
+                ):
+                    c = found[side].setdefault(user_id, Counts())
+                    c.orders += orders
+                    c.disputes += disputes
+                    c.recent_disputes += int(recent_disputes)
+        return found["buyer"], found["seller"]
 
     def users_of_role(self, role: str) -> list[str]:
         u = tables.users
