@@ -23,11 +23,20 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from babel import Locale
 from babel.dates import (
-    format_datetime,
+    DateTimePattern,
     format_timedelta,
+    get_date_format,
+    get_datetime_format,
+    get_time_format,
     get_timezone_location,
 )
-from babel.numbers import format_currency
+from babel.dates import parse_pattern as parse_date_pattern
+from babel.numbers import (
+    NumberPattern,
+    get_currency_precision,
+    get_currency_symbol,
+    parse_pattern,
+)
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 DEFAULT = "en"
@@ -175,19 +184,85 @@ def format_money(minor: int, currency: str, exponent: int) -> str:
     ('1234.50 EUR'): unambiguous across borders."""
     amount = Decimal(minor).scaleb(-exponent)
     language = current().language
-    if language == DEFAULT:
-        pattern = "0." + "0" * exponent + "\xa0¤¤" if exponent else "0\xa0¤¤"
-        text = format_currency(amount, currency, pattern, locale="en", currency_digits=False)
-    else:
-        text = format_currency(amount, currency, locale=current().locale)
+    pattern = _money_pattern(language, currency, exponent)
+    text: str = pattern.apply(amount, _money_locale(language))
     return text.replace("\xa0", " ").replace("\u202f", " ")
 
 
+def _money_locale(language: str) -> Locale:
+    return _babel_locale("en") if language == DEFAULT else _babel_locale(language)
+
+
+@cache
+def _money_pattern(language: str, currency: str, exponent: int) -> NumberPattern:
+    """What Babel's ``format_currency`` does for one language and currency, prepared once:
+    the number pattern with the currency's code or symbol written into it and the decimals
+    fixed. ``format_currency`` parses the pattern and looks the currency's name, symbol and
+    digits up on every call: a queue page formats a sum on every row (docs/performance.md,
+    "Web pages")."""
+    locale = _money_locale(language)
+    if language == DEFAULT:
+        pattern = parse_pattern("0." + "0" * exponent + "\xa0¤¤" if exponent else "0\xa0¤¤")
+        decimals = pattern.frac_prec  # the pattern's own (currency_digits=False)
+    else:
+        pattern = locale.currency_formats["standard"]
+        decimals = (get_currency_precision(currency),) * 2
+    symbol = get_currency_symbol(currency, locale)
+
+    def with_currency(affix: str) -> str:
+        # As NumberPattern.apply substitutes them (the long name, ¤¤¤, is in no pattern used
+        # here: it would depend on the amount).
+        if "¤¤¤" in affix:
+            raise ValueError(f"a currency pattern naming the currency: {pattern.pattern!r}")
+        return affix.replace("¤¤", currency.upper()).replace("¤", symbol)
+
+    return NumberPattern(
+        pattern.pattern,
+        (with_currency(pattern.prefix[0]), with_currency(pattern.prefix[1])),
+        (with_currency(pattern.suffix[0]), with_currency(pattern.suffix[1])),
+        pattern.grouping,
+        pattern.int_prec,
+        decimals,
+        pattern.exp_prec,
+        pattern.exp_plus,
+        pattern.number_pattern,
+    )
+
+
+_SECONDS = re.compile(r"(\d{1,2}:\d{2}):\d{2}")
+
+
+@dataclass(frozen=True, slots=True)
+class _MomentFormat:
+    """A language's medium date-and-time format, its patterns parsed (Babel's
+    ``format_datetime`` looks them up and parses them on every call)."""
+
+    combined: str  # '{1}, {0}': the date, then the time
+    date: DateTimePattern
+    time: DateTimePattern
+
+
+@cache
+def _moment_format(language: str) -> _MomentFormat:
+    locale = _babel_locale(language)
+    return _MomentFormat(
+        str(get_datetime_format("medium", locale=locale)).replace("'", ""),
+        parse_date_pattern(get_date_format("medium", locale=locale).pattern),
+        parse_date_pattern(get_time_format("medium", locale=locale).pattern),
+    )
+
+
 def when(moment: datetime) -> str:
-    """A moment in the reader's zone, with the zone named: '3 Dec 2026, 14:05 (Moscow)'."""
+    """A moment in the reader's zone, with the zone named: '3 Dec 2026, 14:05 (Moscow)'.
+    As Babel's ``format_datetime(moment, "medium")`` writes it, the patterns parsed once."""
     prefs = current()
-    text = format_datetime(moment, "medium", tzinfo=prefs.zone, locale=prefs.locale)
-    text = re.sub(r"(\d{1,2}:\d{2}):\d{2}", r"\1", text)  # no seconds
+    locale, moment_format = prefs.locale, _moment_format(prefs.language)
+    local = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(prefs.zone)
+    time_text = moment_format.time.apply(local.timetz(), locale, reference_date=local.date())
+    text = moment_format.combined.replace("{0}", time_text).replace(
+        "{1}", moment_format.date.apply(local.date(), locale)
+    )
+    text = _SECONDS.sub(r"\1", text)  # no seconds
     return f"{text} ({zone_label()})"
 
 

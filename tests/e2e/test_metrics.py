@@ -254,3 +254,24 @@ def test_counts_without_the_breakdown_are_the_same_counts(world: World) -> None:
             assert dataclasses.replace(counts, by_reason={}, resolution_hours=[]) == slim[user_id]
         assert any(c.by_reason for c in full.values())
         assert any(c.resolution_hours for c in full.values())
+
+
+def test_the_flags_counts_are_the_counts_they_need(world: World) -> None:
+    """The queue's flags read both sides in one statement: the same orders, disputes and
+    recent disputes as ``counts``, for just the users asked about."""
+    seed(world)
+    store = world.app.ctx.metrics
+    assert store is not None
+    since = datetime.now(UTC).replace(year=datetime.now(UTC).year - 1)
+    full = {side: store.counts(side, None, since, breakdown=False) for side in ("buyer", "seller")}
+    buyer_ids, seller_ids = sorted(full["buyer"])[:-1], sorted(full["seller"])
+    both = store.flag_counts(buyer_ids, seller_ids, since)
+    for side, asked, found in (("buyer", buyer_ids, both[0]), ("seller", seller_ids, both[1])):
+        assert set(found) == set(asked)
+        for user_id, c in found.items():
+            want = full[side][user_id]
+            assert (c.orders, c.disputes, c.recent_disputes) == (
+                want.orders,
+                want.disputes,
+                want.recent_disputes,
+            )

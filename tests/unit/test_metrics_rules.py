@@ -97,6 +97,11 @@ class _CountingStore:
         self.asked += 1
         return dict(self.sellers)
 
+    def flag_counts(
+        self, buyer_ids: list[str], seller_ids: list[str], since: datetime
+    ) -> tuple[dict[str, Counts], dict[str, Counts]]:
+        return {}, {s: c for s, c in self.sellers.items() if s in seller_ids}
+
     def users_of_role(self, role: str) -> list[str]:
         return sorted(self.sellers)
 

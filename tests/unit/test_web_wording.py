@@ -7,9 +7,12 @@ the three languages. Pure: no I/O, no server."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
+from babel.dates import format_datetime
+from babel.numbers import format_currency
 
 from builders import (
     BUYER,
@@ -264,3 +267,35 @@ def test_the_metric_flags_are_badges_linking_to_the_numbers() -> None:
         (f"/admin/metrics#buyer-{dispute.buyer_id}", "Buyer: serial disputer"),
         (f"/admin/metrics#seller-{dispute.seller_id}", "Seller: disputes far above the norm"),
     ]
+
+
+@pytest.mark.parametrize("language", list(i18n.LANGUAGES))
+def test_money_and_moments_read_as_babel_writes_them(language: str) -> None:
+    """i18n prepares Babel's currency and date patterns once per language (not per call):
+    what it writes must stay what format_currency and format_datetime write."""
+
+    def babel_money(minor: int, currency: str, exponent: int) -> str:
+        amount = Decimal(minor).scaleb(-exponent)
+        if language == i18n.DEFAULT:
+            pattern = "0." + "0" * exponent + "\xa0¤¤" if exponent else "0\xa0¤¤"
+            text = format_currency(amount, currency, pattern, locale="en", currency_digits=False)
+        else:
+            text = format_currency(amount, currency, locale=i18n.current().locale)
+        return text.replace("\xa0", " ").replace("\u202f", " ")
+
+    for zone in ("UTC", "Europe/Moscow", "Asia/Kolkata", "America/New_York"):
+        with i18n.use(language, zone):
+            for currency, exponent in (("EUR", 2), ("USD", 2), ("JPY", 0), ("RUB", 2), ("KWD", 3)):
+                for minor in (0, 5, 123456, -250, 10**9 + 7):
+                    assert i18n.format_money(minor, currency, exponent) == babel_money(
+                        minor, currency, exponent
+                    )
+            prefs = i18n.current()
+            for moment in (
+                datetime(2026, 3, 29, 0, 59, 59, tzinfo=UTC),
+                datetime(2026, 12, 3, 14, 5, 7, tzinfo=UTC),
+                datetime(2026, 7, 1, 9, 0),  # naive: read as UTC
+            ):
+                text = format_datetime(moment, "medium", tzinfo=prefs.zone, locale=prefs.locale)
+                text = re.sub(r"(\d{1,2}:\d{2}):\d{2}", r"\1", text)
+                assert i18n.when(moment) == f"{text} ({i18n.zone_label()})"

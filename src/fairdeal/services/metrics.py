@@ -69,6 +69,14 @@ class MetricsStore(Protocol):
         flags and the sellers' norm need neither, and the mediator queue asks on every view."""
         ...
 
+    def flag_counts(
+        self, buyer_ids: list[str], seller_ids: list[str], since: datetime
+    ) -> tuple[dict[str, Counts], dict[str, Counts]]:
+        """What the flags need of these buyers and of these sellers, in one read: each one's
+        ``orders``, ``disputes`` and ``recent_disputes`` (the rest left at zero); the buyers'
+        counts first. A user with neither orders nor disputes is absent."""
+        ...
+
     def users_of_role(self, role: str) -> list[str]: ...
 
     def role_of(self, user_id: str) -> str | None: ...
@@ -192,6 +200,11 @@ class SellerNormCache:
 seller_norms = SellerNormCache()
 
 
+def _recent_since(ctx: Context) -> datetime:
+    """Where the serial-disputer window starts: disputes opened since then are recent."""
+    return ctx.clock.now() - timedelta(days=ctx.policy.metrics.serial_disputer_window_days)
+
+
 def _compute(
     ctx: Context,
     side: Side,
@@ -206,7 +219,7 @@ def _compute(
     counts are read."""
     store = _store(ctx)
     limits = ctx.policy.metrics
-    since = ctx.clock.now() - timedelta(days=limits.serial_disputer_window_days)
+    since = _recent_since(ctx)
     if side == "seller" and recent_norm and user_ids is not None:
         norm = seller_norms.norm(store, limits, since)
         found = store.counts(side, user_ids, since, breakdown=breakdown)
@@ -261,11 +274,20 @@ def dispute_flags(ctx: Context, disputes: Iterable[Parties]) -> Mapping[str, tup
     rows = list(disputes)
     if not rows or ctx.metrics is None:
         return {}
-    buyers = _compute(ctx, "buyer", sorted({d.buyer_id for d in rows}), breakdown=False)
-    sellers = _compute(
-        ctx, "seller", sorted({d.seller_id for d in rows}), breakdown=False, recent_norm=True
+    store, limits, since = ctx.metrics, ctx.policy.metrics, _recent_since(ctx)
+    norm = seller_norms.norm(store, limits, since)
+    # The buyers' and the sellers' counts in one read: the queue asks on every view, and
+    # two transactions of two statements each were a fifth of its CPU (docs/performance.md,
+    # "Web pages").
+    buyers, sellers = store.flag_counts(
+        sorted({d.buyer_id for d in rows}), sorted({d.seller_id for d in rows}), since
     )
-    both = {d.id: buyers[d.buyer_id].flags + sellers[d.seller_id].flags for d in rows}
+    none = Counts()
+    both = {
+        d.id: flags("buyer", buyers.get(d.buyer_id, none), limits, norm)
+        + flags("seller", sellers.get(d.seller_id, none), limits, norm)
+        for d in rows
+    }
     return {dispute_id: raised for dispute_id, raised in both.items() if raised}
 
 
