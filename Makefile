@@ -78,5 +78,5 @@ messages: install
 	.venv/bin/pybabel extract -F babel.cfg -k _ -k N_ -k ngettext:1,2 -k pgettext:1c,2 \
 	  --no-location --sort-output --omit-header -o $(LOCALES)/messages.pot .
 	.venv/bin/pybabel update -i $(LOCALES)/messages.pot -d $(LOCALES) -D messages \
-	  --no-fuzzy-matching --ignore-obsolete
+	  --no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date
 	.venv/bin/pybabel compile -d $(LOCALES) -D messages --statistics
