@@ -8,7 +8,7 @@ import re
 from fairdeal.bootstrap import App
 from fairdeal.demo import DemoAccounts
 from fairdeal.domain.roles import Actor, Role
-from fairdeal.services import payments
+from fairdeal.services import payments, users
 from webpages import TestClient, csrf_token, log_in
 
 
@@ -71,9 +71,20 @@ def test_a_sandbox_refund_says_its_money_is_simulated(
         if dispute is not None and dispute.refund is not None:
             refunded.append(dispute)
     assert refunded, "the demo has a dispute with a refund"
-    log_in(client, "alice" if refunded[0].buyer_id == accounts.actors["alice"].user_id else "bob")
+    buyer = "alice" if refunded[0].buyer_id == accounts.actors["alice"].user_id else "bob"
+    log_in(client, buyer)
     page = client.get(f"/disputes/{refunded[0].id}").text
     assert "this money is simulated" in page
     # The orders page repeats it beside the refund's state.
     orders = client.get("/orders").text
     assert re.search(r"refund [^<]*\((paid|on its way); simulated money\)", orders), orders
+    # In Chinese the note stands in full-width brackets with a Chinese separator, not in
+    # ASCII ones around Chinese words.
+    user_id = accounts.actors[buyer].user_id
+    users.set_locale(app.ctx, user_id, language="zh_Hans", time_zone=None)
+    try:
+        orders = client.get("/orders").text
+    finally:
+        users.set_locale(app.ctx, user_id, language=None, time_zone=None)
+    assert re.search(r"（[^（）<]+；模拟资金）", orders), orders
+    assert not re.search(r"\([^()<]*模拟资金", orders), orders
