@@ -235,7 +235,9 @@ def measure_both(
     """The same reads served by another checkout's API processes (``--baseline-checkout``)
     and by this checkout's, on the same database, taking turns kind by kind: before, after,
     before, after (the first round of each warms its caches and PostgreSQL's; the second is
-    kept), so that a change of the machine's load falls on both sides alike."""
+    kept), so that a change of the machine's load falls on both sides alike. The two share the
+    database, so the checkout must be at this one's migration head (an older one refuses a
+    database migrated past its own; ``transitions`` gives its baseline a database of its own)."""
     base = [
         start_api(url, free_port(), name=f"base{i}", checkout=checkout)
         for i in range(API_PROCESSES)
