@@ -20,6 +20,9 @@ from fairdeal.adapters.db.engine import make_engine
 from fairdeal.adapters.db.migrate import upgrade
 from fairdeal.bootstrap import App, bootstrap
 from fairdeal.config import Settings
+from leaks import name_the_opener_of_leaked_connections
+
+name_the_opener_of_leaked_connections()
 
 
 @pytest.fixture(scope="session")
