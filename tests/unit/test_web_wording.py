@@ -30,8 +30,9 @@ from builders import (
 from fairdeal import i18n
 from fairdeal.domain.dispute import Action, Dispute, Result, Role, Status
 from fairdeal.domain.money import Money
+from fairdeal.entrypoints.refusals import sentence
 from fairdeal.entrypoints.web import views
-from fairdeal.entrypoints.web.views import deadline_words, sentence
+from fairdeal.entrypoints.web.views import deadline_words
 
 
 def words(dispute: Dispute, role: Role, allowed: set[Action] | None = None) -> views.DeadlineWords:

@@ -198,7 +198,7 @@ def engine_sentence(detail: str) -> str | None:
     """One of the engine's sentences the pages know, in the reader's language (None when it
     is not one of them)."""
     if detail in ENGINE_SENTENCES:
-        return _sentence(_(detail))
+        return sentence(_(detail))
     if found := _CLOSED_BEFORE.match(detail):
         return _(
             "“%(item)s” had a dispute that closed; a closed dispute cannot be opened again."
@@ -249,7 +249,9 @@ def said_to_people(code: str, detail: str) -> str:
     return _code_words().get(code, _("This was not accepted."))
 
 
-def _sentence(text: str) -> str:
+def sentence(text: str) -> str:
+    """A refusal as a sentence: capital first letter, full stop at the end (a Chinese sentence
+    ends in its own full stop, 。, and gets no "." after it). Pages use it as a filter too."""
     text = text.strip()
     if not text:
         return text

@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from fairdeal import i18n
 from fairdeal.bootstrap import App
 from fairdeal.config import InsecureSettings
+from fairdeal.entrypoints import refusals
 from fairdeal.entrypoints.api.deps import ApiState
 from fairdeal.entrypoints.api.ratelimit import ActionLimiter
 from fairdeal.entrypoints.web import views
@@ -108,7 +109,7 @@ def environment() -> jinja2.Environment:
     env.filters["utc"] = views.utc_text
     env.filters["when"] = views.when_text
     env.filters["money"] = views.money
-    env.filters["sentence"] = views.sentence
+    env.filters["sentence"] = refusals.sentence
     env.filters["refusal"] = views.refusal
     return env
 

@@ -28,7 +28,7 @@ from fairdeal.domain.dispute import (
 from fairdeal.domain.money import minimum_claim
 from fairdeal.domain.order import Order
 from fairdeal.domain.policy import Policy
-from fairdeal.entrypoints.refusals import engine_sentence
+from fairdeal.entrypoints.refusals import engine_sentence, sentence
 from fairdeal.i18n import _, ngettext
 from fairdeal.services.disputes import DisputeView
 from fairdeal.services.metrics import Parties
@@ -381,16 +381,6 @@ def scam_warning_count(dispute: Dispute) -> int:
 
 def minimum(currency: str) -> str:
     return money(minimum_claim(currency))
-
-
-def sentence(text: str) -> str:
-    """A rule's refusal as a sentence: capital first letter, full stop at the end."""
-    text = text.strip()
-    if not text:
-        return text
-    text = text[0].upper() + text[1:]
-    # A Chinese sentence ends in its own full stop (。): no "." after it.
-    return text if text.endswith((".", "!", "?", "。", "！", "？")) else text + "."
 
 
 _ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:\+00:00|Z)")
