@@ -53,10 +53,6 @@ def api_of(request: Request) -> ApiState:
     return state
 
 
-def get_app(request: Request) -> App:
-    return api_of(request).app
-
-
 # The dependencies below are ``async def``: FastAPI runs a plain ``def`` dependency in its
 # thread pool, one hand-off (and a GIL round trip) per dependency per request -- a fifth of an
 # API process's CPU on GET /disputes/{id} in the profile (docs/performance.md). None of them
