@@ -10,10 +10,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from fairdeal.domain.dispute import Status
-from fairdeal.domain.dispute.parts import Result
-from fairdeal.domain.money import Money
-from fairdeal.services.reports import DeadlineSummary, DisputeSummary, MediationSummary
+from fairdeal.adapters.db.codec import decode, encode
+from fairdeal.domain.policy import Policy
+from fairdeal.services.reports import DisputeSummary
 
 
 def _moment(value: Any) -> datetime | None:
@@ -51,84 +50,26 @@ def dispute_metric_columns(doc: Mapping[str, Any]) -> dict[str, Any]:
 # --- the list rows' summary (migration 0011) ----------------------------------------------
 
 
+# A summary's own row holds these as columns: the JSON leaves them out.
+_ROW_COLUMNS = ("id", "order_id", "buyer_id", "seller_id")
+
+
 def summary_document(summary: DisputeSummary) -> dict[str, Any]:
     """A dispute's list summary (``services.reports.summary_of``) as the JSON of its
-    ``summary`` column; times as ISO 8601."""
-    deadline, mediation = summary.deadline, summary.mediation
-    return {
-        "status": summary.status.value,
-        "policy": summary.policy,
-        "category": summary.category,
-        "reason": summary.reason,
-        "amount_paid": _money(summary.amount_paid),
-        "result": summary.result.value if summary.result else None,
-        "refund": _money(summary.refund) if summary.refund else None,
-        "deadline": (
-            {
-                "due_at": deadline.due_at.isoformat(),
-                "party": deadline.party,
-                "fires": deadline.fires,
-            }
-            if deadline
-            else None
-        ),
-        "mediation": (
-            {
-                "mediator_id": mediation.mediator_id,
-                "review_due_at": mediation.review_due_at.isoformat(),
-                "review_overdue": mediation.review_overdue,
-                "decision_status": mediation.decision_status,
-                "waiting_for_evidence": mediation.waiting_for_evidence,
-            }
-            if mediation
-            else None
-        ),
-        "scam_warnings": summary.scam_warnings,
-    }
+    ``summary`` column: the codec's document of it, as for the aggregates, without the ids."""
+    doc: dict[str, Any] = encode(summary)
+    for column in _ROW_COLUMNS:
+        del doc[column]
+    return doc
 
 
 def summary_from_document(
     doc: Mapping[str, Any], dispute_id: str, order_id: str, buyer_id: str, seller_id: str
 ) -> DisputeSummary:
     """The summary back from its column (the ids are the row's own columns)."""
-    deadline, mediation = doc["deadline"], doc["mediation"]
-    return DisputeSummary(
-        id=dispute_id,
-        order_id=order_id,
-        buyer_id=buyer_id,
-        seller_id=seller_id,
-        status=Status(doc["status"]),
-        policy=doc["policy"],
-        category=doc["category"],
-        reason=doc["reason"],
-        amount_paid=Money(**doc["amount_paid"]),
-        result=Result(doc["result"]) if doc["result"] else None,
-        refund=Money(**doc["refund"]) if doc["refund"] else None,
-        deadline=(
-            DeadlineSummary(_at(deadline["due_at"]), deadline["party"], deadline["fires"])
-            if deadline
-            else None
-        ),
-        mediation=(
-            MediationSummary(
-                mediation["mediator_id"],
-                _at(mediation["review_due_at"]),
-                mediation["review_overdue"],
-                mediation["decision_status"],
-                mediation["waiting_for_evidence"],
-            )
-            if mediation
-            else None
-        ),
-        scam_warnings=doc["scam_warnings"],
-    )
+    ids = dict(zip(_ROW_COLUMNS, (dispute_id, order_id, buyer_id, seller_id), strict=True))
+    return decode(DisputeSummary, {**doc, **ids}, _NO_POLICIES)
 
 
-def _money(amount: Money) -> dict[str, Any]:
-    return {"minor": amount.minor, "currency": amount.currency}
-
-
-def _at(value: str) -> datetime:
-    moment = _moment(value)
-    assert moment is not None, "a summary's times are never empty"
-    return moment
+# A summary names its policy by name only: nothing in it is decoded into a Policy.
+_NO_POLICIES: Mapping[str, Policy] = {}
