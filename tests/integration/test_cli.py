@@ -7,17 +7,16 @@ import os
 import re
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import alembic.command
 import pytest
-from sqlalchemy import text
 from typer.testing import CliRunner
 
 from builders import T0
+from databases import pg_schema
 from fairdeal.adapters.clock import SandboxClock
 from fairdeal.adapters.db import migrate
 from fairdeal.adapters.db.engine import make_engine
@@ -44,19 +43,8 @@ def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'empty.db'}"
         return
-    base = os.environ.get("FAIRDEAL_TEST_PG_URL")
-    if not base:
-        pytest.skip("FAIRDEAL_TEST_PG_URL is not set")
-    schema = f"fd_cli_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(base)
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    finally:
-        admin.dispose()
+    with pg_schema("fd_cli") as url:
+        yield url
 
 
 def test_db_check_fails_on_an_unmigrated_database_and_passes_after_upgrade(
