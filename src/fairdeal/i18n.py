@@ -263,7 +263,8 @@ def when(moment: datetime) -> str:
         "{1}", moment_format.date.apply(local.date(), locale)
     )
     text = _SECONDS.sub(r"\1", text)  # no seconds
-    return f"{text} ({zone_label()})"
+    # The brackets are the reader's: Chinese sets the zone in full-width ones.
+    return _("%(moment)s (%(zone)s)") % {"moment": text, "zone": zone_label()}
 
 
 def zone_label(name: str | None = None) -> str:
