@@ -64,6 +64,9 @@ class FakeClock:
     def now(self) -> datetime:
         return self.current
 
+    def real_now(self) -> datetime:
+        return self.current  # leases end when the test moves this clock past them
+
     def advance_to(self, moment: datetime) -> None:
         self.current = moment
 
@@ -150,6 +153,7 @@ def _movement_columns(movement: MoneyMovement) -> dict[str, Any]:
         "kind": movement.kind.value,
         "status": movement.status.value,
         "due_at": movement.due_at,
+        "claimed_until": movement.claimed_until,
         "expected_by": movement.expected_by,
     }
 
@@ -361,13 +365,19 @@ class FakeMovementRepository(_AggregateRepository):
         rows.sort(key=lambda kv: kv[0], reverse=True)
         return [self._track(k, r) for k, r in rows[:limit]]
 
-    def claim_due(self, now: datetime, limit: int) -> builtins.list[MoneyMovement]:
-        due = sorted(
-            (row.columns["due_at"], key)
-            for key, row in self.rows.items()
-            if row.columns["due_at"] is not None and row.columns["due_at"] <= now
+    def claim_due(
+        self, now: datetime, limit: int, *, real_now: datetime | None = None
+    ) -> builtins.list[MoneyMovement]:
+        real_now = now if real_now is None else real_now
+
+        def due(c: dict[str, Any]) -> bool:
+            lease_over = c["claimed_until"] is None or c["claimed_until"] <= real_now
+            return c["due_at"] is not None and c["due_at"] <= now and lease_over
+
+        due_rows = sorted(
+            (row.columns["due_at"], key) for key, row in self.rows.items() if due(row.columns)
         )[:limit]
-        return [self._track(key, self.rows[key]) for _, key in due]
+        return [self._track(key, self.rows[key]) for _, key in due_rows]
 
     def needing_attention(self, now: datetime, limit: int = 100) -> builtins.list[MoneyMovement]:
         def wanted(c: dict[str, Any]) -> bool:

@@ -425,6 +425,10 @@ def test_movements_are_claimed_when_due_and_held_for_their_lease(ctx: Context) -
         assert uow.payments.claim_due(T0 + timedelta(seconds=29), 10) == []
         assert len(uow.payments.claim_due(T0 + timedelta(seconds=30), 10)) == 2  # lease over
         assert {m.status.value for m in uow.payments.of_order(order.id)} == {"submitted"}
+        # A lease is judged in real time: the clock 30 days on does not end it.
+        jumped = T0 + timedelta(days=30)
+        assert uow.payments.claim_due(jumped, 10, real_now=T0 + timedelta(seconds=29)) == []
+        assert len(uow.payments.claim_due(jumped, 10, real_now=T0 + timedelta(seconds=30))) == 2
 
 
 def test_movements_list_by_status_and_those_needing_attention(ctx: Context) -> None:

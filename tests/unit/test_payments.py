@@ -101,6 +101,24 @@ def test_the_attempt_is_recorded_before_the_provider_is_asked() -> None:
     assert m.attempts == 2
 
 
+def test_a_lease_runs_in_real_time_while_the_next_attempt_runs_on_the_clock() -> None:
+    """The sandbox clock jumps (30 days ahead of real time here): a lease taken in real time
+    is still held at the jumped clock's moment, and ends when real time passes it."""
+    m = movement()
+    jumped = T0 + timedelta(days=30)
+    assert m.is_due(jumped, real_now=T0)  # the next attempt: on the clock
+    assert m.begin_attempt(jumped, LEASE, real_now=T0) is True
+    assert (m.claimed_until, m.updated_at) == (T0 + LEASE, jumped)
+    assert not m.is_due(jumped + timedelta(days=30), real_now=T0 + LEASE / 2)
+    refuses(
+        InvalidTransition,
+        lambda: m.begin_attempt(jumped + timedelta(days=30), LEASE, real_now=T0 + LEASE / 2),
+        m,
+    )
+    assert m.begin_attempt(jumped, LEASE, real_now=T0 + LEASE) is True
+    assert m.attempts == 2
+
+
 def test_an_accepted_movement_is_polled_not_resubmitted() -> None:
     m = submitted()
     assert m.accepted("re_1", at(0, 1), at(14)) is True

@@ -19,6 +19,9 @@ class SystemClock:
     def now(self) -> datetime:
         return _real_now()
 
+    def real_now(self) -> datetime:
+        return _real_now()
+
 
 class SandboxClock:
     """Real time plus a stored offset: time keeps moving as usual and jumps when advanced."""
@@ -40,6 +43,9 @@ class SandboxClock:
 
     def now(self) -> datetime:
         return _real_now() + self.offset()
+
+    def real_now(self) -> datetime:
+        return _real_now()
 
     def advance_to(self, moment: datetime) -> None:
         # Whole seconds, rounded up, so the clock is never behind the moment asked for.
@@ -63,6 +69,10 @@ class FixedClock:
         self.current = start
 
     def now(self) -> datetime:
+        return self.current
+
+    def real_now(self) -> datetime:
+        # Leases run on this clock too: a test ends one by moving the clock past it.
         return self.current
 
     def advance_to(self, moment: datetime) -> None:

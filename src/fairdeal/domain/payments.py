@@ -76,6 +76,9 @@ class MoneyMovement:
     # When the worker next has something to do: submit (pending) or poll (submitted).
     next_attempt_at: datetime | None = None
     # A worker's lease: while it runs the movement is someone's; past it, a dead worker's.
+    # Measured in real time, not on the sandbox clock (``Clock.real_now``): a lease is a
+    # promise between processes, and a clock advance of 30 days must not end one that a
+    # live worker still holds while it asks the provider (two submissions, two refunds).
     claimed_until: datetime | None = None
     version: int = 0
     pending_events: list[DomainEvent] = field(default_factory=list, compare=False, repr=False)
@@ -128,12 +131,21 @@ class MoneyMovement:
 
     @property
     def due_at(self) -> datetime | None:
-        """When a worker should next take this movement (indexed as a column)."""
+        """When a worker should next take this movement (indexed as a column): its lease's
+        end in real time while claimed, else its next attempt on the clock."""
         if self.finished:
             return None
         if self.claimed_until is not None:
             return self.claimed_until
         return self.next_attempt_at
+
+    def is_due(self, now: datetime, real_now: datetime) -> bool:
+        """Due at ``now`` on the clock, with a lease judged at ``real_now``."""
+        if self.finished:
+            return False
+        if self.claimed_until is not None:
+            return self.claimed_until <= real_now
+        return self.next_attempt_at is not None and self.next_attempt_at <= now
 
     def overdue(self, now: datetime) -> bool:
         """A refund not confirmed by the moment promised to the buyer."""
@@ -152,13 +164,16 @@ class MoneyMovement:
 
     # --- the worker's steps -----------------------------------------------------------------
 
-    def begin_attempt(self, now: datetime, lease: timedelta) -> bool:
-        """Record that a worker takes this movement now, for ``lease``: BEFORE the provider is
+    def begin_attempt(
+        self, now: datetime, lease: timedelta, *, real_now: datetime | None = None
+    ) -> bool:
+        """Record that a worker takes this movement now, for ``lease`` of real time (from
+        ``real_now``, which is ``now`` but on the sandbox clock): BEFORE the provider is
         asked. Answers whether this is a submission (True) or a poll of an accepted one."""
-        due = self.due_at
-        if due is None or due > now:
+        real_now = now if real_now is None else real_now
+        if not self.is_due(now, real_now):
             raise InvalidTransition(f"payment {self.id} is not due ({self.status.value})")
-        self.claimed_until = now + lease
+        self.claimed_until = real_now + lease
         self.updated_at = now
         if self.status is MovementStatus.SUBMITTED and self.requested_at is not None:
             return False

@@ -130,14 +130,17 @@ def process_due(ctx: Context, *, now: datetime | None = None, limit: int = 20) -
 
 
 def _claim(ctx: Context, now: datetime, limit: int, lease: timedelta) -> list[_Claim]:
+    # Leases in real time (MoneyMovement.claimed_until): ``now`` may be a sandbox clock's
+    # moment 30 days ahead, passed by a clock advance while a worker holds a lease.
+    real_now = ctx.clock.real_now()
     with ctx.uow() as uow:
-        movements = uow.payments.claim_due(now, limit)
+        movements = uow.payments.claim_due(now, limit, real_now=real_now)
         claims = []
         for movement in movements:
             # Only the movement is written here: its dispute follows with the answer (a claim
             # that held movement rows while it waited for dispute rows could deadlock with a
             # callback that takes them the other way round).
-            submission = movement.begin_attempt(now, lease)
+            submission = movement.begin_attempt(now, lease, real_now=real_now)
             assert movement.claimed_until is not None
             claims.append(_Claim(movement, submission, movement.claimed_until))
         uow.commit()

@@ -153,9 +153,12 @@ class MovementRepository(Protocol):
         """Newest first, optionally of one status."""
         ...
 
-    def claim_due(self, now: datetime, limit: int) -> builtins.list[MoneyMovement]:
-        """Lock and load movements due at ``now`` (earliest first), skipping rows another
-        transaction holds (PostgreSQL)."""
+    def claim_due(
+        self, now: datetime, limit: int, *, real_now: datetime | None = None
+    ) -> builtins.list[MoneyMovement]:
+        """Lock and load movements due at ``now`` (earliest first) whose lease, if any, has
+        ended at ``real_now`` (default ``now``), skipping rows another transaction holds
+        (PostgreSQL)."""
         ...
 
     def needing_attention(self, now: datetime, limit: int = 100) -> builtins.list[MoneyMovement]:
@@ -227,6 +230,11 @@ class UnitOfWorkFactory(Protocol):
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
+
+    def real_now(self) -> datetime:
+        """Real time, for leases between processes: ``now()`` but on the sandbox clock, which
+        jumps when advanced while real time does not."""
+        ...
 
 
 class SettableClock(Clock, Protocol):

@@ -440,11 +440,16 @@ class SqlMovementRepository:
             stmt = stmt.where(t.c.status == status)
         return self._load(stmt)
 
-    def claim_due(self, now: datetime, limit: int) -> builtins.list[MoneyMovement]:
+    def claim_due(
+        self, now: datetime, limit: int, *, real_now: datetime | None = None
+    ) -> builtins.list[MoneyMovement]:
         t = tables.money_movements
+        lease_over = t.c.claimed_until.is_(None) | (
+            t.c.claimed_until <= (now if real_now is None else real_now)
+        )
         return self._load(
             select(t.c.doc, t.c.version)
-            .where(t.c.due_at <= now)
+            .where(t.c.due_at <= now, lease_over)
             .order_by(t.c.due_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -870,6 +875,7 @@ def _movement_columns(movement: MoneyMovement, doc: Any) -> dict[str, Any]:
         "status": movement.status.value,
         "provider": movement.provider,
         "due_at": movement.due_at,
+        "claimed_until": movement.claimed_until,
         "expected_by": movement.expected_by,
         "doc": doc,
         "created_at": movement.created_at,

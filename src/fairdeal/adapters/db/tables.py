@@ -348,7 +348,10 @@ money_movements = Table(
     Column("kind", String(16), nullable=False),
     Column("status", String(16), nullable=False),
     Column("provider", String(16), nullable=False),
+    # Claimed: the lease's end in real time; else the next attempt on the clock (sandbox).
     Column("due_at", UTCDateTime),
+    # The lease alone, so that a claim judges it in real time (MoneyMovement.claimed_until).
+    Column("claimed_until", UTCDateTime),
     Column("expected_by", UTCDateTime),
     Column("version", Integer, nullable=False),
     Column("doc", Document, nullable=False),
