@@ -347,6 +347,10 @@ class Fleet:
             FAIRDEAL_WORKER_BATCH_SIZE="20",
             # A request that died unanswered is run afresh by its retry after this long.
             FAIRDEAL_IDEMPOTENCY_STALE_SECONDS="2",
+            # A killed worker's payment lease ends after this long in real time (a clock
+            # advance no longer ends it, docs/payments.md): the sandbox provider answers in
+            # milliseconds, and 30 s would hold a round's settling for each such kill.
+            FAIRDEAL_PAYMENT_LEASE_SECONDS="5",
             PYTHONUNBUFFERED="1",
         )
         self.env = env
