@@ -9,7 +9,8 @@ warming the holiday calendars) are methods of ``App``."""
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from email.utils import parseaddr
 from typing import Any
@@ -53,6 +54,9 @@ class App:
     mailbox: Any = None
     # The read replica's engine (FAIRDEAL_DATABASE_REPLICA_URL), when there is one.
     replica_engine: Engine | None = None
+    # What reads the database in a thread of its own (the metrics' background refresh):
+    # each is waited for by ``dispose`` before the pool closes under it.
+    on_dispose: list[Callable[[], None]] = field(default_factory=list)
 
     # The context carries the notifier and the audit chains; these read (and, for tests and
     # benchmarks that swap the notifier, write) the context's, so there is one of each.
@@ -89,7 +93,12 @@ class App:
 
     def dispose(self) -> None:
         """Close every pooled connection, the replica's too: what a command or a test does when
-        it is done with the application (a connection left to the garbage collector warns)."""
+        it is done with the application (a connection left to the garbage collector warns).
+        A connection a background thread holds when the pool is disposed goes back to the
+        old pool, which nobody closes: the tests' psycopg "deleted while still open" warning,
+        traced to the metrics' refresh (tests/leaks.py named it)."""
+        for finish in self.on_dispose:
+            finish()
         self.engine.dispose()
         if self.replica_engine is not None:
             self.replica_engine.dispose()

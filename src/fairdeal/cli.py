@@ -248,6 +248,7 @@ def _worker_metrics(application: App) -> WorkerMetrics | None:
     gauges = DatabaseGauges(
         application.engine, application.ctx.clock.now, settings.metrics_refresh_seconds
     )
+    application.on_dispose.append(gauges.wait)
     metrics = WorkerMetrics(gauges)
     server, _ = start_http_server(
         settings.worker_metrics_port, settings.worker_metrics_host, registry=metrics.registry

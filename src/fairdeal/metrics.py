@@ -47,6 +47,7 @@ class DatabaseGauges(Collector):
         self.failures = 0
         self._lock = threading.Lock()
         self._refreshing = False
+        self._refresher: threading.Thread | None = None
         self._with_payments: bool | None = None
 
     def refresh(self) -> None:
@@ -77,7 +78,16 @@ class DatabaseGauges(Collector):
         if first:
             self.refresh()
         else:
-            threading.Thread(target=self.refresh, daemon=True, name="fairdeal-metrics").start()
+            self._refresher = threading.Thread(
+                target=self.refresh, daemon=True, name="fairdeal-metrics"
+            )
+            self._refresher.start()
+
+    def wait(self, timeout: float = 30.0) -> None:
+        """Until a background refresh in flight has finished (``App.dispose`` calls this)."""
+        refresher = self._refresher
+        if refresher is not None:
+            refresher.join(timeout)
 
     def collect(self) -> Iterator[Metric]:
         self.maybe_refresh()

@@ -5,6 +5,7 @@ FAIRDEAL_WORKER_METRICS_PORT. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -144,3 +145,35 @@ def test_the_worker_serves_its_own_metrics(db_url: str, tmp_path: Path) -> None:
         assert any(name == "python_gc_objects_collected_total" for name, _ in samples)
         group.stop(worker)
         assert f"127.0.0.1:{port}/metrics" in worker.output()
+
+
+def test_disposing_the_app_waits_for_a_refresh_in_flight(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A background refresh holding a connection when the pool is disposed gave the
+    connection back to a pool nobody closes: psycopg's "deleted while still open" warning in
+    a later test (tests/leaks.py traced it here). ``App.dispose`` waits for it first."""
+    from fairdeal import metrics
+
+    reading, release = threading.Event(), threading.Event()
+    read_snapshot = metrics.read_snapshot
+
+    def slow_read(*args: Any, **kwargs: Any) -> Any:
+        if threading.current_thread().name == "fairdeal-metrics":
+            reading.set()
+            assert release.wait(20)
+        return read_snapshot(*args, **kwargs)
+
+    monkeypatch.setattr(metrics, "read_snapshot", slow_read)
+
+    def scraped_while_reading() -> bool:
+        world.http.get("/metrics")  # past the snapshot's age: starts a background refresh
+        return reading.is_set()
+
+    with running_world(db_url, tmp_path, metrics_refresh_seconds=0.05) as world:
+        world.http.get("/metrics")  # the first snapshot, read by the scrape itself
+        wait_for("a background refresh", scraped_while_reading)
+        (refresher,) = [t for t in threading.enumerate() if t.name == "fairdeal-metrics"]
+        threading.Timer(0.3, release.set).start()
+    # Leaving ``running_world`` disposed the app while the refresh was still reading.
+    assert not refresher.is_alive(), "the pool was disposed under a running refresh"

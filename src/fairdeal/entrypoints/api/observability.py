@@ -48,6 +48,7 @@ class Metrics:
                 app.engine, app.ctx.clock.now, app.settings.metrics_refresh_seconds
             )
             self.registry.register(self.gauges)
+            app.on_dispose.append(self.gauges.wait)
 
     def deadlines_fired(self, count: int) -> None:
         self.fired.inc(count)
