@@ -282,7 +282,9 @@ def zone_label(name: str | None = None) -> str:
     minutes = int(delta.total_seconds()) // 60
     sign = "+" if minutes >= 0 else "-"
     hours, rest = divmod(abs(minutes), 60)
-    return f"{city}, UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+    offset = f"{sign}{hours}" + (f":{rest:02d}" if rest else "")
+    # The comma is the reader's: Chinese writes a full-width one ('伦敦，UTC+0').
+    return _("%(city)s, UTC%(offset)s") % {"city": city, "offset": offset}
 
 
 @cache

@@ -139,8 +139,15 @@ def test_every_page_speaks_the_chosen_language(
             left = untranslated(page, typed)
             assert left == [], f"{handle} {language} {path}: English left: {left[:5]}"
             if "<time" in page:
-                zone = "Шанхай" if language == "ru" else "上海"
+                # Named in the reader's words and punctuation: a full-width comma in Chinese.
+                zone = "Шанхай, UTC+8" if language == "ru" else "上海，UTC+8"
                 assert zone in page, f"{path}: the time zone is not named"
+            banner = re.search(r'<div class="sandbox"><p class="wrap">(.*?)</p>', page, re.S)
+            assert banner is not None, f"{path}: the demo runs on the sandbox clock"
+            # One sentence, the zone's brackets and the full stop the reader's own.
+            ending = "）。" if language == "zh_Hans" else ")."
+            sentence = html.unescape(re.sub(r"<[^>]+>", "", banner[1])).strip()
+            assert sentence.endswith(ending), f"{path}: {sentence}"
         assert seen >= 3
     users.set_locale(app.ctx, accounts.actors[handle].user_id, language=None, time_zone=None)
 

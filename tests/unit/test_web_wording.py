@@ -230,6 +230,18 @@ def test_the_language_comes_from_the_setting_then_the_cookie_then_the_browser() 
     assert i18n.from_accept_language("en;q=0.2, ru;q=0.9") == "ru"
 
 
+def test_the_zone_is_named_in_the_readers_words_and_punctuation() -> None:
+    # Offsets without daylight saving, so that the answer does not depend on the date.
+    with i18n.use("en", "Asia/Kolkata"):
+        assert i18n.zone_label() == "Kolkata, UTC+5:30"
+    with i18n.use("ru", "Europe/Moscow"):
+        assert i18n.zone_label() == "Москва, UTC+3"
+    with i18n.use("zh_Hans", "Asia/Shanghai"):
+        assert i18n.zone_label() == "上海，UTC+8"  # a full-width comma between Chinese words
+    with i18n.use("zh_Hans", "UTC"):
+        assert i18n.zone_label() == "UTC"
+
+
 def test_money_follows_the_locale() -> None:
     with i18n.use("en"):
         assert views.money(Money(123456, "EUR")) == "1234.56 EUR"
