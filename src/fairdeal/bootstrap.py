@@ -140,7 +140,7 @@ def file_storage(settings: Settings) -> FileStorage:
 def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -> App:
     settings = settings or Settings()
     policy = load_policy(settings.policy)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
     chosen_clock: Clock = clock or (SandboxClock(engine) if settings.sandbox else SystemClock())
     uow: Any = SqlUnitOfWorkFactory(engine, all_policies(policy))
     replica = None
@@ -152,7 +152,9 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
             make_replica_engine,
         )
 
-        replica = make_replica_engine(settings.database_replica_url)
+        replica = make_replica_engine(
+            settings.database_replica_url, pool_size=settings.database_pool_size
+        )
         uow = RoutingUnitOfWorkFactory(
             uow,
             SqlUnitOfWorkFactory(replica, all_policies(policy)),

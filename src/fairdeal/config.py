@@ -12,6 +12,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FAIRDEAL_", extra="ignore")
 
     database_url: str = "sqlite:///fairdeal.db"
+    # PostgreSQL connections each process keeps open (and may open as many again under load,
+    # closing those when they come back): about the requests a process serves at once.
+    database_pool_size: int = Field(default=10, ge=1, le=500)
     policy: str = "standard"
     sandbox: bool = False
     platform_token: str | None = None

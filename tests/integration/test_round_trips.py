@@ -12,10 +12,13 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+import sqlalchemy.exc
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.pool import NullPool
 
 from fairdeal.adapters.db.audit import SqlAuditChains
+from fairdeal.bootstrap import bootstrap
+from fairdeal.config import Settings
 from fairdeal.domain.commands import AcceptSolution, ProposeSolution
 from fairdeal.domain.money import Amount
 from fairdeal.services import disputes, handlers
@@ -169,3 +172,22 @@ def test_a_pooled_connection_the_server_closed_is_replaced_before_use(
     assert len(sent) == 1, sent  # replaced without a ping
     with world.engine.connect() as conn:
         assert conn.execute(text("SELECT pg_backend_pid()")).scalar() != pooled
+
+
+def test_the_pool_size_is_a_setting(db_url: str) -> None:
+    """FAIRDEAL_DATABASE_POOL_SIZE: connections kept, and as many more opened under load and
+    closed when they come back (docs/deployment.md, "Pool sizes")."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite file databases keep their own small pool")
+    app = bootstrap(Settings(database_url=db_url, database_pool_size=3))
+    try:
+        pool: Any = app.engine.pool
+        held = [app.engine.connect() for _ in range(6)]  # 3 kept + 3 more
+        pool._timeout = 0.1  # the seventh waits for one to come back, here not for long
+        with pytest.raises(sqlalchemy.exc.TimeoutError):
+            app.engine.connect()
+        for conn in held:
+            conn.close()
+        assert (pool.size(), pool.checkedin()) == (3, 3)  # the 3 extra ones were closed
+    finally:
+        app.dispose()

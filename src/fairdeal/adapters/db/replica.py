@@ -43,11 +43,11 @@ def on_primary() -> Iterator[None]:
         replica_allowed.reset(token)
 
 
-def make_replica_engine(url: str, *, connect_timeout: int = 2) -> Engine:
+def make_replica_engine(url: str, *, connect_timeout: int = 2, pool_size: int = 10) -> Engine:
     return create_engine(
         url,
-        pool_size=10,
-        max_overflow=10,
+        pool_size=pool_size,
+        max_overflow=pool_size,
         pool_pre_ping=True,
         connect_args={"connect_timeout": connect_timeout},
     )
