@@ -1,10 +1,10 @@
 """A worker's lease on a money movement is measured in real time, not on the sandbox clock
-(docs/payments.md, "Leases"). A sandbox clock advance of 30 days, made while a worker holds a
-movement and is about to submit it, used to judge that lease on the advanced clock: the
-advance took the movement over, found nothing at the provider yet, and submitted it too --
-two provider records for one refund (seen by the chaos test as a 409 on the advance, when the
-worker's record came first). Here the worker is held just before it asks the provider, the
-clock advances, and then the worker goes on: one record, one refund."""
+(docs/payments.md, "Leases run in real time"). A sandbox clock advance of 30 days, made while
+a worker holds a movement and is about to submit it, used to judge that lease on the advanced
+clock: the advance took the movement over, found nothing at the provider yet, and submitted it
+too -- two provider records for one refund (seen by the chaos test as a 409 on the advance,
+when the worker's record came first). Here the worker is held just before it asks the
+provider, the clock advances, and then the worker goes on: one record, one refund."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """payment lease column: a claimed money movement's lease in a column of its own, so that a
 claim judges it in real time while the movement's next attempt stays on the clock. A sandbox
 clock advance judged both on the advanced clock and took over movements a live worker was
-still submitting: two provider records, two refunds (docs/payments.md, "Leases").
+still submitting: two provider records, two refunds (docs/payments.md, "Leases run in real
+time").
 
 A lease held at the upgrade was taken on the old terms (on the sandbox clock, which may be
 days ahead of real time) by a worker that the upgrade stopped: it ends now, and the next
