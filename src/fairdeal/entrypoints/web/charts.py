@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from fairdeal import i18n
+
 WIDTH = 360  # the viewBox width; the SVG scales to its card
 LABEL_WIDTH = 128
 ROW_HEIGHT = 26
@@ -117,5 +119,9 @@ def shares(title: str, description: str, parts: list[tuple[str, str, int]]) -> C
         36,
         bars,
         [],
-        [(css, f"{label}: {count}") for css, label, count in parts],
+        # "Label: count" with the reader's colon (full-width in Chinese).
+        [
+            (css, i18n._("%(label)s: %(value)s") % {"label": label, "value": count})
+            for css, label, count in parts
+        ],
     )
