@@ -162,6 +162,11 @@ def test_every_email_renders_in_three_languages_and_ru_zh_have_no_english(
         assert email.subject != rendered["en"].subject
         for part in (email.subject, email.text, re.sub(r"<[^>]+>", " ", email.html)):
             assert english_left(part, dispute, order) == [], (language, part)
+    zh = rendered["zh_Hans"]
+    for part in (zh.subject, zh.text, re.sub(r"<[^>]+>", " ", zh.html)):
+        # Chinese words take full-width punctuation (the pages' walk checks the same).
+        ascii_after = re.findall(r".{0,12}[\u4e00-\u9fff][:,] .{0,12}", part)
+        assert ascii_after == [], ascii_after
 
 
 def test_money_moments_and_the_zone_are_the_readers() -> None:
