@@ -58,6 +58,14 @@ def empty_database(request: pytest.FixtureRequest, folder: Path) -> str:
     return url
 
 
+def upgrade_to(engine: Engine, revision: str = "head") -> None:
+    """Run Alembic's migrations on ``engine`` up to ``revision``, in one transaction."""
+    config = alembic_config(engine)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+
+
 @contextmanager
 def engine_at_revision(backend: str, folder: Path, revision: str) -> Iterator[Engine]:
     """An engine on a fresh database migrated only up to ``revision``, as a deployment made
@@ -68,10 +76,7 @@ def engine_at_revision(backend: str, folder: Path, revision: str) -> Iterator[En
             engine = make_engine(f"sqlite:///{folder / 'legacy.db'}")
         else:
             engine = make_engine(stack.enter_context(pg_schema("fd_legacy")))
-        config = alembic_config(engine)
-        with engine.begin() as conn:
-            config.attributes["connection"] = conn
-            command.upgrade(config, revision)
+        upgrade_to(engine, revision)
         try:
             yield engine
         finally:

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, null, select, update
 
 import integration.test_repository as repository_tests
 from builders import MEDIATOR, SELLER, T0, no_holiday, open_dispute, shipped_order, store
-from databases import BACKENDS, engine_at_revision
+from databases import BACKENDS, engine_at_revision, upgrade_to
 from fairdeal.adapters.db import tables
 from fairdeal.adapters.db.migrate import alembic_config
 from fairdeal.adapters.db.repository import SqlUnitOfWorkFactory
@@ -112,9 +112,7 @@ def test_migration_0011_backfills_the_summary_as_a_save_fills_it(engine_at_head:
     with engine.begin() as conn:
         config.attributes["connection"] = conn
         command.downgrade(config, "0010")
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "head")
+    upgrade_to(engine)
     assert summaries() == saved
     _assert_summaries_match_the_aggregates(uow_factory)
 

@@ -9,12 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from alembic import command
 from sqlalchemy import Engine, select, text
 
-from databases import BACKENDS, engine_at_revision
+from databases import BACKENDS, engine_at_revision, upgrade_to
 from fairdeal.adapters.db import tables
-from fairdeal.adapters.db.migrate import alembic_config
 
 
 @pytest.fixture(params=BACKENDS)
@@ -69,10 +67,7 @@ def test_migration_0007_backfills_the_metrics_columns(engine_at_0005: Engine) ->
                     "at": "2026-11-02 10:00:00",
                 },
             )
-    config = alembic_config(engine)
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "head")
+    upgrade_to(engine)
     d = tables.disputes
     with engine.connect() as conn:
         rows = {

@@ -18,14 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic import command
 from sqlalchemy import Engine, select, text
 
 from builders import T0
-from databases import BACKENDS, engine_at_revision
+from databases import BACKENDS, engine_at_revision, upgrade_to
 from fairdeal.adapters.clock import SandboxClock
 from fairdeal.adapters.db import tables
-from fairdeal.adapters.db.migrate import alembic_config
 from fairdeal.adapters.payments.sandbox import SandboxGateway
 from fairdeal.domain.money import Money
 from fairdeal.domain.payments import MovementStatus
@@ -153,10 +151,7 @@ def test_migration_0013_ends_the_leases_taken_on_the_old_terms(engine_at_0012: E
                 },
             )
     before = datetime.now(UTC)
-    config = alembic_config(engine)
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "head")
+    upgrade_to(engine)
     m = tables.money_movements
     with engine.connect() as conn:
         found = {
