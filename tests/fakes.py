@@ -371,8 +371,9 @@ class FakeMovementRepository(_AggregateRepository):
         real_now = now if real_now is None else real_now
 
         def due(c: dict[str, Any]) -> bool:
-            lease_over = c["claimed_until"] is None or c["claimed_until"] <= real_now
-            return c["due_at"] is not None and c["due_at"] <= now and lease_over
+            if c["claimed_until"] is not None:
+                return bool(c["claimed_until"] <= real_now)
+            return c["due_at"] is not None and c["due_at"] <= now
 
         due_rows = sorted(
             (row.columns["due_at"], key) for key, row in self.rows.items() if due(row.columns)

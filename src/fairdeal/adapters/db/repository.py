@@ -444,12 +444,15 @@ class SqlMovementRepository:
         self, now: datetime, limit: int, *, real_now: datetime | None = None
     ) -> builtins.list[MoneyMovement]:
         t = tables.money_movements
-        lease_over = t.c.claimed_until.is_(None) | (
-            t.c.claimed_until <= (now if real_now is None else real_now)
-        )
+        real_now = now if real_now is None else real_now
+        # MoneyMovement.is_due: a claimed movement (its due_at is its lease's end) when the
+        # lease has ended in real time, another when its next attempt is due on the clock.
+        # The first condition is the index's range; the clock may be ahead of real time
+        # (an advanced sandbox) or behind it (a sandbox set back to a past date).
+        due = (t.c.claimed_until.is_(None) & (t.c.due_at <= now)) | (t.c.claimed_until <= real_now)
         return self._load(
             select(t.c.doc, t.c.version)
-            .where(t.c.due_at <= now, lease_over)
+            .where(t.c.due_at <= max(now, real_now), due)
             .order_by(t.c.due_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
