@@ -266,3 +266,42 @@ def test_a_refusal_on_a_page_is_said_in_the_readers_language(
             assert api.json()["detail"].isascii()
     finally:
         users.set_locale(app.ctx, alice.user_id, language=None, time_zone=None)
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence"),
+    [
+        # The deadline inside the sentence, where each language puts it: Chinese says "by
+        # <when>" before the verb, and the time left in its own full-width brackets.
+        ("zh_Hans", r"请在 \d{4}年.+?（上海，UTC\+8） 前将商品寄回卖家（剩余 .+?），并在此填写"),
+        (
+            "ru",
+            r"Отправьте товар обратно продавцу до .+? \(Шанхай, UTC\+8\) \(осталось .+?\) и укажите",
+        ),
+    ],
+)
+def test_the_return_card_is_one_sentence_with_the_deadline_in_it(
+    world: tuple[App, DemoAccounts], language: str, sentence: str
+) -> None:
+    app, accounts = world
+    with TestClient(create_app(app)) as http:
+        log_in(http, "alice")
+        home = http.get("/policy")
+        http.post(
+            "/settings/locale",
+            data={
+                "language": language,
+                "time_zone": "Asia/Shanghai",
+                "next": "/policy",
+                "csrf_token": csrf_token(home.text),
+            },
+        )
+        cards = []
+        for dispute_id in accounts.dispute_ids.values():
+            page = http.get(f"/disputes/{dispute_id}").text
+            found = re.search(r'<section id="return".*?</section>', page, re.S)
+            if found:
+                text = html.unescape(re.sub(r"<[^>]+>", "", found[0]))  # as read: no gaps
+                cards.append(" ".join(text.split()))
+    assert any(re.search(sentence, card) for card in cards), cards
+    users.set_locale(app.ctx, accounts.actors["alice"].user_id, language=None, time_zone=None)
