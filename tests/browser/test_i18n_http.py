@@ -9,6 +9,7 @@ import html
 import re
 from pathlib import Path
 
+import httpx
 import pytest
 from babel.messages.pofile import read_po
 
@@ -49,6 +50,27 @@ def visible_text(page: str) -> str:
     # The switcher lists every language by its own name, and the time zones by IANA names.
     page = re.sub(r'<select id="(?:lang|tz)-switch".*?</select>', " ", page, flags=re.S)
     return html.unescape(re.sub(r"<[^>]+>", " ", page))
+
+
+def read_text(fragment: str) -> str:
+    """A fragment's text as a reader sees it: tags gone without leaving gaps (the <time> inside
+    a sentence), whitespace folded."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", "", fragment)).split())
+
+
+def switch_language(http: TestClient, language: str) -> httpx.Response:
+    """``language`` and the Shanghai zone chosen with the footer's switcher, from /policy."""
+    home = http.get("/policy")
+    return http.post(
+        "/settings/locale",
+        data={
+            "language": language,
+            "time_zone": "Asia/Shanghai",
+            "next": "/policy",
+            "csrf_token": csrf_token(home.text),
+        },
+        follow_redirects=False,
+    )
 
 
 def element_texts(page: str) -> list[str]:
@@ -114,17 +136,7 @@ def test_every_page_speaks_the_chosen_language(
     typed = typed_words(app, accounts)
     with TestClient(create_app(app)) as http:
         log_in(http, handle)
-        home = http.get("/policy")
-        switched = http.post(
-            "/settings/locale",
-            data={
-                "language": language,
-                "time_zone": "Asia/Shanghai",
-                "next": "/policy",
-                "csrf_token": csrf_token(home.text),
-            },
-            follow_redirects=False,
-        )
+        switched = switch_language(http, language)
         assert switched.status_code == 303 and switched.headers["location"] == "/policy"
         seen = 0
         for path in pages_of(http, handle, accounts):
@@ -149,7 +161,7 @@ def test_every_page_speaks_the_chosen_language(
             assert banner is not None, f"{path}: the demo runs on the sandbox clock"
             # One sentence, the zone's brackets and the full stop the reader's own.
             ending = "）。" if language == "zh_Hans" else ")."
-            sentence = html.unescape(re.sub(r"<[^>]+>", "", banner[1])).strip()
+            sentence = read_text(banner[1])
             assert sentence.endswith(ending), f"{path}: {sentence}"
         assert seen >= 3
     users.set_locale(app.ctx, accounts.actors[handle].user_id, language=None, time_zone=None)
@@ -286,22 +298,12 @@ def test_the_return_card_is_one_sentence_with_the_deadline_in_it(
     app, accounts = world
     with TestClient(create_app(app)) as http:
         log_in(http, "alice")
-        home = http.get("/policy")
-        http.post(
-            "/settings/locale",
-            data={
-                "language": language,
-                "time_zone": "Asia/Shanghai",
-                "next": "/policy",
-                "csrf_token": csrf_token(home.text),
-            },
-        )
+        assert switch_language(http, language).status_code == 303
         cards = []
         for dispute_id in accounts.dispute_ids.values():
             page = http.get(f"/disputes/{dispute_id}").text
             found = re.search(r'<section id="return".*?</section>', page, re.S)
             if found:
-                text = html.unescape(re.sub(r"<[^>]+>", "", found[0]))  # as read: no gaps
-                cards.append(" ".join(text.split()))
+                cards.append(read_text(found[0]))
     assert any(re.search(sentence, card) for card in cards), cards
     users.set_locale(app.ctx, accounts.actors["alice"].user_id, language=None, time_zone=None)
