@@ -366,9 +366,8 @@ class FakeMovementRepository(_AggregateRepository):
         return [self._track(k, r) for k, r in rows[:limit]]
 
     def claim_due(
-        self, now: datetime, limit: int, *, real_now: datetime | None = None
+        self, now: datetime, limit: int, *, real_now: datetime
     ) -> builtins.list[MoneyMovement]:
-        real_now = now if real_now is None else real_now
 
         def due(c: dict[str, Any]) -> bool:
             if c["claimed_until"] is not None:

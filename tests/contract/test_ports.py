@@ -416,14 +416,16 @@ def test_movements_are_saved_with_the_ledger_entries_that_decide_them(ctx: Conte
 def test_movements_are_claimed_when_due_and_held_for_their_lease(ctx: Context) -> None:
     order = _settled(ctx)
     with ctx.uow() as uow:
-        claimed = uow.payments.claim_due(T0, 10)
+        claimed = uow.payments.claim_due(T0, 10, real_now=T0)
         assert len(claimed) == 2
         for movement in claimed:
             movement.begin_attempt(T0, timedelta(seconds=30))
         uow.commit()
     with ctx.uow(write=False) as uow:
-        assert uow.payments.claim_due(T0 + timedelta(seconds=29), 10) == []
-        assert len(uow.payments.claim_due(T0 + timedelta(seconds=30), 10)) == 2  # lease over
+        soon = T0 + timedelta(seconds=29)
+        assert uow.payments.claim_due(soon, 10, real_now=soon) == []
+        ended = T0 + timedelta(seconds=30)
+        assert len(uow.payments.claim_due(ended, 10, real_now=ended)) == 2  # lease over
         assert {m.status.value for m in uow.payments.of_order(order.id)} == {"submitted"}
         # A lease is judged in real time: the clock 30 days on does not end it.
         jumped = T0 + timedelta(days=30)

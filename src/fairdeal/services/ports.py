@@ -154,11 +154,11 @@ class MovementRepository(Protocol):
         ...
 
     def claim_due(
-        self, now: datetime, limit: int, *, real_now: datetime | None = None
+        self, now: datetime, limit: int, *, real_now: datetime
     ) -> builtins.list[MoneyMovement]:
-        """Lock and load movements due at ``now`` (earliest first) whose lease, if any, has
-        ended at ``real_now`` (default ``now``), skipping rows another transaction holds
-        (PostgreSQL)."""
+        """Lock and load movements due at ``now`` on the clock, or whose lease ended at
+        ``real_now`` (``MoneyMovement.is_due``), earliest first, skipping rows another
+        transaction holds (PostgreSQL)."""
         ...
 
     def needing_attention(self, now: datetime, limit: int = 100) -> builtins.list[MoneyMovement]:

@@ -441,10 +441,9 @@ class SqlMovementRepository:
         return self._load(stmt)
 
     def claim_due(
-        self, now: datetime, limit: int, *, real_now: datetime | None = None
+        self, now: datetime, limit: int, *, real_now: datetime
     ) -> builtins.list[MoneyMovement]:
         t = tables.money_movements
-        real_now = now if real_now is None else real_now
         # MoneyMovement.is_due: a claimed movement (its due_at is its lease's end) when the
         # lease has ended in real time, another when its next attempt is due on the clock.
         # The first condition is the index's range; the clock may be ahead of real time
