@@ -429,11 +429,11 @@ def test_movements_are_claimed_when_due_and_held_for_their_lease(ctx: Context) -
         assert {m.status.value for m in uow.payments.of_order(order.id)} == {"submitted"}
         # A lease is judged in real time: the clock 30 days on does not end it.
         jumped = T0 + timedelta(days=30)
-        assert uow.payments.claim_due(jumped, 10, real_now=T0 + timedelta(seconds=29)) == []
-        assert len(uow.payments.claim_due(jumped, 10, real_now=T0 + timedelta(seconds=30))) == 2
+        assert uow.payments.claim_due(jumped, 10, real_now=soon) == []
+        assert len(uow.payments.claim_due(jumped, 10, real_now=ended)) == 2
         # ... and a clock behind real time (a sandbox set to a past date) does not hold it.
         behind = T0 - timedelta(days=30)
-        assert len(uow.payments.claim_due(behind, 10, real_now=T0 + timedelta(seconds=30))) == 2
+        assert len(uow.payments.claim_due(behind, 10, real_now=ended)) == 2
 
 
 def test_movements_list_by_status_and_those_needing_attention(ctx: Context) -> None:
