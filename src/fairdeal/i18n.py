@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import gettext as gettext_module
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -269,13 +270,19 @@ def when(moment: datetime) -> str:
 
 def zone_label(name: str | None = None) -> str:
     """The reader's zone, named: its city in their language and its offset now
-    ('Шанхай, GMT+08:00'), or UTC."""
+    ('Шанхай, UTC+8'; Chinese with a full-width comma), or UTC."""
     prefs = current()
-    zone_name = name or prefs.time_zone
+    # Worked out once a minute per zone and language: a page names the zone with every time
+    # it shows (a queue page a hundred times), and the offset only changes at a DST switch.
+    return _zone_label(name or prefs.time_zone, prefs.language, int(time.time() // 60))
+
+
+@lru_cache(maxsize=256)
+def _zone_label(zone_name: str, language: str, minute: int) -> str:
     zone = zone_of(zone_name)
     if zone_name == "UTC" or zone is None:
         return "UTC"
-    city = _city(zone_name, prefs.language)
+    city = _city(zone_name, language)
     if city is None:
         return zone_name
     delta = datetime.now(UTC).astimezone(zone).utcoffset() or timedelta(0)
@@ -284,7 +291,8 @@ def zone_label(name: str | None = None) -> str:
     hours, rest = divmod(abs(minutes), 60)
     offset = f"{sign}{hours}" + (f":{rest:02d}" if rest else "")
     # The comma is the reader's: Chinese writes a full-width one ('伦敦，UTC+0').
-    return _("%(city)s, UTC%(offset)s") % {"city": city, "offset": offset}
+    pattern = translations(language).gettext("%(city)s, UTC%(offset)s")
+    return pattern % {"city": city, "offset": offset}
 
 
 @cache
